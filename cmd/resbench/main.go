@@ -1,0 +1,93 @@
+// Command resbench benchmarks and profiles residual CNNs (ResNet, ResNet-v2,
+// ResNeXt, SE-ResNet, SE-ResNeXt) on its own pure-Go inference engine.
+//
+// Usage:
+//
+//	resbench <command> [flags]
+//
+// Commands:
+//
+//	models [--json]
+//	    List every model of the zoo: name, family, depth, parameters and
+//	    multiply-accumulates at 224x224, batch 1. With --json, a JSON array
+//	    of objects with the keys name, aliases, family, depth, params, macs.
+//
+//	run --model NAME [flags]
+//	    Build the model with deterministic weights, run warm-up inferences,
+//	    then timed ones, and print a summary: median, p90 and p99 latency,
+//	    throughput, effective GFLOP/s, and memory. With -o, write every timed
+//	    inference as a line in Go's benchmark format, which benchstat
+//	    (golang.org/x/perf/cmd/benchstat) reads. Flags:
+//
+//	    --model NAME        model or alias (see "resbench models"); required
+//	    --kernel NAME       convolution kernel: naive (default naive)
+//	    --fusion LIST       fusion passes: none (default none)
+//	    --resnext-form F    ResNeXt block form: a (split-branch sum), b (split,
+//	                        concat) or c (grouped conv; default)
+//	    --size N            input height and width (default 224)
+//	    --batch N           images per inference (default 1)
+//	    --threads N         worker threads (default: all cores)
+//	    --count N           timed inferences (default 10)
+//	    --warmup N          untimed inferences first (default 2)
+//	    --seed N            weights and input seed (default 1)
+//	    -o FILE             write results in Go benchmark format to FILE
+//
+//	    Ctrl-C stops a run between inferences; the inferences already timed
+//	    are still summarized and written to -o.
+//
+//	help
+//	    Print this manual.
+//
+// Benchmark names are key=value paths with keys in a fixed order, for
+// example
+//
+//	BenchmarkModel/model=se-resnext50-32x4d/form=c/fusion=none/kernel=naive/size=224/batch=1/threads=1
+//
+// so that benchstat can slice them (benchstat -col /kernel out.txt). The form
+// key appears for ResNeXt models only.
+//
+// Errors print one line, "resbench: <what went wrong and what to do>", and
+// exit with status 2.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "resbench: %v\n", err)
+		os.Exit(2)
+	}
+}
+
+// usageError marks errors caused by the command line, to which run appends
+// a pointer to the manual.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + " (see \"resbench help\")" }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// commands maps each command to its implementation.
+var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"models": cmdModels,
+	"run":    cmdRun,
+	"help":   cmdHelp,
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("no command given; commands: help, models, run")
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+			return cmdHelp(nil, stdout, stderr)
+		}
+		return usagef("unknown command %q; commands: help, models, run", args[0])
+	}
+	return cmd(args[1:], stdout, stderr)
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/cli/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "cli", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func runCLI(args ...string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = run(args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestModelsGolden(t *testing.T) {
+	out, _, err := runCLI("models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "models.golden", out)
+}
+
+func TestHelpGolden(t *testing.T) {
+	out, _, err := runCLI("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "help.golden", out)
+}
+
+// The issue's table, checked through the CLI's JSON.
+func TestModelsJSON(t *testing.T) {
+	out, _, err := runCLI("models", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []struct {
+		Name   string `json:"name"`
+		Params int64  `json:"params"`
+		MACs   int64  `json:"macs"`
+	}
+	if err := json.Unmarshal([]byte(out), &models); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]float64{
+		"resnet18": {11689512, 1.814}, "resnet34": {21797672, 3.664}, "resnet50": {25557032, 4.089},
+		"resnet101": {44549160, 7.801}, "resnet152": {60192808, 11.514}, "resnext50-32x4d": {25028904, 4.230},
+		"resnext101-32x8d": {88791336, 16.414}, "resnext101-64x4d": {83455272, 15.460}, "se-resnet50": {28088024, 4.092},
+		"se-resnet101": {49326872, 7.806}, "se-resnet152": {66821848, 11.520}, "se-resnext50-32x4d": {27559896, 4.233},
+		"se-resnext101-32x4d": {48955416, 7.975},
+	}
+	seen := 0
+	for _, m := range models {
+		w, ok := want[m.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		if float64(m.Params) != w[0] {
+			t.Errorf("%s: params %d, want %.0f", m.Name, m.Params, w[0])
+		}
+		if g := float64(m.MACs) / 1e9; g < w[1]-0.0005 || g >= w[1]+0.0005 {
+			t.Errorf("%s: %.4f GMACs, want %.3f", m.Name, g, w[1])
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("JSON lists %d of the %d published models", seen, len(want))
+	}
+}
+
+func TestRunWritesBenchfmt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+	out, stderr, err := runCLI("run", "--model", "se-resnext50", "--size", "32", "--count", "3", "--warmup", "1", "--threads", "1", "-o", path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"median", "p90", "p99", "images/s", "allocs/inference", "Model/model=se-resnext50-32x4d/form=c/fusion=none/kernel=naive/size=32/batch=1/threads=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(stderr, "timed 3/3") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := benchfmt.NewReader(f, path)
+	n := 0
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatalf("benchfmt: %v", rec)
+		case *benchfmt.Result:
+			n++
+			if v, ok := rec.Value("sec/op"); !ok || v <= 0 {
+				t.Errorf("result without a latency: %v", rec.Values)
+			}
+			if rec.GetConfig("cpu") == "" {
+				t.Error("no cpu config line")
+			}
+			if got := string(rec.Name.Full()); strings.Contains(got, "-") && got[len(got)-1] >= '0' && got[len(got)-1] <= '9' && strings.LastIndex(got, "-") > strings.LastIndex(got, "=") {
+				t.Errorf("name %q ends in -<digits>, which benchfmt reads as GOMAXPROCS", got)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d result lines, want one per timed run (3)", n)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"run"}, "--model is required"},
+		{[]string{"run", "--model", "resnet9000"}, "unknown model \"resnet9000\"; valid models: resnet18"},
+		{[]string{"run", "--model", "resnet50", "--batch", "0"}, `"0" is not a positive integer`},
+		{[]string{"run", "--model", "resnet50", "--batch", "x"}, `"x" is not a positive integer`},
+		{[]string{"run", "--model", "resnet50", "--size", "-3"}, `"-3" is not a positive integer`},
+		{[]string{"run", "--model", "resnet50", "--size", "8"}, "too small"},
+		{[]string{"run", "--model", "resnet50", "--count", "0"}, "not a positive integer"},
+		{[]string{"run", "--model", "resnet50", "--threads", "0"}, "not a positive integer"},
+		{[]string{"run", "--model", "resnet50", "--warmup", "-1"}, "not a non-negative integer"},
+		{[]string{"run", "--model", "resnet50", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"run", "--model", "resnet50", "--kernel", "fft"}, `unknown kernel "fft"; valid kernels: naive`},
+		{[]string{"run", "--model", "resnet50", "--fusion", "magic"}, `unknown fusion "magic"`},
+		{[]string{"run", "--model", "resnet50", "--resnext-form", "a"}, "ResNeXt models only"},
+		{[]string{"run", "--model", "resnext50", "--resnext-form", "z"}, "valid forms: a"},
+		{[]string{"run", "--model", "resnet50", "-o", "/nonexistent/dir/out.txt"}, "cannot write results"},
+		{[]string{"run", "--model", "resnet50", "extra"}, `unexpected argument "extra"`},
+		{[]string{"models", "--yaml"}, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		_, _, err := runCLI(c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("resbench %s: error %v, want it to contain %q", strings.Join(c.args, " "), err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("resbench %s: error spans lines: %q", strings.Join(c.args, " "), err)
+		}
+	}
+}

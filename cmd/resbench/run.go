@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"time"
+
+	"github.com/resbench/resbench/harness"
+	"github.com/resbench/resbench/harness/engine"
+	"github.com/resbench/resbench/variants"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run")
+	model := fs.String("model", "", "model name")
+	kernel := fs.String("kernel", engine.KernelNaive, "convolution kernel")
+	fusion := fs.String("fusion", "none", "fusion passes")
+	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
+	size := positiveFlag(fs, "size", 224, "input size")
+	batch := positiveFlag(fs, "batch", 1, "batch size")
+	threads := positiveFlag(fs, "threads", runtime.NumCPU(), "threads")
+	count := positiveFlag(fs, "count", 10, "timed runs")
+	warmup := 2
+	fs.Var(nonNegative{&warmup}, "warmup", "warm-up runs")
+	seed := fs.Uint64("seed", 1, "seed")
+	out := fs.String("o", "", "results file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" {
+		return usagef("run: --model is required; try --model se-resnext50 (\"resbench models\" lists all)")
+	}
+	spec, err := variants.Lookup(*model)
+	if err != nil {
+		return err
+	}
+	if _, err := engine.ParseKernel(*kernel); err != nil {
+		return err
+	}
+	if *fusion != "none" {
+		return fmt.Errorf("unknown fusion %q; valid: none", *fusion)
+	}
+	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: *fusion, Kernel: *kernel, Size: *size, Batch: *batch, Threads: *threads}
+	if *form != "" {
+		f, err := variants.ParseForm(*form)
+		if err != nil {
+			return err
+		}
+		if !spec.IsResNeXt() {
+			return fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
+		}
+		cell.Form = f
+	}
+	if *size < variants.MinSize {
+		return fmt.Errorf("--size %d is too small; the models need at least %d", *size, variants.MinSize)
+	}
+	// Open the output before the (possibly long) run, so an unwritable path
+	// fails at once.
+	var outFile *os.File
+	if *out != "" {
+		if outFile, err = os.Create(*out); err != nil {
+			return fmt.Errorf("cannot write results: %v", err)
+		}
+		defer outFile.Close()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", spec.Name, cell.Name(), *size, *size, *batch)
+	start := time.Now()
+	progress := func(phase string, done, total int) {
+		fmt.Fprintf(stderr, "\r%s %d/%d  (%.1fs elapsed)", phase, done, total, time.Since(start).Seconds())
+		if phase == "timed" && done == total {
+			fmt.Fprintln(stderr)
+		}
+	}
+	res, err := harness.Measure(ctx, cell, harness.RunOptions{Warmup: warmup, Count: *count, Seed: *seed, Progress: progress})
+	interrupted := errors.Is(err, context.Canceled)
+	if err != nil && !(interrupted && res != nil) {
+		if interrupted {
+			return fmt.Errorf("interrupted before any timed inference finished; nothing to report")
+		}
+		return err
+	}
+	if interrupted {
+		fmt.Fprintf(stderr, "\ninterrupted: reporting the %d timed inferences that finished\n", len(res.Latencies))
+	}
+	printSummary(stdout, res)
+	if outFile != nil {
+		w := harness.NewResultWriter(outFile, harness.CurrentEnv())
+		if err := w.Write(res); err != nil {
+			return fmt.Errorf("writing %s: %v", *out, err)
+		}
+		if err := outFile.Close(); err != nil {
+			return fmt.Errorf("writing %s: %v", *out, err)
+		}
+		fmt.Fprintf(stderr, "wrote %d results to %s\n", len(res.Latencies), *out)
+	}
+	if interrupted {
+		return fmt.Errorf("interrupted after %d of %d timed inferences", len(res.Latencies), *count)
+	}
+	return nil
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func printSummary(w io.Writer, r *harness.Result) {
+	s := r.Stats
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Nanoseconds())/1e6) }
+	fmt.Fprintf(w, "%s\n", r.Cell.Name())
+	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N)
+	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
+	fmt.Fprintf(w, "  memory      activations %s planned, weights %s, Go heap %s, max RSS %s, %.1f allocs/inference\n",
+		mib(r.ActivationBytes), mib(r.WeightBytes), mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
+}

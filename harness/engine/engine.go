@@ -1,0 +1,130 @@
+// Package engine turns a model graph into an executable plan and runs it.
+//
+// Compile is the planner: it assigns each node a kernel, converts or packs
+// weights once, and gives every node an output buffer, so that Run does no
+// allocation and no per-inference setup. Run is the executor: it walks the
+// plan's steps in order, optionally timing each one.
+//
+// The float64 Oracle in this package runs the same graph with the same
+// naive kernels at double precision: it is what every fast path's accuracy
+// is measured against.
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/variants/graph"
+)
+
+// Kernel names accepted by Config.Kernel.
+const (
+	KernelNaive = "naive"
+)
+
+// Kernels lists the valid Config.Kernel values.
+func Kernels() []string { return []string{KernelNaive} }
+
+// ParseKernel validates a kernel name.
+func ParseKernel(name string) (string, error) {
+	if slices.Contains(Kernels(), name) {
+		return name, nil
+	}
+	return "", fmt.Errorf("unknown kernel %q; valid kernels: %s", name, strings.Join(Kernels(), ", "))
+}
+
+// Config selects how a graph is planned.
+type Config struct {
+	Kernel  string // one of Kernels(); "" means naive
+	Threads int    // worker threads; 0 means 1
+}
+
+// Step is one planned node: the kernel it got and the closure that runs it.
+type Step struct {
+	Node    *graph.Node
+	Kernel  string        // implementation chosen, e.g. "naive"
+	Elapsed time.Duration // accumulated by RunTimed
+	run     func()
+}
+
+// Plan is a compiled graph ready to run.
+type Plan struct {
+	Graph  *graph.Graph
+	Config Config
+	Steps  []Step
+	bufs   [][]float32
+	// ActivationBytes is the memory the plan holds for activations.
+	ActivationBytes int64
+}
+
+// Compile plans g (at its current shapes) for execution.
+func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
+	if cfg.Kernel == "" {
+		cfg.Kernel = KernelNaive
+	}
+	if _, err := ParseKernel(cfg.Kernel); err != nil {
+		return nil, err
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = 1
+	}
+	p := &Plan{Graph: g, Config: cfg, bufs: make([][]float32, len(g.Nodes))}
+	for _, n := range g.Nodes {
+		if _, ok := n.Op.(*graph.Flatten); ok {
+			// A flatten is a reshape: share the input's storage.
+			p.bufs[n.ID] = p.bufs[n.Inputs[0].ID]
+			continue
+		}
+		p.bufs[n.ID] = kernels.Alloc(n.Shape.Elems())
+		p.ActivationBytes += int64(4 * n.Shape.Elems())
+	}
+	same := func(w []float32) []float32 { return w }
+	for _, n := range g.Nodes[1:] {
+		if _, ok := n.Op.(*graph.Flatten); ok {
+			continue
+		}
+		run, err := naiveStep(n, p.bufs, same)
+		if err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, Step{Node: n, Kernel: KernelNaive, run: run})
+	}
+	return p, nil
+}
+
+// Input is the plan's input buffer (N×3×H×W, NCHW); fill it, then Run.
+func (p *Plan) Input() []float32 { return p.bufs[p.Graph.Input.ID] }
+
+// Output is the plan's output buffer, valid after Run.
+func (p *Plan) Output() []float32 { return p.bufs[p.Graph.Output.ID] }
+
+// Value is the last output of the node called name (nil if none), for
+// per-layer parity checks.
+func (p *Plan) Value(name string) []float32 {
+	n := p.Graph.Node(name)
+	if n == nil {
+		return nil
+	}
+	return p.bufs[n.ID]
+}
+
+// Run executes one inference on the contents of Input.
+func (p *Plan) Run() {
+	for i := range p.Steps {
+		p.Steps[i].run()
+	}
+}
+
+// RunTimed executes one inference and adds each step's wall time to its
+// Elapsed.
+func (p *Plan) RunTimed() {
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		t := time.Now()
+		s.run()
+		s.Elapsed += time.Since(t)
+	}
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/graph"
+)
+
+// The naive float32 path's tolerance against the float64 oracle. Both run
+// the same loops in the same order, so the only difference is float32
+// rounding in accumulations of up to 4608 terms through up to 50 blocks:
+// measured relative L2 errors are 0.5e-6 to 1e-6 on every model (see the -v
+// log), and 2e-5 leaves room without hiding a wrong result, which is O(1).
+const naiveRelL2Tol = 2e-5
+
+// smallSize keeps the whole-zoo tests fast: 64x64 runs every layer type
+// with a 2x2 final feature map.
+const smallSize = 64
+
+func randomInput(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 99))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+func build(t testing.TB, name string, opt variants.Options) *graph.Graph {
+	t.Helper()
+	if opt.Size == 0 {
+		opt.Size = smallSize
+	}
+	g, err := variants.Build(name, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func runNaive(t testing.TB, g *graph.Graph, x []float32) []float32 {
+	t.Helper()
+	p, err := Compile(g, Config{Kernel: KernelNaive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(p.Input(), x)
+	p.Run()
+	return slices.Clone(p.Output())
+}
+
+func TestNaiveMatchesOracleOnEveryModel(t *testing.T) {
+	for _, spec := range variants.Models() {
+		t.Run(spec.Name, func(t *testing.T) {
+			if testing.Short() && spec.Depth > 50 {
+				t.Skip("deep model skipped in -short mode")
+			}
+			t.Parallel()
+			g := build(t, spec.Name, variants.Options{Batch: 2})
+			x := randomInput(g.Input.Shape.Elems(), 1)
+			got := runNaive(t, g, x)
+			o, err := NewOracle(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := o.Run(x)
+			d := Compare(got, want)
+			t.Logf("%s: max|err| %.3g (max|ref| %.3g), rel L2 %.3g", spec.Name, d.MaxAbs, d.MaxRef, d.RelL2)
+			if d.RelL2 > naiveRelL2Tol {
+				t.Errorf("naive vs oracle: rel L2 %.3g > %.g", d.RelL2, naiveRelL2Tol)
+			}
+			for b := range 2 {
+				w, g := want[b*1000:(b+1)*1000], got[b*1000:(b+1)*1000]
+				if TopK(w, 1)[0] != TopK(g, 1)[0] {
+					t.Errorf("image %d: top-1 differs: oracle %v, naive %v", b, TopK(w, 5), TopK(g, 5))
+				}
+			}
+		})
+	}
+}
+
+// The three ResNeXt forms are built from the same weights and must compute
+// the same function: compare each form's float64 output, so that the only
+// differences are float64 rounding of reordered sums.
+func TestResNeXtFormsAgree(t *testing.T) {
+	for _, spec := range variants.Models() {
+		if !spec.IsResNeXt() {
+			continue
+		}
+		t.Run(spec.Name, func(t *testing.T) {
+			if testing.Short() && spec.Depth > 50 {
+				t.Skip("deep model skipped in -short mode")
+			}
+			t.Parallel()
+			x := randomInput(3*smallSize*smallSize, 2)
+			var ref []float64
+			for _, form := range []variants.Form{variants.FormC, variants.FormB, variants.FormA} {
+				g := build(t, spec.Name, variants.Options{Form: form})
+				o, err := NewOracle(g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := o.Run(x)
+				if ref == nil {
+					ref = slices.Clone(out)
+					continue
+				}
+				got := make([]float32, len(out))
+				for i, v := range out {
+					got[i] = float32(v)
+				}
+				d := Compare(got, ref)
+				t.Logf("form %v vs c: rel L2 %.3g", form, d.RelL2)
+				// float32 rounding of the compared values is ~6e-8; a form
+				// wired wrongly is off by O(1).
+				if d.RelL2 > 1e-6 {
+					t.Errorf("form %v differs from form c: rel L2 %.3g", form, d.RelL2)
+				}
+			}
+		})
+	}
+}
+
+func TestTopK(t *testing.T) {
+	v := []float32{0.1, 5, -2, 7, 3, 7.5}
+	if got := TopK(v, 3); !slices.Equal(got, []int{5, 3, 1}) {
+		t.Fatalf("TopK = %v", got)
+	}
+}
+
+func TestUnknownKernel(t *testing.T) {
+	g := build(t, "resnet18", variants.Options{})
+	_, err := Compile(g, Config{Kernel: "fft"})
+	if err == nil || !strings.Contains(err.Error(), "naive") {
+		t.Fatalf("want an error listing the valid kernels, got %v", err)
+	}
+}

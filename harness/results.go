@@ -1,0 +1,93 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+	"golang.org/x/perf/benchfmt"
+)
+
+// Env is the environment a result file records as file-level config lines,
+// so that comparisons across machines can be refused.
+type Env struct {
+	GOOS, GOARCH string
+	CPU          string
+	Cores        int
+	GoVersion    string
+	Commit       string
+	Date         string
+	// Extra holds further key/value lines (isa, peak-gflops, ...), in order.
+	Extra [][2]string
+}
+
+// CurrentEnv describes this process and machine.
+func CurrentEnv() Env {
+	return Env{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPU: cpuid.CPU.BrandName,
+		Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Commit: commit(),
+		Date: time.Now().UTC().Format(time.RFC3339)}
+}
+
+// commit is the git commit of the working directory, if it is a checkout.
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (e Env) config() []benchfmt.Config {
+	kv := [][2]string{{"goos", e.GOOS}, {"goarch", e.GOARCH}, {"cpu", e.CPU},
+		{"cores", fmt.Sprint(e.Cores)}, {"go", e.GoVersion}, {"commit", e.Commit}, {"date", e.Date}}
+	kv = append(kv, e.Extra...)
+	cfg := make([]benchfmt.Config, 0, len(kv))
+	for _, p := range kv {
+		cfg = append(cfg, benchfmt.Config{Key: p[0], Value: []byte(p[1]), File: true})
+	}
+	return cfg
+}
+
+// ResultWriter writes measured cells in Go's benchmark format.
+type ResultWriter struct {
+	w   *benchfmt.Writer
+	env Env
+}
+
+// NewResultWriter writes to f with env as the file configuration.
+func NewResultWriter(f *os.File, env Env) *ResultWriter {
+	return &ResultWriter{w: benchfmt.NewWriter(f), env: env}
+}
+
+// Write emits one benchmark line per timed inference: latency as ns/op
+// (repeated samples, so benchstat computes the median and its confidence
+// interval), throughput and effective GFLOP/s of that run, and the cell's
+// memory figures as extra units.
+func (rw *ResultWriter) Write(r *Result) error {
+	cfg := rw.env.config()
+	cfg = append(cfg,
+		benchfmt.Config{Key: "params", Value: []byte(fmt.Sprint(r.Params)), File: true},
+		benchfmt.Config{Key: "macs", Value: []byte(fmt.Sprint(r.MACs)), File: true})
+	name := benchfmt.Name(r.Cell.Name())
+	for _, d := range r.Latencies {
+		sec := d.Seconds()
+		res := &benchfmt.Result{Config: cfg, Name: name, Iters: 1, Values: []benchfmt.Value{
+			{Value: float64(d.Nanoseconds()), Unit: "sec/op", OrigValue: float64(d.Nanoseconds()), OrigUnit: "ns/op"},
+			{Value: float64(r.Cell.Batch) / sec, Unit: "images/s"},
+			{Value: 2 * float64(r.MACs) / sec / 1e9, Unit: "GFLOP/s"},
+			{Value: float64(r.ActivationBytes), Unit: "activation-B"},
+			{Value: float64(r.WeightBytes), Unit: "weight-B"},
+			{Value: float64(r.HeapPeakBytes), Unit: "heap-B"},
+			{Value: float64(r.MaxRSSBytes), Unit: "maxrss-B"},
+			{Value: r.AllocsPerRun, Unit: "allocs/op"},
+		}}
+		if err := rw.w.Write(res); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+// Package kernels holds the numeric core of resbench: the tensor type, the
+// convolution shape shared by every algorithm, and (in subpackages) the
+// implementations themselves: naive reference loops and their float64 twin,
+// the packed SGEMM with its assembly microkernels, im2col, Winograd, direct
+// blocked convolution, grouped convolution, and the element-wise and pooling
+// ops.
+//
+// kernels knows nothing of graphs, statistics, profiles or plots: it is the
+// bottom of the dependency chain kernels ← variants ← harness ← reports ← cmd.
+package kernels
