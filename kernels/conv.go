@@ -82,3 +82,34 @@ type Epilogue struct {
 	Residual []float32
 	ReLU     bool
 }
+
+// ConvSpec is a convolution with its parameters: what a Conv constructor
+// plans from. Weight is [OutC][InC/Groups][KH][KW]; Bias is nil or OutC
+// values; ReLU applies max(·,0) last in the store (after a residual add, if
+// Run is given one).
+type ConvSpec struct {
+	Shape  ConvShape
+	Weight []float32
+	Bias   []float32
+	ReLU   bool
+}
+
+// Conv is a convolution planned for one ConvSpec: its constructor validates
+// the shape and packs or transforms the weights once, so that Run does no
+// setup and allocates nothing. Every implementation (naive, im2col+GEMM,
+// Winograd, direct, grouped) satisfies it, and the shared conformance suite
+// (kernels/kerneltest) runs them all through the same cases.
+type Conv interface {
+	// Name identifies the algorithm and microkernel, e.g. "im2col" or
+	// "winograd-f4".
+	Name() string
+	// Layout is the activation layout of in, out and residual.
+	Layout() Layout
+	// WorkspaceLen is the number of float32s of scratch Run needs; the
+	// caller owns it, so a planner can share one workspace across layers.
+	WorkspaceLen() int
+	// Run computes out = relu?(conv(in) + bias + residual) for the whole
+	// batch. residual is nil or shaped like out; ws has at least
+	// WorkspaceLen elements. in and out must not overlap.
+	Run(in, out, residual, ws []float32)
+}

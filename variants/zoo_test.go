@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/kerneltest"
 	"github.com/resbench/resbench/variants/graph"
 )
 
@@ -196,6 +197,38 @@ func TestAliases(t *testing.T) {
 		s, err := Lookup(alias)
 		if err != nil || s.Name != want {
 			t.Errorf("Lookup(%s) = %s, %v; want %s", alias, s.Name, err, want)
+		}
+	}
+}
+
+// The conformance suite's ZooShapes must hold every conv the zoo builds, in
+// every ResNeXt form, so that "every shape the zoo uses" stays true as the
+// zoo grows.
+func TestConformanceCoversZoo(t *testing.T) {
+	have := map[kerneltest.Shape]bool{}
+	for _, s := range kerneltest.ZooShapes {
+		have[s] = true
+	}
+	for _, spec := range Models() {
+		for _, f := range []Form{FormC, FormA, FormB} {
+			if f != FormC && !spec.IsResNeXt() {
+				continue
+			}
+			g, err := BuildSpec(spec, Options{CountOnly: true, Form: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range g.Nodes {
+				c, ok := n.Op.(*graph.Conv2D)
+				if !ok {
+					continue
+				}
+				x := n.Inputs[0].Shape
+				s := kerneltest.Shape{InC: x.C, H: x.H, W: x.W, OutC: c.OutC, K: c.KH, Stride: c.StrideH, Pad: c.PadH, Groups: c.Groups}
+				if !have[s] {
+					t.Errorf("%s form %v: %s has shape %+v, missing from kerneltest.ZooShapes", spec.Name, f, n.Name, s)
+				}
+			}
 		}
 	}
 }

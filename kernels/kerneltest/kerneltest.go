@@ -1,0 +1,337 @@
+// Package kerneltest is the conformance suite every convolution
+// implementation runs through: the same cases, against the same float64
+// reference, with guard values around every buffer and every ISA tier
+// forced in turn.
+//
+// An implementation registers itself in its own package's tests:
+//
+//	func TestConformance(t *testing.T) {
+//		kerneltest.Run(t, kerneltest.Impl{Name: "im2col", New: ..., Tol: 1e-5})
+//	}
+//
+// Cases cover partial tiles (channel and pixel counts that are not
+// multiples of any register tile), strides 1 and 2, paddings 0, 1 and 3,
+// 1x1, 3x3 and 7x7 kernels, groups, batch > 1, every epilogue, and every
+// convolution shape the model zoo uses.
+package kerneltest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/naive"
+)
+
+// Shape is a compact conv description for case tables.
+type Shape struct {
+	N, InC, H, W, OutC, K, Stride, Pad, Groups int
+}
+
+// ConvShape expands s (N 0 means 1).
+func (s Shape) ConvShape() kernels.ConvShape {
+	cs := kernels.ConvShape{N: max(s.N, 1), InC: s.InC, H: s.H, W: s.W, OutC: s.OutC, KH: s.K, KW: s.K,
+		StrideH: s.Stride, StrideW: s.Stride, PadH: s.Pad, PadW: s.Pad, Groups: max(s.Groups, 1)}
+	if err := cs.Validate(); err != nil {
+		panic(fmt.Sprintf("kerneltest: bad case %+v: %v", s, err))
+	}
+	return cs
+}
+
+// ErrUnsupported is what an Impl's New returns (wrapped or not) for a shape
+// it does not handle; the suite then skips the case for that Impl. The
+// engine falls back to another kernel for such layers.
+var ErrUnsupported = errors.New("shape not supported by this kernel")
+
+// Impl is one convolution implementation under test.
+type Impl struct {
+	Name string
+	// New plans a conv; it returns an error wrapping ErrUnsupported for
+	// shapes the implementation does not cover.
+	New func(spec kernels.ConvSpec) (kernels.Conv, error)
+	// Tol bounds the error: |got − ref| ≤ Tol·(Σ|w·x| + |bias| + |res|) at
+	// every output, the float64 "condition" of that output, plus 1e-30.
+	Tol float64
+	// MinCoverage is the least number of cases New must accept, so that a
+	// kernel cannot pass by refusing everything.
+	MinCoverage int
+	// TierIndependent marks pure-Go kernels that do not dispatch on the
+	// ISA tier; they run once instead of once per tier.
+	TierIndependent bool
+}
+
+// Edge cases: partial tiles and every stride/padding/kernel/group combination
+// the kernels must get right, at sizes small enough to run fast.
+var EdgeShapes = func() []Shape {
+	var s []Shape
+	for _, k := range []int{1, 3, 7} {
+		for _, stride := range []int{1, 2} {
+			for _, pad := range []int{0, 1, 3} {
+				if 2*pad > k+1 && k == 1 {
+					continue // 1x1 with padding 3 is legal but pointless; pad 1 covers padding
+				}
+				s = append(s,
+					Shape{InC: 5, H: 13, W: 11, OutC: 7, K: k, Stride: stride, Pad: pad},
+					Shape{N: 2, InC: 17, H: 9, W: 15, OutC: 33, K: k, Stride: stride, Pad: pad},
+				)
+			}
+		}
+	}
+	s = append(s,
+		// Tiles: channel counts around 8/16/32 and pixel counts around
+		// 6/12/14/16 rows and columns.
+		Shape{InC: 16, H: 8, W: 8, OutC: 16, K: 3, Stride: 1, Pad: 1},
+		Shape{InC: 32, H: 7, W: 7, OutC: 64, K: 1, Stride: 1},
+		Shape{InC: 31, H: 6, W: 17, OutC: 65, K: 1, Stride: 1},
+		Shape{InC: 24, H: 14, W: 14, OutC: 40, K: 3, Stride: 1, Pad: 1},
+		Shape{InC: 8, H: 1, W: 1, OutC: 8, K: 1, Stride: 1},
+		Shape{InC: 3, H: 23, W: 23, OutC: 64, K: 7, Stride: 2, Pad: 3},
+		Shape{InC: 64, H: 5, W: 5, OutC: 12, K: 3, Stride: 1, Pad: 1},
+		Shape{InC: 48, H: 16, W: 32, OutC: 48, K: 3, Stride: 1, Pad: 1},
+		Shape{N: 3, InC: 20, H: 10, W: 10, OutC: 36, K: 3, Stride: 2, Pad: 1},
+		// Groups: ResNeXt's 32 groups of 4 and 8, odd group widths, and
+		// group counts that do not align with vector blocks.
+		Shape{InC: 128, H: 14, W: 14, OutC: 128, K: 3, Stride: 1, Pad: 1, Groups: 32},
+		Shape{InC: 256, H: 9, W: 9, OutC: 256, K: 3, Stride: 2, Pad: 1, Groups: 32},
+		Shape{InC: 12, H: 7, W: 9, OutC: 18, K: 3, Stride: 1, Pad: 1, Groups: 3},
+		Shape{N: 2, InC: 64, H: 11, W: 11, OutC: 64, K: 3, Stride: 1, Pad: 1, Groups: 16},
+		Shape{InC: 16, H: 8, W: 8, OutC: 32, K: 1, Stride: 1, Groups: 4},
+		Shape{InC: 32, H: 13, W: 13, OutC: 32, K: 3, Stride: 1, Pad: 1, Groups: 2},
+	)
+	return s
+}()
+
+// Epilogues every case is run with.
+var epilogues = []struct {
+	name           string
+	bias, res, act bool
+}{{"plain", false, false, false}, {"bias+relu", true, false, true}, {"bias+residual+relu", true, true, true}}
+
+type reference struct {
+	in, w, bias, res []float32
+	out, cond        map[int][]float64 // by epilogue index
+}
+
+var (
+	refMu    sync.Mutex
+	refCache = map[Shape]*reference{}
+)
+
+// ref returns the case's inputs and its float64 reference outputs, computed
+// once per process and shared by every Impl and tier.
+func ref(s Shape) *reference {
+	refMu.Lock()
+	defer refMu.Unlock()
+	if r, ok := refCache[s]; ok {
+		return r
+	}
+	cs := s.ConvShape()
+	rng := rand.New(rand.NewPCG(uint64(cs.InC*131+cs.OutC), uint64(cs.H*7+cs.KH)))
+	fill := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((2*rng.Float64() - 1) * scale)
+		}
+		return v
+	}
+	r := &reference{
+		in:   fill(cs.In().Elems(), 1),
+		w:    fill(cs.WeightLen(), math.Sqrt(3/float64(cs.InCG*cs.KH*cs.KW))),
+		bias: fill(cs.OutC, 0.5),
+		res:  fill(cs.Out().Elems(), 1),
+		out:  map[int][]float64{}, cond: map[int][]float64{},
+	}
+	wide := func(v []float32, abs bool) []float64 {
+		d := make([]float64, len(v))
+		for i, x := range v {
+			d[i] = float64(x)
+			if abs {
+				d[i] = math.Abs(d[i])
+			}
+		}
+		return d
+	}
+	// One float64 convolution for the value and one over absolute values
+	// for the condition; the epilogues are applied on top.
+	conv := make([]float64, cs.Out().Elems())
+	naive.Conv2D(&cs, wide(r.in, false), wide(r.w, false), nil, nil, false, conv)
+	absConv := make([]float64, len(conv))
+	naive.Conv2D(&cs, wide(r.in, true), wide(r.w, true), nil, nil, false, absConv)
+	plane := cs.OutH * cs.OutW
+	for i, e := range epilogues {
+		out, cond := make([]float64, len(conv)), make([]float64, len(conv))
+		for j, v := range conv {
+			c := absConv[j]
+			if e.bias {
+				b := float64(r.bias[j/plane%cs.OutC])
+				v += b
+				c += math.Abs(b)
+			}
+			if e.res {
+				v += float64(r.res[j])
+				c += math.Abs(float64(r.res[j]))
+			}
+			if e.act {
+				v = max(v, 0)
+			}
+			out[j], cond[j] = v, c
+		}
+		r.out[i], r.cond[i] = out, cond
+	}
+	refCache[s] = r
+	return r
+}
+
+// guard is the number of sentinel floats placed before and after every
+// buffer; a kernel that writes outside its output, or reads outside its
+// input (and so picks up a NaN), fails.
+const guard = 64
+
+var sentinel = math.Float32frombits(0x7fc0_dead) // a NaN with a recognizable payload
+
+func guarded(n int) (whole, inner []float32) {
+	whole = kernels.Alloc(n + 2*guard)
+	for i := range whole {
+		whole[i] = sentinel
+	}
+	return whole, whole[guard : guard+n : guard+n]
+}
+
+func checkGuards(t testing.TB, what string, whole []float32, n int) {
+	t.Helper()
+	for i := range guard {
+		for _, j := range []int{i, guard + n + i} {
+			if math.Float32bits(whole[j]) != math.Float32bits(sentinel) {
+				t.Fatalf("%s: guard value at offset %d overwritten with %v", what, j-guard, whole[j])
+			}
+		}
+	}
+}
+
+// Tiers returns the ISA tiers this CPU supports (always including generic).
+func Tiers() []isa.Tier {
+	var ts []isa.Tier
+	for _, t := range isa.All() {
+		if isa.Supported(t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// ForEachTier runs f as a subtest with each supported ISA tier forced, and
+// restores the active tier afterwards.
+func ForEachTier(t *testing.T, f func(t *testing.T, tier isa.Tier)) {
+	prev := isa.Active()
+	defer isa.Set(prev)
+	for _, tier := range Tiers() {
+		t.Run("isa="+tier.String(), func(t *testing.T) {
+			if err := isa.Set(tier); err != nil {
+				t.Fatal(err)
+			}
+			f(t, tier)
+		})
+	}
+}
+
+// Cases returns the shapes the suite runs: the edge cases and, unless
+// short, every zoo shape.
+func Cases(short bool) []Shape {
+	cs := append([]Shape(nil), EdgeShapes...)
+	if !short {
+		cs = append(cs, ZooShapes...)
+	}
+	return cs
+}
+
+// Run checks impl on every case and ISA tier: edge cases with every
+// epilogue, zoo shapes with the full one (bias, residual, ReLU).
+func Run(t *testing.T, impl Impl) {
+	body := func(t *testing.T) {
+		accepted := 0
+		for ci, s := range Cases(testing.Short()) {
+			cs := s.ConvShape()
+			r := ref(s)
+			for ei, e := range epilogues {
+				if ci >= len(EdgeShapes) && ei != len(epilogues)-1 {
+					continue
+				}
+				spec := kernels.ConvSpec{Shape: cs, Weight: r.w, ReLU: e.act}
+				if e.bias {
+					spec.Bias = r.bias
+				}
+				conv, err := impl.New(spec)
+				if errors.Is(err, ErrUnsupported) {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s %+v: %v", impl.Name, s, err)
+				}
+				if ei == 0 || ci >= len(EdgeShapes) {
+					accepted++
+				}
+				checkOne(t, impl, conv, s, cs, r, ei, e.res)
+			}
+		}
+		if accepted < impl.MinCoverage {
+			t.Errorf("%s accepted only %d cases, want at least %d", impl.Name, accepted, impl.MinCoverage)
+		}
+	}
+	if impl.TierIndependent {
+		body(t)
+		return
+	}
+	ForEachTier(t, func(t *testing.T, _ isa.Tier) { body(t) })
+}
+
+func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.ConvShape, r *reference, ei int, withRes bool) {
+	t.Helper()
+	l := conv.Layout()
+	inS, outS := cs.In(), cs.Out()
+	inLen, outLen := l.Elems(inS), l.Elems(outS)
+	inWhole, in := guarded(inLen)
+	outWhole, out := guarded(outLen)
+	wsWhole, ws := guarded(conv.WorkspaceLen())
+	kernels.ToBlocked(l, inS, r.in, in)
+	var res []float32
+	var resWhole []float32
+	if withRes {
+		resWhole, res = guarded(outLen)
+		kernels.ToBlocked(l, outS, r.res, res)
+	}
+	// Poison the output so a kernel that skips elements is caught.
+	for i := range out {
+		out[i] = sentinel
+	}
+	conv.Run(in, out, res, ws)
+	what := fmt.Sprintf("%s %+v %s", conv.Name(), s, epilogues[ei].name)
+	checkGuards(t, what+" input", inWhole, inLen)
+	checkGuards(t, what+" output", outWhole, outLen)
+	checkGuards(t, what+" workspace", wsWhole, conv.WorkspaceLen())
+	if withRes {
+		checkGuards(t, what+" residual", resWhole, outLen)
+	}
+	got := make([]float32, outS.Elems())
+	kernels.FromBlocked(l, outS, out, got)
+	want, cond := r.out[ei], r.cond[ei]
+	worst, worstAt := 0.0, -1
+	for i, g := range got {
+		e := math.Abs(float64(g) - want[i])
+		bound := impl.Tol*cond[i] + 1e-30
+		if !(e <= bound) { // also catches NaN
+			t.Fatalf("%s: output %d = %v, want %v (|err| %.3g > bound %.3g)", what, i, g, want[i], e, bound)
+		}
+		if cond[i] > 0 && e/cond[i] > worst {
+			worst, worstAt = e/cond[i], i
+		}
+	}
+	_ = worstAt
+	if testing.Verbose() {
+		t.Logf("%s: worst relative error %.3g", what, worst)
+	}
+}
