@@ -119,6 +119,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer plan.Close()
 	RandomInput(plan.Input(), opt.Seed)
 	res := &Result{Cell: c, MACs: g.MACs(), Params: g.Params(), Plan: plan,
 		ActivationBytes: plan.ActivationBytes, WeightBytes: 4 * g.Params()}

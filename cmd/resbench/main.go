@@ -20,7 +20,7 @@
 //	    (golang.org/x/perf/cmd/benchstat) reads. Flags:
 //
 //	    --model NAME        model or alias (see "resbench models"); required
-//	    --kernel NAME       convolution kernel: naive (default naive)
+//	    --kernel NAME       convolution kernel: naive or im2col (default im2col)
 //	    --fusion LIST       fusion passes: none (default none)
 //	    --resnext-form F    ResNeXt block form: a (split-branch sum), b (split,
 //	                        concat) or c (grouped conv; default)
@@ -54,6 +54,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/resbench/resbench/kernels"
 )
 
 func main() {
@@ -88,6 +90,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return cmdHelp(nil, stdout, stderr)
 		}
 		return usagef("unknown command %q; commands: help, models, run", args[0])
+	}
+	if args[0] != "help" {
+		// A forced ISA tier the CPU lacks must stop us here, before any
+		// kernel could hit an illegal instruction.
+		if err := kernels.TierErr(); err != nil {
+			return err
+		}
 	}
 	return cmd(args[1:], stdout, stderr)
 }

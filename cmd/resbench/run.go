@@ -18,7 +18,7 @@ import (
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run")
 	model := fs.String("model", "", "model name")
-	kernel := fs.String("kernel", engine.KernelNaive, "convolution kernel")
+	kernel := fs.String("kernel", engine.KernelIm2col, "convolution kernel")
 	fusion := fs.String("fusion", "none", "fusion passes")
 	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
 	size := positiveFlag(fs, "size", 224, "input size")

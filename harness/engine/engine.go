@@ -17,16 +17,20 @@ import (
 	"time"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/gemm"
+	"github.com/resbench/resbench/kernels/im2col"
+	"github.com/resbench/resbench/kernels/parallel"
 	"github.com/resbench/resbench/variants/graph"
 )
 
 // Kernel names accepted by Config.Kernel.
 const (
-	KernelNaive = "naive"
+	KernelNaive  = "naive"
+	KernelIm2col = "im2col"
 )
 
 // Kernels lists the valid Config.Kernel values.
-func Kernels() []string { return []string{KernelNaive} }
+func Kernels() []string { return []string{KernelNaive, KernelIm2col} }
 
 // ParseKernel validates a kernel name.
 func ParseKernel(name string) (string, error) {
@@ -50,14 +54,24 @@ type Step struct {
 	run     func()
 }
 
-// Plan is a compiled graph ready to run.
+// Plan is a compiled graph ready to run. Close it to stop its workers.
 type Plan struct {
 	Graph  *graph.Graph
 	Config Config
 	Steps  []Step
-	bufs   [][]float32
-	// ActivationBytes is the memory the plan holds for activations.
+	// Tier is the ISA tier the plan's kernels were built for.
+	Tier string
+	bufs [][]float32
+	// workspace is shared by every step (steps run one at a time).
+	workspace []float32
+	pool      *parallel.Pool
+	gemm      *gemm.Context
+	// ActivationBytes is the memory the plan holds for activations;
+	// WorkspaceBytes the shared scratch; WeightBytes the weights as the
+	// kernels hold them (packed or transformed).
 	ActivationBytes int64
+	WorkspaceBytes  int64
+	WeightBytes     int64
 }
 
 // Compile plans g (at its current shapes) for execution.
@@ -71,7 +85,12 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	if cfg.Threads <= 0 {
 		cfg.Threads = 1
 	}
-	p := &Plan{Graph: g, Config: cfg, bufs: make([][]float32, len(g.Nodes))}
+	if err := kernels.TierErr(); err != nil {
+		return nil, err
+	}
+	p := &Plan{Graph: g, Config: cfg, bufs: make([][]float32, len(g.Nodes)), Tier: kernels.ActiveTier().String()}
+	p.pool = parallel.New(cfg.Threads)
+	p.gemm = gemm.NewContext(p.pool)
 	for _, n := range g.Nodes {
 		if _, ok := n.Op.(*graph.Flatten); ok {
 			// A flatten is a reshape: share the input's storage.
@@ -82,17 +101,82 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 		p.ActivationBytes += int64(4 * n.Shape.Elems())
 	}
 	same := func(w []float32) []float32 { return w }
+	var wsLen int
 	for _, n := range g.Nodes[1:] {
 		if _, ok := n.Op.(*graph.Flatten); ok {
 			continue
 		}
-		run, err := naiveStep(n, p.bufs, same)
-		if err != nil {
-			return nil, err
+		if conv, ok := n.Op.(*graph.Conv2D); ok && cfg.Kernel != KernelNaive {
+			step, ws, err := p.convStep(n, conv)
+			if err != nil {
+				p.Close()
+				return nil, err
+			}
+			wsLen = max(wsLen, ws)
+			p.Steps = append(p.Steps, step)
+			continue
 		}
-		p.Steps = append(p.Steps, Step{Node: n, Kernel: KernelNaive, run: run})
+		var run func()
+		kernel := KernelNaive
+		if cfg.Kernel != KernelNaive {
+			var err error
+			if run, err = p.fastStep(n); err != nil {
+				p.Close()
+				return nil, err
+			}
+			kernel = "vector"
+		}
+		if run == nil {
+			var err error
+			if run, err = naiveStep(n, p.bufs, same); err != nil {
+				p.Close()
+				return nil, err
+			}
+			kernel = KernelNaive
+		}
+		p.WeightBytes += 4 * n.Params()
+		p.Steps = append(p.Steps, Step{Node: n, Kernel: kernel, run: run})
 	}
+	p.workspace = kernels.Alloc(wsLen)
+	p.WorkspaceBytes = int64(4 * wsLen)
 	return p, nil
+}
+
+// convStep plans one convolution with the configured kernel and returns
+// its step and workspace need.
+func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D) (Step, int, error) {
+	s, err := op.Shape(n.Inputs[0].Shape)
+	if err != nil {
+		return Step{}, 0, fmt.Errorf("node %s: %w", n.Name, err)
+	}
+	spec := kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU}
+	var conv kernels.Conv
+	switch p.Config.Kernel {
+	case KernelIm2col:
+		c, err := im2col.New(spec, p.gemm, p.pool)
+		if err != nil {
+			return Step{}, 0, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		conv = c
+		p.WeightBytes += int64(4 * len(op.Weight))
+	default:
+		return Step{}, 0, fmt.Errorf("node %s: kernel %q has no convolution", n.Name, p.Config.Kernel)
+	}
+	in, out := p.bufs[n.Inputs[0].ID], p.bufs[n.ID]
+	var res []float32
+	if len(n.Inputs) == 2 {
+		res = p.bufs[n.Inputs[1].ID]
+	}
+	run := func() { conv.Run(in, out, res, p.workspace) }
+	return Step{Node: n, Kernel: conv.Name(), run: run}, conv.WorkspaceLen(), nil
+}
+
+// Close stops the plan's worker threads.
+func (p *Plan) Close() {
+	if p.pool != nil {
+		p.pool.Close()
+		p.pool = nil
+	}
 }
 
 // Input is the plan's input buffer (N×3×H×W, NCHW); fill it, then Run.

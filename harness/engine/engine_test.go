@@ -42,18 +42,28 @@ func build(t testing.TB, name string, opt variants.Options) *graph.Graph {
 	return g
 }
 
-func runNaive(t testing.TB, g *graph.Graph, x []float32) []float32 {
+func runPlan(t testing.TB, g *graph.Graph, cfg Config, x []float32) []float32 {
 	t.Helper()
-	p, err := Compile(g, Config{Kernel: KernelNaive})
+	p, err := Compile(g, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer p.Close()
 	copy(p.Input(), x)
 	p.Run()
 	return slices.Clone(p.Output())
 }
 
-func TestNaiveMatchesOracleOnEveryModel(t *testing.T) {
+// kernelRelL2Tol is each kernel's end-to-end tolerance on the logits,
+// relative L2 against the float64 oracle. Measured values are in the -v log.
+var kernelRelL2Tol = map[string]float64{
+	KernelNaive:  naiveRelL2Tol,
+	KernelIm2col: 2e-5, // a reordered float32 dot product: same order of error as naive
+}
+
+// Every kernel on every model: logits within the kernel's tolerance of the
+// float64 oracle, and the same top-1 class for every image.
+func TestKernelsMatchOracleOnEveryModel(t *testing.T) {
 	for _, spec := range variants.Models() {
 		t.Run(spec.Name, func(t *testing.T) {
 			if testing.Short() && spec.Depth > 50 {
@@ -62,24 +72,41 @@ func TestNaiveMatchesOracleOnEveryModel(t *testing.T) {
 			t.Parallel()
 			g := build(t, spec.Name, variants.Options{Batch: 2})
 			x := randomInput(g.Input.Shape.Elems(), 1)
-			got := runNaive(t, g, x)
 			o, err := NewOracle(g)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := o.Run(x)
-			d := Compare(got, want)
-			t.Logf("%s: max|err| %.3g (max|ref| %.3g), rel L2 %.3g", spec.Name, d.MaxAbs, d.MaxRef, d.RelL2)
-			if d.RelL2 > naiveRelL2Tol {
-				t.Errorf("naive vs oracle: rel L2 %.3g > %.g", d.RelL2, naiveRelL2Tol)
-			}
-			for b := range 2 {
-				w, g := want[b*1000:(b+1)*1000], got[b*1000:(b+1)*1000]
-				if TopK(w, 1)[0] != TopK(g, 1)[0] {
-					t.Errorf("image %d: top-1 differs: oracle %v, naive %v", b, TopK(w, 5), TopK(g, 5))
+			want := slices.Clone(o.Run(x))
+			for _, kernel := range Kernels() {
+				got := runPlan(t, g, Config{Kernel: kernel, Threads: 2}, x)
+				d := Compare(got, want)
+				t.Logf("%s %s: max|err| %.3g (max|ref| %.3g), rel L2 %.3g", spec.Name, kernel, d.MaxAbs, d.MaxRef, d.RelL2)
+				if d.RelL2 > kernelRelL2Tol[kernel] {
+					t.Errorf("%s vs oracle: rel L2 %.3g > %.g", kernel, d.RelL2, kernelRelL2Tol[kernel])
+				}
+				for b := range 2 {
+					w, g := want[b*1000:(b+1)*1000], got[b*1000:(b+1)*1000]
+					if TopK(w, 1)[0] != TopK(g, 1)[0] {
+						t.Errorf("%s image %d: top-1 differs: oracle %v, got %v", kernel, b, TopK(w, 5), TopK(g, 5))
+					}
 				}
 			}
 		})
+	}
+}
+
+// The plan's result does not depend on the thread count: work is split
+// over output blocks, never over a reduction.
+func TestThreadCountDoesNotChangeResults(t *testing.T) {
+	g := build(t, "se-resnext50", variants.Options{})
+	x := randomInput(g.Input.Shape.Elems(), 3)
+	for _, kernel := range Kernels() {
+		one := runPlan(t, g, Config{Kernel: kernel, Threads: 1}, x)
+		for _, threads := range []int{2, 3} {
+			if got := runPlan(t, g, Config{Kernel: kernel, Threads: threads}, x); !slices.Equal(got, one) {
+				t.Errorf("%s: %d threads differ from 1 thread", kernel, threads)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,51 @@
+//go:build !noasm
+
+package eltwise
+
+const haveAsm = true
+
+// scaleShiftAsm is the AVX2 form of:
+//
+//	for i := range n { y[i] = a*x[i] + b; if relu { y[i] = max(y[i], 0) } }
+//
+// n is a multiple of 8.
+//
+//go:noescape
+func scaleShiftAsm(x, y *float32, n int, a, b float32, relu bool)
+
+// scaleAddAsm is the AVX2 form of:
+//
+//	for i := range n { y[i] = a*x[i] + r[i]; if relu { y[i] = max(y[i], 0) } }
+//
+// n is a multiple of 8.
+//
+//go:noescape
+func scaleAddAsm(x, r, y *float32, n int, a float32, relu bool)
+
+// addAsm is the AVX2 form of:
+//
+//	for i := range n { z[i] = x[i] + y[i]; if relu { z[i] = max(z[i], 0) } }
+//
+// n is a multiple of 8.
+//
+//go:noescape
+func addAsm(x, y, z *float32, n int, relu bool)
+
+// max3Asm is the AVX2 form of:
+//
+//	for i := range n { m[i] = max(a[i], b[i], c[i]) }
+//
+// n is a multiple of 8.
+//
+//go:noescape
+func max3Asm(a, b, c, m *float32, n int)
+
+// sumAsm is the AVX2 form of:
+//
+//	var s [8]float32; for i := range n { s[i%8] += x[i] }
+//	return ((s[0]+s[4]) + (s[2]+s[6])) + ((s[1]+s[5]) + (s[3]+s[7]))
+//
+// n is a multiple of 8.
+//
+//go:noescape
+func sumAsm(x *float32, n int) float32

@@ -1,0 +1,49 @@
+//go:build noasm || !amd64
+
+package eltwise
+
+import "unsafe"
+
+const haveAsm = false
+
+func view(p *float32, n int) []float32 { return unsafe.Slice(p, n) }
+
+// scaleShiftAsm is the portable form of:
+//
+//	for i := range n { y[i] = a*x[i] + b; if relu { y[i] = max(y[i], 0) } }
+func scaleShiftAsm(x, y *float32, n int, a, b float32, relu bool) {
+	scaleShiftGo(view(x, n), view(y, n), a, b, relu)
+}
+
+// scaleAddAsm is the portable form of:
+//
+//	for i := range n { y[i] = a*x[i] + r[i]; if relu { y[i] = max(y[i], 0) } }
+func scaleAddAsm(x, r, y *float32, n int, a float32, relu bool) {
+	scaleAddGo(view(x, n), view(r, n), view(y, n), a, relu)
+}
+
+// addAsm is the portable form of:
+//
+//	for i := range n { z[i] = x[i] + y[i]; if relu { z[i] = max(z[i], 0) } }
+func addAsm(x, y, z *float32, n int, relu bool) {
+	addGo(view(x, n), view(y, n), view(z, n), relu)
+}
+
+// max3Asm is the portable form of:
+//
+//	for i := range n { m[i] = max(a[i], b[i], c[i]) }
+func max3Asm(a, b, c, m *float32, n int) {
+	max3Go(view(a, n), view(b, n), view(c, n), view(m, n))
+}
+
+// sumAsm is the portable form of:
+//
+//	var s [8]float32; for i := range n { s[i%8] += x[i] }
+//	return ((s[0]+s[4]) + (s[2]+s[6])) + ((s[1]+s[5]) + (s[3]+s[7]))
+func sumAsm(x *float32, n int) float32 {
+	var s [8]float32
+	for i, v := range view(x, n) {
+		s[i%8] += v
+	}
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+}

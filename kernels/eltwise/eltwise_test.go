@@ -1,0 +1,146 @@
+package eltwise
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/isa"
+)
+
+// tiers runs f with every supported tier forced.
+func tiers(t *testing.T, f func(t *testing.T)) {
+	prev := isa.Active()
+	defer isa.Set(prev)
+	for _, tier := range isa.All() {
+		if !isa.Supported(tier) {
+			continue
+		}
+		t.Run("isa="+tier.String(), func(t *testing.T) {
+			isa.Set(tier)
+			f(t)
+		})
+	}
+}
+
+const guard = 16
+
+var sentinel = math.Float32frombits(0x7fc0_beef)
+
+// buf returns a random buffer of n values with sentinel guards around it.
+func buf(r *rand.Rand, n int) (whole, inner []float32) {
+	whole = kernels.Alloc(n + 2*guard)
+	for i := range whole {
+		whole[i] = sentinel
+	}
+	inner = whole[guard : guard+n : guard+n]
+	for i := range inner {
+		inner[i] = float32(r.NormFloat64())
+	}
+	return whole, inner
+}
+
+func guardsIntact(t *testing.T, whole []float32, n int) {
+	t.Helper()
+	for i := range guard {
+		if math.Float32bits(whole[i]) != math.Float32bits(sentinel) || math.Float32bits(whole[guard+n+i]) != math.Float32bits(sentinel) {
+			t.Fatalf("guard overwritten around a buffer of %d", n)
+		}
+	}
+}
+
+// Every routine against a float64 reference. The vector forms fuse a·x+b
+// into one FMA and the Go loop may not, so the scale ops are compared
+// within a few ulps; Add and Max3 are exact.
+func TestMatchesReference(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1000, 3136} {
+			for _, relu := range []bool{false, true} {
+				xw, x := buf(r, n)
+				rw, res := buf(r, n)
+				yw, y := buf(r, n)
+				a, b := float32(r.NormFloat64()), float32(r.NormFloat64())
+
+				ScaleShift(x, y, a, b, relu)
+				for i := range y {
+					want := float32(math.FMA(float64(a), float64(x[i]), float64(b)))
+					if relu {
+						want = max(want, 0)
+					}
+					if math.Abs(float64(y[i]-want)) > 1e-6*math.Abs(float64(want))+1e-7 {
+						t.Fatalf("ScaleShift n=%d relu=%v: y[%d]=%v want %v", n, relu, i, y[i], want)
+					}
+				}
+				guardsIntact(t, yw, n)
+
+				ScaleAdd(x, res, y, a, relu)
+				for i := range y {
+					want := float32(math.FMA(float64(a), float64(x[i]), float64(res[i])))
+					if relu {
+						want = max(want, 0)
+					}
+					if math.Abs(float64(y[i]-want)) > 1e-6*math.Abs(float64(want))+1e-7 {
+						t.Fatalf("ScaleAdd n=%d: y[%d]=%v want %v", n, i, y[i], want)
+					}
+				}
+				guardsIntact(t, yw, n)
+
+				Add(x, res, y, relu)
+				for i := range y {
+					want := x[i] + res[i]
+					if relu {
+						want = max(want, 0)
+					}
+					if y[i] != want {
+						t.Fatalf("Add n=%d: y[%d]=%v want %v", n, i, y[i], want)
+					}
+				}
+				guardsIntact(t, yw, n)
+
+				Max3(x, res, y, y)
+				guardsIntact(t, yw, n)
+				guardsIntact(t, xw, n)
+				guardsIntact(t, rw, n)
+			}
+			_, x := buf(r, n)
+			var want float64
+			for _, v := range x {
+				want += float64(v)
+			}
+			if got := Sum(x); math.Abs(float64(got)-want) > 1e-5*float64(n+1) {
+				t.Fatalf("Sum n=%d = %v, want %v", n, got, want)
+			}
+		}
+	})
+}
+
+func TestMax3(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		_, a := buf(r, 37)
+		_, b := buf(r, 37)
+		_, c := buf(r, 37)
+		m := make([]float32, 37)
+		Max3(a, b, c, m)
+		for i := range m {
+			if want := max(a[i], b[i], c[i]); m[i] != want {
+				t.Fatalf("Max3[%d] = %v, want %v", i, m[i], want)
+			}
+		}
+	})
+}
+
+func TestReLUKeepsNaN(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		x := make([]float32, 16)
+		x[3] = float32(math.NaN())
+		x[11] = float32(math.NaN())
+		x[5] = -1
+		ReLU(x, x)
+		if !math.IsNaN(float64(x[3])) || !math.IsNaN(float64(x[11])) || x[5] != 0 {
+			t.Fatalf("ReLU must keep NaN (so broken kernels stay visible) and zero negatives: %v", x)
+		}
+	})
+}

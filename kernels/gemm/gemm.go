@@ -1,0 +1,444 @@
+package gemm
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// Epilogue is applied to every element of C after the product:
+//
+//	c = A·B
+//	if Bias != nil     { c += Bias[m] }
+//	if Residual != nil { c += Residual[m*LDR+n] }
+//	if ReLU            { c = max(c, 0) }   // a NaN stays NaN
+type Epilogue struct {
+	Bias     []float32 // len ≥ M, per output row (channel)
+	Residual []float32 // M×N with row stride LDR
+	LDR      int       // ≥ N when Residual != nil
+	ReLU     bool
+}
+
+// PackedA is the left operand packed once for a tier's microkernel: K is cut
+// into kc blocks; within block p (rows pc..pc+kcb of A's columns), the M rows
+// are cut into mr-row micro-panels stored k-major ([kcb][mr]), the last one
+// zero-padded. Block p starts at pc*mp floats, where mp is M rounded up to mr.
+type PackedA struct {
+	tier isa.Tier
+	cfg  *tierConfig
+	m, k int
+	mp   int // m rounded up to cfg.mr
+	data []float32
+}
+
+// M returns the number of rows of A (and of C).
+func (p *PackedA) M() int { return p.m }
+
+// K returns the number of columns of A (rows of B).
+func (p *PackedA) K() int { return p.k }
+
+// Tier returns the ISA tier whose microkernel the packing is laid out for.
+func (p *PackedA) Tier() isa.Tier { return p.tier }
+
+// PackA packs the row-major M×K matrix a (row stride lda ≥ k) for the
+// currently active ISA tier (isa.Active()).
+func PackA(a []float32, m, k, lda int) *PackedA {
+	if m < 0 || k < 0 || lda < max(k, 1) {
+		panic(fmt.Sprintf("gemm: PackA: bad shape m=%d k=%d lda=%d", m, k, lda))
+	}
+	if m > 0 && k > 0 && len(a) < (m-1)*lda+k {
+		panic(fmt.Sprintf("gemm: PackA: len(a)=%d < (m-1)*lda+k=%d", len(a), (m-1)*lda+k))
+	}
+	return packA(configFor(isa.Active()), m, k, func(dst []float32, i0, rows, k0, kcb int) {
+		// dst[kk*mr+r] = a[(i0+r)*lda + k0+kk]
+		mr := len(dst) / kcb
+		for r := 0; r < rows; r++ {
+			src := a[(i0+r)*lda+k0 : (i0+r)*lda+k0+kcb]
+			for kk, v := range src {
+				dst[kk*mr+r] = v
+			}
+		}
+	})
+}
+
+// PackAT packs A given transposed: at is the row-major K×M matrix Aᵀ (row
+// stride ldat ≥ m), as stored by fully-connected layers' weights in [in][out]
+// order. The result is the same as PackA of A.
+func PackAT(at []float32, m, k, ldat int) *PackedA {
+	if m < 0 || k < 0 || ldat < max(m, 1) {
+		panic(fmt.Sprintf("gemm: PackAT: bad shape m=%d k=%d ldat=%d", m, k, ldat))
+	}
+	if m > 0 && k > 0 && len(at) < (k-1)*ldat+m {
+		panic(fmt.Sprintf("gemm: PackAT: len(at)=%d < (k-1)*ldat+m=%d", len(at), (k-1)*ldat+m))
+	}
+	return packA(configFor(isa.Active()), m, k, func(dst []float32, i0, rows, k0, kcb int) {
+		mr := len(dst) / kcb
+		for kk := 0; kk < kcb; kk++ {
+			copy(dst[kk*mr:kk*mr+rows], at[(k0+kk)*ldat+i0:(k0+kk)*ldat+i0+rows])
+		}
+	})
+}
+
+// packA lays out the panels; panel copies one micro-panel (rows ≤ mr valid
+// rows starting at row i0, columns k0..k0+kcb) into dst (len mr*kcb, zeroed).
+// The packing follows cfg's mr and kc (a copy of cfg is kept).
+func packA(cfg *tierConfig, m, k int, panel func(dst []float32, i0, rows, k0, kcb int)) *PackedA {
+	own := *cfg
+	cfg = &own
+	mr := cfg.mr
+	mp := (m + mr - 1) / mr * mr
+	p := &PackedA{tier: cfg.tier, cfg: cfg, m: m, k: k, mp: mp, data: alignedFloats(mp * k)}
+	for k0 := 0; k0 < k; k0 += cfg.kc {
+		kcb := min(cfg.kc, k-k0)
+		base := k0 * mp
+		for i0 := 0; i0 < m; i0 += mr {
+			off := base + i0*kcb
+			panel(p.data[off:off+mr*kcb], i0, min(mr, m-i0), k0, kcb)
+		}
+	}
+	return p
+}
+
+// Context holds per-worker scratch for Gemm calls: packed B blocks and edge
+// tiles. It is created once (per thread of inference) and reused; Gemm
+// allocates nothing. A Context must not be used by two goroutines at once.
+type Context struct {
+	tier isa.Tier
+	cfg  *tierConfig
+	pool *parallel.Pool
+	bbuf [][]float32 // per worker: kc × nc(rounded to nr) packed B block
+	tile [][]float32 // per worker: mc × nr edge strip
+	job  job
+	run  func(task, worker int) // ctx.runTask, bound once so Run gets a static func value
+}
+
+// job is the state of the current Gemm call, shared by its tasks.
+type job struct {
+	pa     *PackedA
+	b      []float32
+	ldb, n int
+	c      []float32
+	ldc    int
+	ep     Epilogue
+	// tasks cover a tm×tn grid of (M range, N range) parts; part
+	// boundaries are multiples of mr / nr.
+	tm, tn int
+	mt, nt int // number of mr-row and nr-column tiles
+}
+
+// NewContext makes a Context for the active ISA tier (isa.Active()) whose
+// calls run on pool (nil: single-threaded). PackedA operands passed to Gemm
+// must have been packed for the same tier.
+func NewContext(pool *parallel.Pool) *Context {
+	return newContext(configFor(isa.Active()), pool)
+}
+
+// newContext makes a Context with the kernels and blocking of cfg (a copy
+// of cfg is kept, so benchmarks can try other block sizes).
+func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
+	own := *cfg
+	cfg = &own
+	ctx := &Context{tier: cfg.tier, cfg: cfg, pool: pool}
+	workers := pool.Threads()
+	ncr := (cfg.nc + cfg.nr - 1) / cfg.nr * cfg.nr
+	for w := 0; w < workers; w++ {
+		ctx.bbuf = append(ctx.bbuf, alignedFloats(cfg.kc*ncr))
+		ctx.tile = append(ctx.tile, alignedFloats(cfg.mc*cfg.nr))
+	}
+	ctx.run = ctx.runTask
+	return ctx
+}
+
+// Tier returns the ISA tier of the context's microkernel.
+func (ctx *Context) Tier() isa.Tier { return ctx.tier }
+
+// Threads returns the number of workers Gemm calls use.
+func (ctx *Context) Threads() int { return ctx.pool.Threads() }
+
+// Gemm computes C = A·B followed by the epilogue ep, where A is the packed
+// M×K matrix pa, B is row-major K×N (row stride ldb ≥ n) and C is row-major
+// M×N (row stride ldc ≥ n). Elements of c outside the M×N window (row
+// padding) are not touched. The work is split over the pool's workers by
+// blocks of rows and columns of C, never over K, so the result is bitwise
+// identical for every thread count.
+//
+// Gemm panics if a slice is too short or pa was packed for another tier.
+func (ctx *Context) Gemm(pa *PackedA, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
+	if pa.tier != ctx.tier || pa.cfg.kc != ctx.cfg.kc || pa.cfg.mr != ctx.cfg.mr {
+		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d)",
+			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc))
+	}
+	m, k := pa.m, pa.k
+	checkShape(m, n, k, b, ldb, c, ldc, ep)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		zeroProduct(m, n, c, ldc, ep)
+		return
+	}
+	cfg := ctx.cfg
+	j := &ctx.job
+	*j = job{pa: pa, b: b, ldb: ldb, n: n, c: c, ldc: ldc, ep: ep}
+	j.mt = (m + cfg.mr - 1) / cfg.mr
+	j.nt = (n + cfg.nr - 1) / cfg.nr
+	j.tm, j.tn = split(ctx.pool.Threads(), j.mt, j.nt)
+	ctx.pool.Run(j.tm*j.tn, ctx.run)
+	*j = job{} // drop references to the caller's slices
+}
+
+// split chooses a tm×tn grid of parts (tm*tn ≤ threads) over mt×nt tiles
+// that minimizes the largest part (in tiles); on ties it prefers fewer M
+// parts, since each M part packs its own copy of B.
+func split(threads, mt, nt int) (tm, tn int) {
+	tm, tn = 1, 1
+	best := mt * nt
+	for a := 1; a <= threads; a++ {
+		for bb := 1; a*bb <= threads; bb++ {
+			if a > mt || bb > nt {
+				continue
+			}
+			cost := ceilDiv(mt, a) * ceilDiv(nt, bb)
+			if cost < best || (cost == best && a*bb > tm*tn) || (cost == best && a*bb == tm*tn && a < tm) {
+				best, tm, tn = cost, a, bb
+			}
+		}
+	}
+	return tm, tn
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// runTask computes one part of C: M tiles [i·mt/tm, (i+1)·mt/tm) × N tiles
+// [j·nt/tn, (j+1)·nt/tn) for task = i·tn + j.
+func (ctx *Context) runTask(task, worker int) {
+	j := &ctx.job
+	cfg := ctx.cfg
+	pi, pj := task/j.tn, task%j.tn
+	m := j.pa.m
+	m0 := pi * j.mt / j.tm * cfg.mr
+	m1 := min((pi+1)*j.mt/j.tm*cfg.mr, m)
+	n0 := pj * j.nt / j.tn * cfg.nr
+	n1 := min((pj+1)*j.nt/j.tn*cfg.nr, j.n)
+	if m0 >= m1 || n0 >= n1 {
+		return
+	}
+	ctx.compute(worker, m0, m1, n0, n1)
+}
+
+// compute is the GotoBLAS/BLIS loop nest over one part of C:
+//
+//	for jc (nc columns): for pc (kc of K): pack B[pc:pc+kc, jc:jc+nc]
+//	  for ic (mc rows): for jr (nr columns): microkernel strip over ir (mr rows)
+func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
+	j := &ctx.job
+	cfg := ctx.cfg
+	pa := j.pa
+	mr, nr, k := cfg.mr, cfg.nr, pa.k
+	bbuf := ctx.bbuf[worker]
+	ep := &j.ep
+	epFlags := 0
+	var biasBase *float32
+	if ep.Bias != nil {
+		epFlags |= flagBias
+		biasBase = unsafe.SliceData(ep.Bias)
+	}
+	var resBase *float32
+	if ep.Residual != nil {
+		epFlags |= flagResidual
+		resBase = unsafe.SliceData(ep.Residual)
+	}
+	if ep.ReLU {
+		epFlags |= flagReLU
+	}
+	cBase := unsafe.SliceData(j.c)
+	ldc, ldr := j.ldc, ep.LDR
+	for jc := n0; jc < n1; jc += cfg.nc {
+		nc := min(cfg.nc, n1-jc)
+		for pc := 0; pc < k; pc += cfg.kc {
+			kc := min(cfg.kc, k-pc)
+			flags := 0
+			if pc > 0 {
+				flags |= flagAccumulate
+			}
+			if pc+kc == k {
+				flags |= epFlags
+			}
+			// Pack B[pc:pc+kc, jc:jc+nc]: full panels row by row, then
+			// the zero-padded partial one.
+			src := j.b[pc*j.ldb+jc:]
+			if np := nc / nr; np > 0 {
+				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, np)
+			}
+			if rem := nc % nr; rem > 0 {
+				p0 := nc / nr
+				packBPartial(bbuf[p0*kc*nr:(p0+1)*kc*nr], src[p0*nr:], kc, j.ldb, rem, nr)
+			}
+			aBlock := pa.data[pc*pa.mp:]
+			for ic := m0; ic < m1; ic += cfg.mc {
+				mc := min(cfg.mc, m1-ic)
+				mfull, mrem := mc/mr, mc%mr
+				for jr := 0; jr*nr < nc; jr++ {
+					col := jc + jr*nr
+					ncols := min(nr, n1-col)
+					nvec := (ncols + cfg.vl - 1) / cfg.vl
+					bp := &bbuf[jr*kc*nr]
+					bnext := bp
+					if (jr+1)*nr < nc {
+						bnext = &bbuf[(jr+1)*kc*nr]
+					}
+					if ncols != nvec*cfg.vl {
+						// Partial vector: go through the tile buffer.
+						ctx.edge(worker, ic, mc, col, ncols, nvec, &aBlock[ic*kc], bp, kc, flags)
+						continue
+					}
+					// Whole vectors: write C directly, full tiles with
+					// the mr-row kernel, the last partial one with the
+					// mrem-row kernel reading the same padded panel.
+					for _, part := range [2]struct{ rows, i0, tiles int }{{mr, ic, mfull}, {mrem, ic + mfull*mr, 1}} {
+						if part.rows == 0 || part.tiles == 0 {
+							continue
+						}
+						var bias, res *float32
+						if biasBase != nil {
+							bias = (*float32)(unsafe.Add(unsafe.Pointer(biasBase), part.i0*4))
+						}
+						if resBase != nil {
+							res = (*float32)(unsafe.Add(unsafe.Pointer(resBase), (part.i0*ldr+col)*4))
+						}
+						cp := (*float32)(unsafe.Add(unsafe.Pointer(cBase), (part.i0*ldc+col)*4))
+						cfg.kern[part.rows][nvec](&aBlock[part.i0*kc], bp, bnext, cp, kc, ldc, part.tiles, bias, res, ldr, flags)
+					}
+				}
+			}
+		}
+	}
+}
+
+// packBPartial packs the last, partial panel of ncols < nr columns, zero
+// padded to nr.
+func packBPartial(dst, src []float32, kc, ldb, ncols, nr int) {
+	for kk := 0; kk < kc; kk++ {
+		d := dst[kk*nr : kk*nr+nr]
+		copy(d, src[kk*ldb:kk*ldb+ncols])
+		clear(d[ncols:])
+	}
+}
+
+// edge computes C[i0:i0+rows, col:col+ncols] (rows ≤ mc, ncols < nvec·vl ≤
+// nr) through the worker's tile buffer: the kernel runs on whole tiles
+// there, and only the valid window is copied to C, with the epilogue
+// applied in Go.
+func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32, kc, flags int) {
+	j := &ctx.job
+	cfg := ctx.cfg
+	mr, nr := cfg.mr, cfg.nr
+	tiles := (rows + mr - 1) / mr
+	buf := ctx.tile[worker][:tiles*mr*nr]
+	if flags&flagAccumulate != 0 {
+		for r := 0; r < rows; r++ {
+			copy(buf[r*nr:r*nr+ncols], j.c[(i0+r)*j.ldc+col:])
+		}
+	}
+	cfg.kern[mr][nvec](ap, bp, bp, unsafe.SliceData(buf), kc, nr, tiles, nil, nil, 0, flags&flagAccumulate)
+	ep := &j.ep
+	epFlags := flags &^ flagAccumulate
+	for r := 0; r < rows; r++ {
+		crow := j.c[(i0+r)*j.ldc+col : (i0+r)*j.ldc+col+ncols]
+		trow := buf[r*nr : r*nr+ncols]
+		if epFlags == 0 {
+			copy(crow, trow)
+			continue
+		}
+		var bias float32
+		if epFlags&flagBias != 0 {
+			bias = ep.Bias[i0+r]
+		}
+		var rrow []float32
+		if epFlags&flagResidual != 0 {
+			rrow = ep.Residual[(i0+r)*ep.LDR+col : (i0+r)*ep.LDR+col+ncols]
+		}
+		for x, v := range trow {
+			if epFlags&flagBias != 0 {
+				v += bias
+			}
+			if rrow != nil {
+				v += rrow[x]
+			}
+			if epFlags&flagReLU != 0 && v < 0 {
+				v = 0
+			}
+			crow[x] = v
+		}
+	}
+}
+
+// zeroProduct handles K = 0: C = 0 followed by the epilogue.
+func zeroProduct(m, n int, c []float32, ldc int, ep Epilogue) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		for x := range row {
+			var v float32
+			if ep.Bias != nil {
+				v += ep.Bias[i]
+			}
+			if ep.Residual != nil {
+				v += ep.Residual[i*ep.LDR+x]
+			}
+			if ep.ReLU && v < 0 {
+				v = 0
+			}
+			row[x] = v
+		}
+	}
+}
+
+func checkShape(m, n, k int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	if n < 0 {
+		panic(fmt.Sprintf("gemm: negative n=%d", n))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if ldb < n || ldc < n {
+		panic(fmt.Sprintf("gemm: ldb=%d or ldc=%d < n=%d", ldb, ldc, n))
+	}
+	if k > 0 && len(b) < (k-1)*ldb+n {
+		panic(fmt.Sprintf("gemm: len(b)=%d < (k-1)*ldb+n=%d", len(b), (k-1)*ldb+n))
+	}
+	if len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("gemm: len(c)=%d < (m-1)*ldc+n=%d", len(c), (m-1)*ldc+n))
+	}
+	if ep.Bias != nil && len(ep.Bias) < m {
+		panic(fmt.Sprintf("gemm: len(bias)=%d < m=%d", len(ep.Bias), m))
+	}
+	if ep.Residual != nil {
+		if ep.LDR < n {
+			panic(fmt.Sprintf("gemm: residual LDR=%d < n=%d", ep.LDR, n))
+		}
+		if len(ep.Residual) < (m-1)*ep.LDR+n {
+			panic(fmt.Sprintf("gemm: len(residual)=%d < (m-1)*LDR+n=%d", len(ep.Residual), (m-1)*ep.LDR+n))
+		}
+	}
+}
+
+// Sgemm computes C = A·B for row-major A (M×K, stride lda), B (K×N, stride
+// ldb) and C (M×N, stride ldc) on the calling goroutine with the active tier.
+// It packs A on every call; use PackA + Context.Gemm for repeated products.
+func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	pa := PackA(a, m, k, max(lda, 1))
+	NewContext(nil).Gemm(pa, b, ldb, n, c, ldc, Epilogue{})
+}
+
+// alignedFloats returns a zeroed slice of n float32 whose first element is
+// 64-byte aligned (one cache line, one zmm register).
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n : off+n]
+}

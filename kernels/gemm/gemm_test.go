@@ -1,0 +1,535 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// forEachTier runs f in a subtest per ISA tier with that tier active. Tiers
+// the CPU (or the noasm build) lacks are skipped with the reason; Generic
+// always runs.
+func forEachTier(t *testing.T, f func(t *testing.T, tier isa.Tier)) {
+	t.Helper()
+	for _, tier := range isa.All() {
+		t.Run("isa="+tier.String(), func(t *testing.T) {
+			if !isa.Supported(tier) {
+				t.Skipf("CPU/build lacks %v (detected best: %v)", tier, isa.Detected())
+			}
+			orig := isa.Active()
+			if err := isa.Set(tier); err != nil {
+				t.Fatal(err)
+			}
+			defer isa.Set(orig)
+			f(t, tier)
+		})
+	}
+}
+
+// guardBits is the bit pattern of a quiet NaN that no computation produces:
+// it fills all padding around and between the rows of every buffer, so any
+// write outside the logical window is detected, and any read of padding
+// turns the affected results into NaN.
+const guardBits = 0x7fc0dead
+
+var guard = math.Float32frombits(guardBits)
+
+// matrix is a rows×cols window with row stride ld inside buf, which also
+// holds `pad` guard elements before the first and after the last row.
+type matrix struct {
+	buf            []float32
+	off            int
+	rows, cols, ld int
+	pad            int
+	window         []float32 // buf[off : off+(rows-1)*ld+cols]
+	rowsOK, colsOK int
+}
+
+func newMatrix(rng *rand.Rand, rows, cols, ld int) *matrix {
+	const pad = 37
+	size := 0
+	if rows > 0 && cols > 0 {
+		size = (rows-1)*ld + cols
+	}
+	m := &matrix{buf: make([]float32, pad+size+pad), off: pad, rows: rows, cols: cols, ld: ld, pad: pad}
+	for i := range m.buf {
+		m.buf[i] = guard
+	}
+	m.window = m.buf[pad : pad+size : pad+size]
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			m.window[i*ld+j] = rng.Float32()*2 - 1
+		}
+	}
+	return m
+}
+
+func (m *matrix) at(i, j int) float32 { return m.window[i*m.ld+j] }
+
+func (m *matrix) inWindow(idx int) bool {
+	idx -= m.off
+	if idx < 0 || idx >= len(m.window) {
+		return false
+	}
+	return idx%m.ld < m.cols
+}
+
+// checkGuards reports any element outside the window that is no longer the
+// guard pattern.
+func (m *matrix) checkGuards(t *testing.T, name string) {
+	t.Helper()
+	bad := 0
+	for i, v := range m.buf {
+		if !m.inWindow(i) && math.Float32bits(v) != guardBits {
+			if bad < 5 {
+				t.Errorf("%s: guard at buffer index %d overwritten with %v", name, i, v)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d guard elements overwritten", name, bad)
+	}
+}
+
+func (m *matrix) clone() []float32 { return append([]float32(nil), m.buf...) }
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+type shape struct{ m, n, k int }
+
+func (s shape) String() string { return fmt.Sprintf("m=%d/n=%d/k=%d", s.m, s.n, s.k) }
+
+// testShapes crosses the brief's sizes sensibly: all small combinations
+// (below, at and above the tile sizes), then larger ones that cross the
+// tier's kc, mc and nc block boundaries, none of which are multiples of the
+// tile.
+func testShapes(cfg *tierConfig, short bool) []shape {
+	var out []shape
+	small := []int{1, 2, 5, 6, 7, 11, 12, 13, 16, 17, 31, 32, 33}
+	for _, m := range small {
+		for _, n := range small {
+			for _, k := range []int{1, 5, 17} {
+				out = append(out, shape{m, n, k})
+			}
+		}
+	}
+	mid := []int{63, 64, 65, 100, 129, 257}
+	for _, m := range mid {
+		for _, n := range mid {
+			out = append(out, shape{m, n, 33 + m%7})
+		}
+		out = append(out, shape{m, 7, m}, shape{5, m, m}, shape{m, m, m})
+	}
+	kc, mc, nc, mr, nr := cfg.kc, cfg.mc, cfg.nc, cfg.mr, cfg.nr
+	for _, k := range []int{kc - 1, kc, kc + 1, 2*kc + 3} {
+		out = append(out, shape{2*mr + 1, 2*nr + 3, k}, shape{mr, nr, k})
+	}
+	for _, m := range []int{mc - 1, mc, mc + 1, 2*mc + mr + 1} {
+		out = append(out, shape{m, nr + 1, 9}, shape{m, 3 * nr, kc + 5})
+	}
+	if !short {
+		for _, n := range []int{nc - 1, nc, nc + 1, nc + nr + 5} {
+			out = append(out, shape{mr + 1, n, 7}, shape{2, n, kc + 1})
+		}
+		out = append(out, shape{mc + 7, nc + 9, kc + 11})
+	} else {
+		out = append(out, shape{mr + 1, nc + 1, 3})
+	}
+	return out
+}
+
+// reference returns A·B in float64 and, per element, the bound
+// Σ_k |a_ik·b_kj| used for the tolerance.
+func reference(a, b *matrix, m, n, k int) (ref, mag []float64) {
+	ref = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for p := 0; p < k; p++ {
+			av := float64(a.at(i, p))
+			for j := 0; j < n; j++ {
+				prod := av * float64(b.at(p, j))
+				ref[i*n+j] += prod
+				mag[i*n+j] += math.Abs(prod)
+			}
+		}
+	}
+	return ref, mag
+}
+
+// tolerance: any float32 evaluation of a sum of K products followed by up
+// to two additions (bias, residual), in any order and with or without FMA,
+// is within γ·(Σ|a·b| + |bias| + |res|) of the exact value, with
+// γ = (K+2)·u/(1-(K+2)·u) and u = 2⁻²⁴ (Higham, Accuracy and Stability of
+// Numerical Algorithms, §3.1). ReLU is exact. The bound is rigorous for
+// correct code, so the test cannot fail on rounding; a wrong, missing or
+// duplicated term is normally far larger.
+func tolerance(k int, mag float64) float64 {
+	const u = 1.0 / (1 << 24)
+	g := float64(k+2) * u
+	return g/(1-g)*mag + 1e-30
+}
+
+type epCase struct {
+	name            string
+	bias, res, relu bool
+}
+
+var epCases = []epCase{
+	{"none", false, false, false},
+	{"bias", true, false, false},
+	{"res", false, true, false},
+	{"relu", false, false, true},
+	{"bias+relu", true, false, true},
+	{"bias+res+relu", true, true, true},
+}
+
+// runCase packs A, runs Gemm on ctx and checks results, guards and inputs.
+func runCase(t *testing.T, rng *rand.Rand, ctx *Context, s shape, ec epCase, transA bool) {
+	t.Helper()
+	m, n, k := s.m, s.n, s.k
+	a := newMatrix(rng, m, k, k+3)
+	at := newMatrix(rng, k, m, m+5)
+	for i := 0; i < m; i++ {
+		for p := 0; p < k; p++ {
+			at.window[p*at.ld+i] = a.at(i, p)
+		}
+	}
+	b := newMatrix(rng, k, n, n+2)
+	c := newMatrix(rng, m, n, n+1) // initial C contents must be overwritten
+	var ep Epilogue
+	var bias, res *matrix
+	if ec.bias {
+		bias = newMatrix(rng, 1, m, m)
+		ep.Bias = bias.window
+	}
+	if ec.res {
+		res = newMatrix(rng, m, n, n+4)
+		ep.Residual, ep.LDR = res.window, res.ld
+	}
+	ep.ReLU = ec.relu
+	aCopy, bCopy, atCopy := a.clone(), b.clone(), at.clone()
+	var pa *PackedA
+	if transA {
+		pa = PackAT(at.window, m, k, at.ld)
+	} else {
+		pa = PackA(a.window, m, k, a.ld)
+	}
+	ctx.Gemm(pa, b.window, b.ld, n, c.window, c.ld, ep)
+
+	ref, mag := reference(a, b, m, n, k)
+	bad := 0
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			want, bound := ref[i*n+j], mag[i*n+j]
+			if bias != nil {
+				want += float64(bias.window[i])
+				bound += math.Abs(float64(bias.window[i]))
+			}
+			if res != nil {
+				r := float64(res.at(i, j))
+				want += r
+				bound += math.Abs(r)
+			}
+			if ec.relu {
+				want = math.Max(want, 0)
+			}
+			got := float64(c.at(i, j))
+			if !(math.Abs(got-want) <= tolerance(k, bound)) {
+				if bad < 5 {
+					t.Errorf("%v ep=%s: C[%d,%d] = %v, want %v (tol %.3g)", s, ec.name, i, j, got, want, tolerance(k, bound))
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%v ep=%s: %d wrong elements", s, ec.name, bad)
+	}
+	c.checkGuards(t, "C")
+	if !sameBits(a.buf, aCopy) || !sameBits(b.buf, bCopy) || !sameBits(at.buf, atCopy) {
+		t.Fatalf("%v: inputs modified", s)
+	}
+	if bias != nil {
+		bias.checkGuards(t, "bias")
+	}
+	if res != nil {
+		res.checkGuards(t, "residual")
+	}
+}
+
+func TestGemm(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(1, uint64(tier)))
+		cfg := configFor(tier)
+		pool := parallel.New(2)
+		defer pool.Close()
+		ctxs := []*Context{NewContext(nil), NewContext(pool)}
+		for i, s := range testShapes(cfg, testing.Short()) {
+			// Rotate epilogues, A layouts and thread counts over the
+			// shapes; every shape is checked with some epilogue.
+			ec := epCases[i%len(epCases)]
+			runCase(t, rng, ctxs[i%2], s, ec, i%3 == 0)
+		}
+	})
+}
+
+// TestEpilogues runs every epilogue on shapes with partial tiles on both
+// edges and several k blocks, single- and multi-threaded.
+func TestEpilogues(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(2, uint64(tier)))
+		cfg := configFor(tier)
+		pool := parallel.New(3)
+		defer pool.Close()
+		shapes := []shape{
+			{1, 1, 1}, {cfg.mr, cfg.nr, 3},
+			{2*cfg.mr + 1, 3*cfg.nr + 5, cfg.kc + 3},
+			{cfg.mc + cfg.mr + 1, cfg.nr - 1, 2*cfg.kc + 1},
+		}
+		for _, ec := range epCases {
+			for _, s := range shapes {
+				runCase(t, rng, NewContext(nil), s, ec, false)
+				runCase(t, rng, NewContext(pool), s, ec, true)
+			}
+		}
+	})
+}
+
+func TestZeroSizes(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		ctx := NewContext(nil)
+		for _, s := range []shape{{0, 5, 3}, {5, 0, 3}, {5, 4, 0}, {0, 0, 0}} {
+			for _, ec := range epCases {
+				runCase(t, rng, ctx, s, ec, false)
+			}
+		}
+	})
+}
+
+// TestDeterministicThreads checks that results are bitwise identical for
+// every thread count (the K dimension is never split).
+func TestDeterministicThreads(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		rng := rand.New(rand.NewPCG(4, 4))
+		shapes := []shape{
+			{cfg.mc*2 + 5, 3*cfg.nr + 7, 2*cfg.kc + 9},
+			{64, 200, 64},
+			{256, 49, 512},
+			{7, cfg.nc + 33, 40},
+		}
+		for _, s := range shapes {
+			a := newMatrix(rng, s.m, s.k, s.k)
+			b := newMatrix(rng, s.k, s.n, s.n)
+			bias := newMatrix(rng, 1, s.m, s.m)
+			res := newMatrix(rng, s.m, s.n, s.n)
+			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			pa := PackA(a.window, s.m, s.k, s.k)
+			var want []float32
+			for _, threads := range []int{1, 2, 3, 4, 7} {
+				pool := parallel.New(threads)
+				c := make([]float32, s.m*s.n)
+				NewContext(pool).Gemm(pa, b.window, s.n, s.n, c, s.n, ep)
+				pool.Close()
+				if want == nil {
+					want = c
+					continue
+				}
+				if !sameBits(c, want) {
+					t.Fatalf("%v: threads=%d differs from threads=1", s, threads)
+				}
+			}
+		}
+	})
+}
+
+func TestGemmAllocatesNothing(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(5, 5))
+		m, n, k := 70, 150, 300
+		a := newMatrix(rng, m, k, k)
+		b := newMatrix(rng, k, n, n)
+		res := newMatrix(rng, m, n, n)
+		bias := newMatrix(rng, 1, m, m)
+		c := make([]float32, m*n)
+		pa := PackA(a.window, m, k, k)
+		for _, threads := range []int{1, 2} {
+			pool := parallel.New(threads)
+			ctx := NewContext(pool)
+			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: n, ReLU: true}
+			allocs := testing.AllocsPerRun(20, func() {
+				ctx.Gemm(pa, b.window, n, n, c, n, ep)
+			})
+			pool.Close()
+			if allocs != 0 {
+				t.Errorf("threads=%d: Gemm allocates %v times per call", threads, allocs)
+			}
+		}
+	})
+}
+
+func TestPackATMatchesPackA(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(6, 6))
+		for _, s := range []shape{{1, 0, 1}, {13, 0, 300}, {100, 0, 7}} {
+			a := newMatrix(rng, s.m, s.k, s.k+1)
+			at := make([]float32, s.k*s.m)
+			for i := 0; i < s.m; i++ {
+				for p := 0; p < s.k; p++ {
+					at[p*s.m+i] = a.at(i, p)
+				}
+			}
+			p1 := PackA(a.window, s.m, s.k, a.ld)
+			p2 := PackAT(at, s.m, s.k, s.m)
+			if !sameBits(p1.data, p2.data) || p1.M() != s.m || p1.K() != s.k || p1.Tier() != tier {
+				t.Fatalf("m=%d k=%d: PackAT differs from PackA", s.m, s.k)
+			}
+		}
+	})
+}
+
+func TestTierMismatchPanics(t *testing.T) {
+	if !isa.Supported(isa.AVX2) {
+		t.Skip("needs two supported tiers; CPU/build lacks AVX2")
+	}
+	orig := isa.Active()
+	defer isa.Set(orig)
+	isa.Set(isa.Generic)
+	pa := PackA(make([]float32, 4), 2, 2, 2)
+	isa.Set(isa.AVX2)
+	ctx := NewContext(nil)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Gemm with mismatched tiers did not panic")
+		}
+	}()
+	ctx.Gemm(pa, make([]float32, 4), 2, 2, make([]float32, 4), 2, Epilogue{})
+}
+
+func TestShapeChecks(t *testing.T) {
+	pa := PackA(make([]float32, 6), 2, 3, 3)
+	ctx := NewContext(nil)
+	for name, f := range map[string]func(){
+		"short b":   func() { ctx.Gemm(pa, make([]float32, 8), 3, 3, make([]float32, 6), 3, Epilogue{}) },
+		"short c":   func() { ctx.Gemm(pa, make([]float32, 9), 3, 3, make([]float32, 5), 3, Epilogue{}) },
+		"small ldc": func() { ctx.Gemm(pa, make([]float32, 9), 3, 3, make([]float32, 6), 2, Epilogue{}) },
+		"bias":      func() { ctx.Gemm(pa, make([]float32, 9), 3, 3, make([]float32, 6), 3, Epilogue{Bias: []float32{1}}) },
+		"res ldr": func() {
+			ctx.Gemm(pa, make([]float32, 9), 3, 3, make([]float32, 6), 3, Epilogue{Residual: make([]float32, 6), LDR: 2})
+		},
+		"short a": func() { PackA(make([]float32, 5), 2, 3, 3) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// TestMicroKernels checks every microkernel of each tier (all row counts
+// and vector counts) and the B packer directly against the reference loops,
+// for every epilogue flag combination and k counts that exercise the
+// unrolled loop and its remainder.
+func TestMicroKernels(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		mr, nr := cfg.mr, cfg.nr
+		rng := rand.New(rand.NewPCG(7, 7))
+		nk := 0
+		for rows := 1; rows <= mr; rows++ {
+			for nvec := 1; nvec <= cfg.nv(); nvec++ {
+				kern := cfg.kern[rows][nvec]
+				if kern == nil {
+					continue
+				}
+				nk++
+				cols := nvec * cfg.vl
+				for _, kc := range []int{1, 2, 3, 4, 5, 8, 13, 64} {
+					for _, ntiles := range []int{1, 3} {
+						for flags := 0; flags < 16; flags++ {
+							ldc, ldr := nr+3, nr+5
+							a := randSlice(rng, ntiles*mr*kc)
+							b := randSlice(rng, kc*nr)
+							bias := randSlice(rng, ntiles*rows)
+							res := randSlice(rng, ntiles*rows*ldr)
+							c0 := randSlice(rng, ntiles*rows*ldc)
+							got := append([]float32(nil), c0...)
+							want := append([]float32(nil), c0...)
+							kern(&a[0], &b[0], &b[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
+							refKernel(rows, cols, mr, nr, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
+							for i := range got {
+								// Σ|a·b| ≤ kc (inputs in [-1,1]) plus C, bias, residual.
+								if math.Abs(float64(got[i]-want[i])) > 2*tolerance(kc, float64(kc+3)) {
+									t.Fatalf("%dx%d kc=%d ntiles=%d flags=%04b: c[%d]=%v want %v", rows, cols, kc, ntiles, flags, i, got[i], want[i])
+								}
+								if i%ldc >= cols && got[i] != c0[i] {
+									t.Fatalf("%dx%d: wrote outside the tile, c[%d]", rows, cols, i)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		if nk < mr || cfg.kern[mr][cfg.nv()] == nil {
+			t.Fatalf("only %d kernels in the table", nk)
+		}
+		for _, kc := range []int{1, 3, 8, 13} {
+			ldb := 3*nr + 7
+			src := randSlice(rng, kc*ldb)
+			got := make([]float32, 3*kc*nr+8)
+			want := make([]float32, 3*kc*nr+8)
+			cfg.packB(&got[0], &src[0], kc, ldb, 3)
+			refPackB(nr, &want[0], &src[0], kc, ldb, 3)
+			if !sameBits(got, want) {
+				t.Fatalf("packB nr=%d kc=%d differs from reference", nr, kc)
+			}
+		}
+	})
+}
+
+func TestAlignedFloats(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		s := alignedFloats(n + 1)
+		if uintptr(unsafe.Pointer(&s[0]))%64 != 0 || len(s) != n+1 {
+			t.Fatalf("alignedFloats(%d) misaligned", n+1)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	for _, tc := range []struct{ threads, mt, nt, tm, tn int }{
+		{1, 10, 10, 1, 1},
+		{2, 11, 196, 1, 2},
+		{2, 342, 4, 1, 2},
+		{2, 342, 1, 2, 1},
+		{2, 1, 1, 1, 1},
+		{4, 20, 2, 2, 2},
+	} {
+		tm, tn := split(tc.threads, tc.mt, tc.nt)
+		if tm != tc.tm || tn != tc.tn {
+			t.Errorf("split(%d, %d, %d) = %d×%d, want %d×%d", tc.threads, tc.mt, tc.nt, tm, tn, tc.tm, tc.tn)
+		}
+	}
+}

@@ -1,0 +1,417 @@
+// Command asmgen generates the amd64 assembly of resbench's compute kernels
+// with avo. It lives in its own module so that avo is not a dependency of the
+// main module.
+//
+// Every kernel is emitted by ONE generator function parameterized by the
+// vector ISA (register width and register file) and the tile shape, so the
+// AVX2 and AVX-512 versions share their structure instruction for
+// instruction: only the register names, the vector length and the zeroing
+// idiom differ. Testing the AVX2 output on an AVX2 machine therefore tests the
+// logic of the AVX-512 output, which cannot be executed there.
+//
+// Usage (see the go:generate lines in kernels/gemm and kernels/peak):
+//
+//	go run . -what gemm -out ../../kernel_amd64.s
+//	go run . -what peak -out ../../../peak/peak_amd64.s
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// vecISA describes one vector instruction set as the generators need it.
+type vecISA struct {
+	name string              // suffix of the routine names: "AVX2", "AVX512"
+	vl   int                 // float32 lanes per vector register
+	regs []VecPhysical       // usable vector registers
+	zero func(r VecPhysical) // r = 0 using only instructions of this ISA
+}
+
+var avx2 = vecISA{
+	name: "AVX2",
+	vl:   8,
+	regs: []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15},
+	zero: func(r VecPhysical) { VXORPS(r, r, r) },
+}
+
+var avx512 = vecISA{
+	name: "AVX512",
+	vl:   16,
+	regs: []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31},
+	// VXORPS on zmm needs AVX512DQ; VPXORD is AVX512F.
+	zero: func(r VecPhysical) { VPXORD(r, r, r) },
+}
+
+// Epilogue flag bits; keep in sync with kernels/gemm/kernel.go.
+const (
+	flagAccumulate = 1 << 0 // add the tile's current C values
+	flagBias       = 1 << 1 // add bias[row]
+	flagResidual   = 1 << 2 // add res[row*ldr+col]
+	flagReLU       = 1 << 3 // max(x, 0), NaN-propagating
+)
+
+func main() {
+	what := flag.String("what", "", "which file to generate: gemm or peak")
+	goOut = flag.String("goout", "", "gemm: path prefix of the generated Go files (<prefix>_generic.go, <prefix>_table.go)")
+	flag.Parse()
+	switch *what {
+	case "gemm":
+		ConstraintExpr("!noasm")
+		var table []family
+		for _, f := range []family{
+			{v: avx2, mr: 6, nv: 2},   // sgemmKernel6x16AVX2: 12 ymm accumulators
+			{v: avx512, mr: 8, nv: 2}, // sgemmKernel8x32AVX512: 16 zmm accumulators
+		} {
+			// The full tile plus every smaller one (fewer rows for the
+			// last M tile, fewer vectors for the last N panel), all
+			// reading the same packed panels.
+			for rows := 1; rows <= f.mr; rows++ {
+				for nvec := 1; nvec <= f.nv; nvec++ {
+					sgemmKernel(f.v, rows, nvec, f.mr, f.nr())
+				}
+			}
+			table = append(table, f)
+		}
+		sgemmPackB(avx2, 16) // sgemmPackB16AVX2
+		sgemmPackB(avx2, 32) // sgemmPackB32AVX2 (ymm moves suffice for packing)
+		if *goOut != "" {
+			writeGoFiles(*goOut, table)
+		}
+	case "peak":
+		ConstraintExpr("!noasm")
+		fmaPeak(avx2, 12)
+		fmaPeak(avx512, 24)
+		triad(avx2)
+	default:
+		log.Fatalf("asmgen: -what must be gemm or peak, got %q", *what)
+	}
+	Generate()
+}
+
+// family is a microkernel tile of mr rows × nv vectors for one ISA.
+type family struct {
+	v      vecISA
+	mr, nv int
+}
+
+func (f family) nr() int { return f.nv * f.v.vl }
+
+func kernelName(v vecISA, rows, nvec int) string {
+	return fmt.Sprintf("sgemmKernel%dx%d%s", rows, nvec*v.vl, v.name)
+}
+
+// sgemmKernel emits sgemmKernel{rows}x{nvec*vl}{ISA}: a strip of ntiles
+// micro-tiles of rows×(nvec·vl) elements.
+//
+// Tile t multiplies the packed A micro-panel a[t*astride*kc:] (layout
+// [kc][astride], rows 0..rows-1 used) by the packed B micro-panel b (layout
+// [kc][bstride], columns 0..nvec*vl-1 used, shared by all tiles) into
+// registers, then applies the epilogue selected by flags and stores rows
+// c+(t*rows+i)*ldc. Register plan (GP):
+//
+//	SI  A pointer (walks through all panels: panels are contiguous)
+//	DI  B panel base        BX  B pointer in the k loop / residual row
+//	CX  C tile pointer      AX  k counter / C row pointer
+//	DX  bnext-b (first tile; later 0): the kernel prefetches the next B
+//	    micro-panel into L2 while the first tile streams the current one
+//	R8  ldc in bytes
+//	R9  tiles left          R10 bias pointer (advances rows floats per tile)
+//	R11 residual tile ptr   R12 ldr in bytes     R13 flags
+//
+// Vector registers: rows*nvec accumulators, nvec B vectors, one broadcast.
+func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
+	mr, nv := rows, nvec
+	nr := v.vl * nv
+	nacc := mr * nv
+	if nacc+nv+1 > len(v.regs) {
+		log.Fatalf("tile %dx%d needs %d vector registers, %s has %d", mr, nr, nacc+nv+1, v.name, len(v.regs))
+	}
+	name := kernelName(v, rows, nvec)
+	TEXT(name, NOSPLIT, "func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
+	Pragma("noescape")
+	Doc(kernelDoc(v, rows, nvec, astride, bstride)...)
+	acc := func(i, j int) VecPhysical { return v.regs[i*nv+j] }
+	bv := func(j int) VecPhysical { return v.regs[nacc+j] }
+	t := v.regs[nacc+nv]
+	lbl := func(s string) string { return name + "_" + s }
+	vbytes := 4 * v.vl
+
+	Load(Param("a"), RSI)
+	Load(Param("b"), RDI)
+	Load(Param("c"), RCX)
+	Load(Param("bnext"), RDX)
+	SUBQ(RDI, RDX) // DX = bnext - b: prefetch distance for the first tile
+	Load(Param("ldc"), R8)
+	SHLQ(U8(2), R8)
+	Load(Param("ntiles"), R9)
+	Load(Param("bias"), R10)
+	Load(Param("res"), R11)
+	Load(Param("ldr"), R12)
+	SHLQ(U8(2), R12)
+	Load(Param("flags"), R13)
+	TESTQ(R9, R9)
+	JLE(LabelRef(lbl("ret")))
+
+	Label(lbl("tile"))
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nv; j++ {
+			v.zero(acc(i, j))
+		}
+	}
+	// Prefetch the C tile (each row spans nr*4 bytes, maybe one line more
+	// when unaligned) while the k loop runs.
+	MOVQ(RCX, RAX)
+	for i := 0; i < mr; i++ {
+		for off := 0; off < nr*4; off += 64 {
+			PREFETCHT0(Mem{Base: RAX, Disp: off})
+		}
+		PREFETCHT0(Mem{Base: RAX, Disp: nr*4 - 1})
+		if i < mr-1 {
+			ADDQ(R8, RAX)
+		}
+	}
+	MOVQ(RDI, RBX)
+
+	// One k step at displacement u (in k units) from SI/BX.
+	step := func(u int) {
+		for j := 0; j < nv; j++ {
+			VMOVUPS(Mem{Base: RBX, Disp: (u*bstride + j*v.vl) * 4}, bv(j))
+		}
+		for off := 0; off < bstride*4; off += 64 {
+			PREFETCHT1(Mem{Base: RBX, Index: RDX, Scale: 1, Disp: u*bstride*4 + off})
+		}
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(Mem{Base: RSI, Disp: (u*astride + i) * 4}, t)
+			for j := 0; j < nv; j++ {
+				VFMADD231PS(bv(j), t, acc(i, j))
+			}
+		}
+	}
+	const unroll = 4
+	Load(Param("kc"), RAX)
+	SHRQ(U8(2), RAX)
+	JZ(LabelRef(lbl("k1")))
+	Label(lbl("k4"))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	ADDQ(U32(unroll*astride*4), RSI)
+	ADDQ(U32(unroll*bstride*4), RBX)
+	DECQ(RAX)
+	JNZ(LabelRef(lbl("k4")))
+	Label(lbl("k1"))
+	Load(Param("kc"), RAX)
+	ANDQ(U8(unroll-1), RAX)
+	JZ(LabelRef(lbl("epilogue")))
+	Label(lbl("k1loop"))
+	step(0)
+	ADDQ(U32(astride*4), RSI)
+	ADDQ(U32(bstride*4), RBX)
+	DECQ(RAX)
+	JNZ(LabelRef(lbl("k1loop")))
+
+	Label(lbl("epilogue"))
+	// acc += C (earlier k blocks)
+	TESTQ(U32(flagAccumulate), R13)
+	JZ(LabelRef(lbl("noacc")))
+	MOVQ(RCX, RAX)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nv; j++ {
+			VADDPS(Mem{Base: RAX, Disp: j * vbytes}, acc(i, j), acc(i, j))
+		}
+		if i < mr-1 {
+			ADDQ(R8, RAX)
+		}
+	}
+	Label(lbl("noacc"))
+	// acc += bias[i]
+	TESTQ(U32(flagBias), R13)
+	JZ(LabelRef(lbl("nobias")))
+	for i := 0; i < mr; i++ {
+		VBROADCASTSS(Mem{Base: R10, Disp: i * 4}, t)
+		for j := 0; j < nv; j++ {
+			VADDPS(t, acc(i, j), acc(i, j))
+		}
+	}
+	Label(lbl("nobias"))
+	// acc += res[i*ldr + j]
+	TESTQ(U32(flagResidual), R13)
+	JZ(LabelRef(lbl("nores")))
+	MOVQ(R11, RBX)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nv; j++ {
+			VADDPS(Mem{Base: RBX, Disp: j * vbytes}, acc(i, j), acc(i, j))
+		}
+		if i < mr-1 {
+			ADDQ(R12, RBX)
+		}
+	}
+	Label(lbl("nores"))
+	// acc = max(0, acc); with acc as the second source a NaN is kept.
+	TESTQ(U32(flagReLU), R13)
+	JZ(LabelRef(lbl("norelu")))
+	v.zero(t)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nv; j++ {
+			VMAXPS(acc(i, j), t, acc(i, j))
+		}
+	}
+	Label(lbl("norelu"))
+	MOVQ(RCX, RAX)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nv; j++ {
+			VMOVUPS(acc(i, j), Mem{Base: RAX, Disp: j * vbytes})
+		}
+		ADDQ(R8, RAX)
+	}
+	// Next tile: C and residual move down mr rows, bias mr entries; SI
+	// already points at the next A panel.
+	MOVQ(RAX, RCX)
+	ADDQ(U32(mr*4), R10)
+	MOVQ(R12, RAX)
+	IMUL3Q(U32(mr), RAX, RAX)
+	ADDQ(RAX, R11)
+	XORQ(RDX, RDX) // later tiles find B in L1: prefetch it (no-op) instead
+	DECQ(R9)
+	JNZ(LabelRef(lbl("tile")))
+
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+// sgemmPackB emits sgemmPackB{nr}{ISA}(dst, src, kc, ldb, npanels): copies
+// npanels column panels of width nr from row-major src (row stride ldb
+// floats) into dst, panel p at dst[p*kc*nr:], row k of the panel at
+// dst[p*kc*nr+k*nr:]. The loop walks src row by row (sequential reads that
+// the hardware prefetchers stream from L3/DRAM) and scatters each row's
+// nr-float pieces to the panels (whole cache lines when dst is aligned).
+func sgemmPackB(v vecISA, nr int) {
+	nv := nr / v.vl
+	name := fmt.Sprintf("sgemmPackB%d%s", nr, v.name)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, kc, ldb, npanels int)")
+	Pragma("noescape")
+	Doc(packBDoc(name, nr)...)
+	lbl := func(s string) string { return name + "_" + s }
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("kc"), RDX)
+	Load(Param("ldb"), R8)
+	SHLQ(U8(2), R8)
+	Load(Param("npanels"), R9)
+	TESTQ(RDX, RDX)
+	JLE(LabelRef(lbl("ret")))
+	TESTQ(R9, R9)
+	JLE(LabelRef(lbl("ret")))
+	// R10 = panel stride in bytes = kc*nr*4
+	MOVQ(RDX, R10)
+	IMUL3Q(U32(nr*4), R10, R10)
+	MOVQ(RDX, RAX) // rows left
+	Label(lbl("row"))
+	MOVQ(RSI, RBX) // source position in this row
+	MOVQ(RDI, RCX) // destination: row k of panel 0
+	MOVQ(R9, R11)  // panels left
+	Label(lbl("panel"))
+	for j := 0; j < nv; j++ {
+		VMOVUPS(Mem{Base: RBX, Disp: j * v.vl * 4}, v.regs[j])
+	}
+	for j := 0; j < nv; j++ {
+		VMOVUPS(v.regs[j], Mem{Base: RCX, Disp: j * v.vl * 4})
+	}
+	ADDQ(U32(nr*4), RBX)
+	ADDQ(R10, RCX)
+	DECQ(R11)
+	JNZ(LabelRef(lbl("panel")))
+	ADDQ(R8, RSI)
+	ADDQ(U32(nr*4), RDI)
+	DECQ(RAX)
+	JNZ(LabelRef(lbl("row")))
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+// fmaPeak emits fmaPeak{ISA}(n int, x float32): n iterations of nacc
+// independent vector FMAs acc_i = x*x + acc_i (no memory traffic), i.e.
+// n*nacc*vl*2 flops. nacc must cover FMA latency × FMA ports (4×2 on current
+// x86 cores), so the loop is throughput-bound.
+func fmaPeak(v vecISA, nacc int) {
+	name := fmt.Sprintf("fmaPeak%s", v.name)
+	TEXT(name, NOSPLIT, "func(n int, x float32)")
+	Pragma("noescape")
+	lbl := func(s string) string { return name + "_" + s }
+	if nacc+1 > len(v.regs) {
+		log.Fatalf("%s: too many accumulators", name)
+	}
+	x := v.regs[nacc]
+	Load(Param("n"), RAX)
+	VBROADCASTSS(NewParamAddr("x", 8), x)
+	for i := 0; i < nacc; i++ {
+		v.zero(v.regs[i])
+	}
+	TESTQ(RAX, RAX)
+	JLE(LabelRef(lbl("ret")))
+	Label(lbl("loop"))
+	for i := 0; i < nacc; i++ {
+		VFMADD231PS(x, x, v.regs[i])
+	}
+	DECQ(RAX)
+	JNZ(LabelRef(lbl("loop")))
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+// triad emits triad{ISA}(a, b, c *float32, n int, s float32):
+// a[i] = b[i] + s*c[i] for i < n, n a multiple of 4 vectors. Plain
+// (write-allocating) stores, like STREAM built without streaming stores.
+func triad(v vecISA) {
+	const unroll = 4
+	name := fmt.Sprintf("triad%s", v.name)
+	TEXT(name, NOSPLIT, "func(a, b, c *float32, n int, s float32)")
+	Pragma("noescape")
+	lbl := func(s string) string { return name + "_" + s }
+	sv := v.regs[unroll]
+	Load(Param("a"), RDI)
+	Load(Param("b"), RSI)
+	Load(Param("c"), RDX)
+	Load(Param("n"), RCX)
+	VBROADCASTSS(NewParamAddr("s", 32), sv)
+	SHRQ(U8(2+bitsOf(v.vl)), RCX) // iterations of unroll vectors
+	JZ(LabelRef(lbl("ret")))
+	Label(lbl("loop"))
+	for u := 0; u < unroll; u++ {
+		VMOVUPS(Mem{Base: RSI, Disp: u * v.vl * 4}, v.regs[u])
+		VFMADD231PS(Mem{Base: RDX, Disp: u * v.vl * 4}, sv, v.regs[u])
+	}
+	for u := 0; u < unroll; u++ {
+		VMOVUPS(v.regs[u], Mem{Base: RDI, Disp: u * v.vl * 4})
+	}
+	step := U32(unroll * v.vl * 4)
+	ADDQ(step, RSI)
+	ADDQ(step, RDX)
+	ADDQ(step, RDI)
+	DECQ(RCX)
+	JNZ(LabelRef(lbl("loop")))
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+func bitsOf(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	if 1<<b != n {
+		log.Fatalf("%d is not a power of two", n)
+	}
+	return b
+}

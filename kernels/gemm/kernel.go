@@ -1,0 +1,219 @@
+package gemm
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+)
+
+// Epilogue flag bits understood by every microkernel (the generator in
+// internal/asmgen uses the same values).
+const (
+	flagAccumulate = 1 << 0 // add the tile's current C values (not the first k block)
+	flagBias       = 1 << 1 // add bias[row]
+	flagResidual   = 1 << 2 // add res[row*ldr+col]
+	flagReLU       = 1 << 3 // max(x, 0), keeping NaN
+)
+
+// microKernel computes ntiles vertically stacked tiles of C; see the
+// reference loop on sgemmKernel6x16AVX2.
+type microKernel func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)
+
+// packBKernel copies npanels full nr-wide column panels of B; see
+// sgemmPackB16AVX2.
+type packBKernel func(dst, src *float32, kc, ldb, npanels int)
+
+const maxMR, maxNV = 8, 2
+
+// tierConfig is everything the driver needs to know about one ISA tier: the
+// microkernels, their tile shape and the cache blocking measured for it.
+type tierConfig struct {
+	tier   isa.Tier
+	name   string // main microkernel, for benchmarks and errors
+	mr, nr int    // main tile; packed A panels have mr rows, B panels nr columns
+	vl     int    // columns per vector; nr = nv·vl
+	kc     int    // k block: B micro-panel kc×nr (L1), A micro-panel mr×kc
+	mc     int    // rows of A per block (mc×kc of packed A stays in L2); multiple of mr
+	nc     int    // columns of B per packed block (kc×nc in L2/L3); multiple of nr
+	// kern[rows][nvec] computes rows × nvec·vl tiles from the same packed
+	// panels: kern[mr][nr/vl] is the main kernel, the others serve the
+	// last (partial) M tile and N panel.
+	kern  [maxMR + 1][maxNV + 1]microKernel
+	packB packBKernel
+}
+
+func (c *tierConfig) nv() int { return c.nr / c.vl }
+
+// Cache blocking, measured on the development machine (AMD EPYC Zen 3, 2
+// vCPU KVM guest, 32 KiB L1d, 512 KiB L2, 32 MiB L3) with
+// BenchmarkBlocking; see doc.go for the numbers.
+var configs = [...]tierConfig{
+	isa.Generic: {
+		tier: isa.Generic, name: "sgemmKernel4x16Generic",
+		mr: 4, nr: 16, vl: 16, kc: 256, mc: 128, nc: 2048,
+		packB: sgemmPackB16Generic,
+	},
+	isa.AVX2: {
+		tier: isa.AVX2, name: "sgemmKernel6x16AVX2",
+		mr: 6, nr: 16, vl: 8, kc: 256, mc: 144, nc: 4080,
+		packB: sgemmPackB16AVX2,
+	},
+	// AVX-512 cannot be measured here. The blocking follows the design
+	// note for 48 KiB-L1 / 2 MiB-L2 Xeons (best kc 128–192): kc=192 keeps
+	// the 192×32 B micro-panel (24 KiB) in half of L1; mc=512 keeps the
+	// 512×192 A block (384 KiB) in a fifth of L2; nc=3072 (B block 2.3 MiB).
+	isa.AVX512: {
+		tier: isa.AVX512, name: "sgemmKernel8x32AVX512",
+		mr: 8, nr: 32, vl: 16, kc: 192, mc: 512, nc: 3072,
+		packB: sgemmPackB32AVX2,
+	},
+}
+
+func init() {
+	for r := range kernelsAVX2 {
+		copy(configs[isa.AVX2].kern[r][:], kernelsAVX2[r][:])
+	}
+	for r := range kernelsAVX512 {
+		copy(configs[isa.AVX512].kern[r][:], kernelsAVX512[r][:])
+	}
+	g := &configs[isa.Generic]
+	for r := 1; r <= g.mr; r++ {
+		g.kern[r][1] = func(a, b, _, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+			sgemmKernelGeneric(r, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+		}
+	}
+	g.kern[4][1] = sgemmKernel4x16Generic
+}
+
+// configFor is the one dispatch point from ISA tier to microkernels.
+func configFor(t isa.Tier) *tierConfig {
+	if t < 0 || int(t) >= len(configs) || configs[t].packB == nil {
+		panic(fmt.Sprintf("gemm: no kernel for tier %v", t))
+	}
+	if !isa.Supported(t) {
+		panic(fmt.Sprintf("gemm: tier %v is not supported by this CPU/build", t))
+	}
+	return &configs[t]
+}
+
+// sgemmKernel4x16Generic is the portable microkernel of the Generic tier:
+// sgemmKernelGeneric with 4 rows.
+func sgemmKernel4x16Generic(a, b, _, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	sgemmKernelGeneric(4, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernelGeneric computes ntiles stacked rows×16 tiles (rows ≤ 4) from
+// A panels of stride 4 and B panels of stride 16, in pure Go; same reference
+// loop as sgemmKernel6x16AVX2 with astride=4, bstride=16 (multiply and add
+// are not fused).
+func sgemmKernelGeneric(rows int, a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	const mr, nr = 4, 16
+	bs := unsafe.Slice(b, kc*nr)
+	for t := 0; t < ntiles; t++ {
+		as := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(a), t*mr*kc*4)), mr*kc)
+		var acc [mr][nr]float32
+		c0, c1, c2, c3 := &acc[0], &acc[1], &acc[2], &acc[3]
+		for k := 0; k < kc; k++ {
+			bk := (*[nr]float32)(bs[k*nr : k*nr+nr])
+			ak := (*[mr]float32)(as[k*mr : k*mr+mr])
+			a0, a1, a2, a3 := ak[0], ak[1], ak[2], ak[3]
+			for j := range nr {
+				bj := bk[j]
+				c0[j] += a0 * bj
+				c1[j] += a1 * bj
+				c2[j] += a2 * bj
+				c3[j] += a3 * bj
+			}
+		}
+		for i := 0; i < rows; i++ {
+			row := t*rows + i
+			crow := (*[nr]float32)(unsafe.Add(unsafe.Pointer(c), row*ldc*4))
+			var brow float32
+			if flags&flagBias != 0 {
+				brow = *(*float32)(unsafe.Add(unsafe.Pointer(bias), row*4))
+			}
+			var rrow *[nr]float32
+			if flags&flagResidual != 0 {
+				rrow = (*[nr]float32)(unsafe.Add(unsafe.Pointer(res), row*ldr*4))
+			}
+			for j := range nr {
+				v := acc[i][j]
+				if flags&flagAccumulate != 0 {
+					v += crow[j]
+				}
+				if flags&flagBias != 0 {
+					v += brow
+				}
+				if rrow != nil {
+					v += rrow[j]
+				}
+				if flags&flagReLU != 0 && v < 0 {
+					v = 0
+				}
+				crow[j] = v
+			}
+		}
+	}
+}
+
+// sgemmPackB16Generic is the portable B packer of the Generic tier; same
+// contract as sgemmPackB16AVX2.
+func sgemmPackB16Generic(dst, src *float32, kc, ldb, npanels int) {
+	refPackB(16, dst, src, kc, ldb, npanels)
+}
+
+// refKernel is the reference loop every microkernel implements, for
+// rows×cols tiles read from panels of stride astride (A) and bstride (B);
+// see sgemmKernel6x16AVX2. It is the pure-Go body of the assembly routines'
+// twins under the noasm tag and the oracle of the kernel tests.
+func refKernel(rows, cols, astride, bstride int, a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	as := unsafe.Slice(a, ntiles*astride*kc)
+	bs := unsafe.Slice(b, kc*bstride)
+	var accBuf [maxMR * maxNV * 16]float32
+	acc := accBuf[:rows*cols]
+	for t := 0; t < ntiles; t++ {
+		clear(acc)
+		for k := 0; k < kc; k++ {
+			for i := 0; i < rows; i++ {
+				for j := 0; j < cols; j++ {
+					acc[i*cols+j] += as[(t*kc+k)*astride+i] * bs[k*bstride+j]
+				}
+			}
+		}
+		for i := 0; i < rows; i++ {
+			row := t*rows + i
+			for j := 0; j < cols; j++ {
+				v := acc[i*cols+j]
+				cp := (*float32)(unsafe.Add(unsafe.Pointer(c), (row*ldc+j)*4))
+				if flags&flagAccumulate != 0 {
+					v += *cp
+				}
+				if flags&flagBias != 0 {
+					v += *(*float32)(unsafe.Add(unsafe.Pointer(bias), row*4))
+				}
+				if flags&flagResidual != 0 {
+					v += *(*float32)(unsafe.Add(unsafe.Pointer(res), (row*ldr+j)*4))
+				}
+				if flags&flagReLU != 0 && v < 0 {
+					v = 0
+				}
+				*cp = v
+			}
+		}
+	}
+}
+
+// refPackB is the reference loop of the B packers.
+func refPackB(nr int, dst, src *float32, kc, ldb, npanels int) {
+	if kc <= 0 || npanels <= 0 {
+		return
+	}
+	d := unsafe.Slice(dst, npanels*kc*nr)
+	s := unsafe.Slice(src, (kc-1)*ldb+npanels*nr)
+	for p := 0; p < npanels; p++ {
+		for k := 0; k < kc; k++ {
+			copy(d[(p*kc+k)*nr:(p*kc+k+1)*nr], s[k*ldb+p*nr:k*ldb+p*nr+nr])
+		}
+	}
+}

@@ -1,0 +1,159 @@
+// Package im2col implements convolution as a matrix product: the input is
+// unfolded into a (InC/G·KH·KW) × (OutH·OutW) matrix and multiplied by the
+// weights, (OutC/G) × (InC/G·KH·KW), packed once at plan time, on the
+// packed SGEMM of package gemm. The GEMM's store applies the epilogue (bias,
+// residual, ReLU).
+//
+// Two shapes skip most of the unfolding. A 1x1 stride-1 unpadded conv needs
+// none: the NCHW activation already is the GEMM's right operand. A 1x1
+// strided conv only subsamples, a strided gather of InC/G rows.
+//
+// Grouped convolutions run one GEMM per group. For ResNeXt's narrow groups
+// (4 or 8 channels) that is a poor GEMM; package grouped has the fast path.
+package im2col
+
+import (
+	"fmt"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/gemm"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// Conv is an im2col+GEMM convolution planned for one shape.
+type Conv struct {
+	s      kernels.ConvShape
+	bias   []float32
+	relu   bool
+	ctx    *gemm.Context
+	pool   *parallel.Pool
+	packed []*gemm.PackedA // one per group
+	kdim   int             // rows of the unfolded matrix: InC/G·KH·KW
+	cols   int             // columns: OutH·OutW
+	// noUnfold marks 1x1 stride-1 unpadded convs, whose input is the
+	// GEMM operand as it stands.
+	noUnfold bool
+
+	// The current unfold job; gather is bound once so that handing it to
+	// the pool allocates nothing.
+	job struct {
+		src []float32 // one image, one group's input channels
+		dst []float32
+	}
+	gather func(task, worker int)
+}
+
+// New packs spec's weights for ctx's ISA tier. pool (which may be nil) runs
+// the unfolding; ctx runs the GEMMs.
+func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, error) {
+	s := spec.Shape
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if len(spec.Weight) != s.WeightLen() {
+		return nil, fmt.Errorf("im2col: %d weights for %v, want %d", len(spec.Weight), &s, s.WeightLen())
+	}
+	c := &Conv{s: s, bias: spec.Bias, relu: spec.ReLU, ctx: ctx, pool: pool,
+		kdim: s.InCG * s.KH * s.KW, cols: s.OutH * s.OutW}
+	c.noUnfold = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0
+	for g := range s.Groups {
+		w := spec.Weight[g*s.OutCG*c.kdim : (g+1)*s.OutCG*c.kdim]
+		c.packed = append(c.packed, gemm.PackA(w, s.OutCG, c.kdim, c.kdim))
+	}
+	c.gather = c.gatherRows
+	return c, nil
+}
+
+func (c *Conv) Name() string           { return "im2col" }
+func (c *Conv) Layout() kernels.Layout { return kernels.NCHW }
+
+// WorkspaceLen is one group's unfolded matrix for one image.
+func (c *Conv) WorkspaceLen() int {
+	if c.noUnfold {
+		return 0
+	}
+	return c.kdim * c.cols
+}
+
+// Run convolves the batch: per image and group, unfold (unless 1x1/1) and
+// multiply, with the epilogue in the GEMM's store.
+func (c *Conv) Run(in, out, residual, ws []float32) {
+	s := &c.s
+	inPlane := s.H * s.W
+	for n := range s.N {
+		for g := range s.Groups {
+			src := in[(n*s.InC+g*s.InCG)*inPlane : (n*s.InC+(g+1)*s.InCG)*inPlane]
+			b := src
+			if !c.noUnfold {
+				b = ws[:c.kdim*c.cols]
+				c.job.src, c.job.dst = src, b
+				c.pool.Run(c.gatherTasks(), c.gather)
+				c.job.src, c.job.dst = nil, nil
+			}
+			off := (n*s.OutC + g*s.OutCG) * c.cols
+			ep := gemm.Epilogue{ReLU: c.relu}
+			if c.bias != nil {
+				ep.Bias = c.bias[g*s.OutCG : (g+1)*s.OutCG]
+			}
+			if residual != nil {
+				ep.Residual, ep.LDR = residual[off:off+s.OutCG*c.cols], c.cols
+			}
+			c.ctx.Gemm(c.packed[g], b, c.cols, c.cols, out[off:off+s.OutCG*c.cols], c.cols, ep)
+		}
+	}
+}
+
+// rowsPerTask keeps unfolding tasks big enough to amortize the hand-off
+// but numerous enough to balance two or more workers.
+const rowsPerTask = 16
+
+func (c *Conv) gatherTasks() int { return (c.kdim + rowsPerTask - 1) / rowsPerTask }
+
+// gatherRows unfolds rows [task·16, task·16+16) of the matrix: row r is
+// input channel r/(KH·KW) shifted by kernel tap (kh, kw); padding reads as
+// zero.
+func (c *Conv) gatherRows(task, _ int) {
+	s := &c.s
+	for r := task * rowsPerTask; r < min(c.kdim, (task+1)*rowsPerTask); r++ {
+		ic, tap := r/(s.KH*s.KW), r%(s.KH*s.KW)
+		kh, kw := tap/s.KW, tap%s.KW
+		Unfold(c.job.src[ic*s.H*s.W:(ic+1)*s.H*s.W], c.job.dst[r*c.cols:(r+1)*c.cols], s, kh, kw)
+	}
+}
+
+// Unfold writes one row of the unfolded matrix: for every output pixel
+// (oh, ow), the input value at (oh·SH − PH + kh·DH, ow·SW − PW + kw·DW) of
+// the channel plane src, or 0 where that falls in the padding.
+func Unfold(src, dst []float32, s *kernels.ConvShape, kh, kw int) {
+	// Output columns whose input column is inside the image.
+	off := kw*s.DilW - s.PadW
+	lo := 0
+	if off < 0 {
+		lo = min((-off+s.StrideW-1)/s.StrideW, s.OutW)
+	}
+	hi := 0
+	if last := s.W - 1 - off; last >= 0 {
+		hi = min(last/s.StrideW+1, s.OutW)
+	}
+	hi = max(hi, lo)
+	for oh := range s.OutH {
+		row := dst[oh*s.OutW : (oh+1)*s.OutW]
+		ih := oh*s.StrideH - s.PadH + kh*s.DilH
+		if ih < 0 || ih >= s.H {
+			clear(row)
+			continue
+		}
+		clear(row[:lo])
+		clear(row[hi:])
+		in := src[ih*s.W:]
+		if s.StrideW == 1 {
+			copy(row[lo:hi], in[lo+off:hi+off])
+			continue
+		}
+		iw := lo*s.StrideW + off
+		for ow := lo; ow < hi; ow++ {
+			row[ow] = in[iw]
+			iw += s.StrideW
+		}
+	}
+}
