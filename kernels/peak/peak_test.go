@@ -1,0 +1,87 @@
+package peak
+
+import (
+	"testing"
+	"time"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+)
+
+func TestFMAPeak(t *testing.T) {
+	generic := FMAPeak(isa.Generic, 60*time.Millisecond)
+	t.Logf("generic: %.1f GFLOP/s", generic)
+	if !(generic > 0.1) {
+		t.Fatalf("generic peak %.3f GFLOP/s is implausible", generic)
+	}
+	for _, tier := range isa.All()[1:] {
+		t.Run("isa="+tier.String(), func(t *testing.T) {
+			if !isa.Supported(tier) {
+				t.Skipf("CPU/build lacks %v", tier)
+			}
+			p := FMAPeak(tier, 60*time.Millisecond)
+			t.Logf("%v: %.1f GFLOP/s", tier, p)
+			// A vector FMA loop must beat the scalar loop by a wide
+			// margin (8 lanes × fused ops); 4× leaves room for noise.
+			if p < 4*generic {
+				t.Errorf("%v peak %.1f GFLOP/s is not ≥ 4× the scalar %.1f", tier, p, generic)
+			}
+		})
+	}
+}
+
+func TestFMAPeakThreads(t *testing.T) {
+	one := FMAPeak(isa.Detected(), 60*time.Millisecond)
+	two := FMAPeakThreads(isa.Detected(), 2, 60*time.Millisecond)
+	t.Logf("%v: 1 thread %.1f, 2 threads %.1f GFLOP/s", isa.Detected(), one, two)
+	if !(two > one*0.9) {
+		t.Errorf("2-thread peak %.1f below 1-thread %.1f", two, one)
+	}
+}
+
+func TestFMAPeakUnsupportedPanics(t *testing.T) {
+	if isa.Supported(isa.AVX512) {
+		t.Skip("CPU supports every tier")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for unsupported tier")
+		}
+	}()
+	FMAPeak(isa.AVX512, time.Millisecond)
+}
+
+func TestTriad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 192 MiB")
+	}
+	bw := Triad(10 * time.Millisecond) // at least one full pass; checks the result
+	t.Logf("triad: %.1f GB/s", bw)
+	if !(bw > 0.1) {
+		t.Fatalf("triad bandwidth %.3f GB/s is implausible", bw)
+	}
+}
+
+func TestTriadKernels(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, 16<<10 + 65} {
+		b, c := make([]float32, n), make([]float32, n)
+		for i := range b {
+			b[i], c[i] = float32(i), float32(i%7)-3
+		}
+		got, want := make([]float32, n+1), make([]float32, n)
+		got[n] = -1 // guard
+		if isa.Supported(isa.AVX2) {
+			triadAsm(got[:n], b, c, 0.5)
+		} else {
+			triadGo(got[:n], b, c, 0.5)
+		}
+		for i := range want {
+			want[i] = b[i] + 0.5*c[i]
+			if got[i] != want[i] {
+				t.Fatalf("n=%d: a[%d]=%v want %v", n, i, got[i], want[i])
+			}
+		}
+		if got[n] != -1 {
+			t.Fatalf("n=%d: guard overwritten", n)
+		}
+	}
+}
