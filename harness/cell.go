@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/fusion"
 	"github.com/resbench/resbench/variants/graph"
 )
 
@@ -44,6 +46,8 @@ type RunOptions struct {
 	// Progress, if set, is called after every inference with the phase
 	// ("warmup" or "timed"), the number done and the number planned.
 	Progress func(phase string, done, total int)
+	// FusionLog, if set, receives one line per rewrite the passes make.
+	FusionLog fusion.Logger
 }
 
 // Result is a measured cell.
@@ -64,6 +68,7 @@ type Result struct {
 	MaxRSSBytes     int64   // process max resident set size (getrusage)
 	AllocsPerRun    float64 // heap allocations per timed inference
 	Plan            *engine.Plan
+	Fusion          []fusion.Report
 }
 
 // LatencyStats are order statistics of the timed runs.
@@ -90,9 +95,18 @@ func Stats(ds []time.Duration) LatencyStats {
 	return LatencyStats{Min: s[0], Median: med, P90: rank(0.90), P99: rank(0.99), Max: s[len(s)-1], N: len(s)}
 }
 
-// Build constructs the cell's model at its size and batch.
+// Build constructs the cell's model at its size and batch, unfused.
 func (c Cell) Build(seed uint64) (*graph.Graph, error) {
 	return variants.Build(c.Model, variants.Options{Size: c.Size, Batch: c.Batch, Form: c.Form, Seed: seed})
+}
+
+// Fuse applies the cell's fusion passes to g.
+func (c Cell) Fuse(g *graph.Graph, log fusion.Logger) (*graph.Graph, []fusion.Report, error) {
+	names, err := fusion.Parse(strings.ReplaceAll(c.Fusion, "+", ","))
+	if err != nil {
+		return nil, nil, err
+	}
+	return fusion.Apply(g, names, log)
 }
 
 // RandomInput fills x with a deterministic N(0,1) image batch.
@@ -115,14 +129,19 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	params := g.Params()
+	g, reports, err := c.Fuse(g, opt.FusionLog)
+	if err != nil {
+		return nil, err
+	}
 	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads})
 	if err != nil {
 		return nil, err
 	}
 	defer plan.Close()
 	RandomInput(plan.Input(), opt.Seed)
-	res := &Result{Cell: c, MACs: g.MACs(), Params: g.Params(), Plan: plan,
-		ActivationBytes: plan.ActivationBytes, WeightBytes: 4 * g.Params()}
+	res := &Result{Cell: c, MACs: g.MACs(), Params: params, Plan: plan, Fusion: reports,
+		ActivationBytes: plan.ActivationBytes + plan.WorkspaceBytes, WeightBytes: plan.WeightBytes}
 	for i := range opt.Warmup {
 		if err := ctx.Err(); err != nil {
 			return nil, err

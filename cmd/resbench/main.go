@@ -12,6 +12,13 @@
 //	    multiply-accumulates at 224x224, batch 1. With --json, a JSON array
 //	    of objects with the keys name, aliases, family, depth, params, macs.
 //
+//	fusions [--model NAME [--combos [--full]]]
+//	    List the fusion passes: name, the models the seed proposes them for,
+//	    and what each rewrites. With --model, whether each applies to that
+//	    model; with --combos, the fusion combinations the matrix samples for
+//	    it (none, each alone, all, all-but-one), or with --full the whole
+//	    power set, one comma-separated selection per line.
+//
 //	run --model NAME [flags]
 //	    Build the model with deterministic weights, run warm-up inferences,
 //	    then timed ones, and print a summary: median, p90 and p99 latency,
@@ -21,7 +28,9 @@
 //
 //	    --model NAME        model or alias (see "resbench models"); required
 //	    --kernel NAME       convolution kernel: naive or im2col (default im2col)
-//	    --fusion LIST       fusion passes: none (default none)
+//	    --fusion LIST       fusion passes: none, all (default), or a comma-separated
+//	                        list (see "resbench fusions")
+//	    --verbose           log every rewrite the fusion passes make
 //	    --resnext-form F    ResNeXt block form: a (split-branch sum), b (split,
 //	                        concat) or c (grouped conv; default)
 //	    --size N            input height and width (default 224)
@@ -75,21 +84,22 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // commands maps each command to its implementation.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
-	"models": cmdModels,
-	"run":    cmdRun,
-	"help":   cmdHelp,
+	"models":  cmdModels,
+	"fusions": cmdFusions,
+	"run":     cmdRun,
+	"help":    cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, models, run")
+		return usagef("no command given; commands: help, models, fusions, run")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, models, run", args[0])
+		return usagef("unknown command %q; commands: help, models, fusions, run", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

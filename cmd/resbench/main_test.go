@@ -104,7 +104,7 @@ func TestRunWritesBenchfmt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"median", "p90", "p99", "images/s", "allocs/inference", "Model/model=se-resnext50-32x4d/form=c/fusion=none/kernel=naive/size=32/batch=1/threads=1"} {
+	for _, want := range []string{"median", "p90", "p99", "images/s", "allocs/inference", "Model/model=se-resnext50-32x4d/form=c/fusion=all/kernel=im2col/size=32/batch=1/threads=1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
@@ -158,8 +158,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--model", "resnet50", "--threads", "0"}, "not a positive integer"},
 		{[]string{"run", "--model", "resnet50", "--warmup", "-1"}, "not a non-negative integer"},
 		{[]string{"run", "--model", "resnet50", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"run", "--model", "resnet50", "--kernel", "fft"}, `unknown kernel "fft"; valid kernels: naive`},
-		{[]string{"run", "--model", "resnet50", "--fusion", "magic"}, `unknown fusion "magic"`},
+		{[]string{"run", "--model", "resnet50", "--kernel", "fft"}, `unknown kernel "fft"; valid kernels: naive, im2col`},
+		{[]string{"run", "--model", "resnet50", "--fusion", "magic"}, `unknown fusion pass "magic"; valid: none, all`},
 		{[]string{"run", "--model", "resnet50", "--resnext-form", "a"}, "ResNeXt models only"},
 		{[]string{"run", "--model", "resnext50", "--resnext-form", "z"}, "valid forms: a"},
 		{[]string{"run", "--model", "resnet50", "-o", "/nonexistent/dir/out.txt"}, "cannot write results"},

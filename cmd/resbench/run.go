@@ -13,13 +13,15 @@ import (
 	"github.com/resbench/resbench/harness"
 	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/fusion"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run")
 	model := fs.String("model", "", "model name")
 	kernel := fs.String("kernel", engine.KernelIm2col, "convolution kernel")
-	fusion := fs.String("fusion", "none", "fusion passes")
+	fusionFlag := fs.String("fusion", "all", "fusion passes")
+	verbose := fs.Bool("verbose", false, "log every fusion rewrite")
 	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
 	size := positiveFlag(fs, "size", 224, "input size")
 	batch := positiveFlag(fs, "batch", 1, "batch size")
@@ -42,10 +44,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if _, err := engine.ParseKernel(*kernel); err != nil {
 		return err
 	}
-	if *fusion != "none" {
-		return fmt.Errorf("unknown fusion %q; valid: none", *fusion)
+	passes, err := fusion.Parse(*fusionFlag)
+	if err != nil {
+		return err
 	}
-	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: *fusion, Kernel: *kernel, Size: *size, Batch: *batch, Threads: *threads}
+	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: fusion.Canonical(passes), Kernel: *kernel, Size: *size, Batch: *batch, Threads: *threads}
 	if *form != "" {
 		f, err := variants.ParseForm(*form)
 		if err != nil {
@@ -79,7 +82,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr)
 		}
 	}
-	res, err := harness.Measure(ctx, cell, harness.RunOptions{Warmup: warmup, Count: *count, Seed: *seed, Progress: progress})
+	opt := harness.RunOptions{Warmup: warmup, Count: *count, Seed: *seed, Progress: progress}
+	if *verbose {
+		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }
+	}
+	res, err := harness.Measure(ctx, cell, opt)
 	interrupted := errors.Is(err, context.Canceled)
 	if err != nil && !(interrupted && res != nil) {
 		if interrupted {
@@ -89,6 +96,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if interrupted {
 		fmt.Fprintf(stderr, "\ninterrupted: reporting the %d timed inferences that finished\n", len(res.Latencies))
+	}
+	for _, r := range res.Fusion {
+		if r.Rewrites == 0 {
+			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
+		}
 	}
 	printSummary(stdout, res)
 	if outFile != nil {

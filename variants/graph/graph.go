@@ -237,3 +237,90 @@ func Count(v int64) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// ReplaceUses makes every reader of old (and the graph output, if old is
+// it) read new instead.
+func (g *Graph) ReplaceUses(old, new *Node) {
+	for _, n := range g.Nodes {
+		if n == new {
+			continue
+		}
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = new
+			}
+		}
+	}
+	if g.Output == old {
+		g.Output = new
+	}
+}
+
+// Prune removes nodes the output does not depend on, restores topological
+// order (a rewrite may give a node an input that was listed after it),
+// renumbers, and re-infers shapes. Among nodes that are ready at the same
+// time, the original order is kept, so dumps stay readable.
+func (g *Graph) Prune() error {
+	live := map[*Node]bool{g.Input: true}
+	var mark func(n *Node)
+	mark = func(n *Node) {
+		if live[n] {
+			return
+		}
+		live[n] = true
+		for _, in := range n.Inputs {
+			mark(in)
+		}
+	}
+	mark(g.Output)
+	pos := map[*Node]int{}
+	for i, n := range g.Nodes {
+		pos[n] = i
+	}
+	indeg := map[*Node]int{}
+	readers := map[*Node][]*Node{}
+	var kept []*Node
+	for _, n := range g.Nodes {
+		if !live[n] {
+			continue
+		}
+		kept = append(kept, n)
+		seen := map[*Node]bool{}
+		for _, in := range n.Inputs {
+			if !seen[in] {
+				seen[in] = true
+				indeg[n]++
+				readers[in] = append(readers[in], n)
+			}
+		}
+	}
+	// Kahn's algorithm with the ready set ordered by original position.
+	var ready, order []*Node
+	for _, n := range kept {
+		if indeg[n] == 0 {
+			ready = append(ready, n)
+		}
+	}
+	for len(ready) > 0 {
+		best := 0
+		for i, n := range ready {
+			if pos[n] < pos[ready[best]] {
+				best = i
+			}
+		}
+		n := ready[best]
+		ready = append(ready[:best], ready[best+1:]...)
+		order = append(order, n)
+		for _, r := range readers[n] {
+			if indeg[r]--; indeg[r] == 0 {
+				ready = append(ready, r)
+			}
+		}
+	}
+	if len(order) != len(kept) {
+		return fmt.Errorf("graph %s: cycle after rewrite", g.Name)
+	}
+	g.Nodes = order
+	g.Renumber()
+	return g.InferShapes(g.Input.Shape)
+}

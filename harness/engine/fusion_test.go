@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/fusion"
+)
+
+var fullPowerSet = flag.Bool("fusion-powerset", false, "run every subset of the applicable fusion passes, not just none/each/all/all-but-one")
+
+// Every sampled fusion combination, on every model and kernel, must agree
+// with the float64 oracle of the unfused graph within the kernel's
+// tolerance; a failure names the combination that broke.
+func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
+	for _, spec := range variants.Models() {
+		t.Run(spec.Name, func(t *testing.T) {
+			if testing.Short() && spec.Depth > 50 {
+				t.Skip("deep model skipped in -short mode")
+			}
+			t.Parallel()
+			g := build(t, spec.Name, variants.Options{})
+			x := randomInput(g.Input.Shape.Elems(), 5)
+			o, err := NewOracle(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(o.Run(x))
+			applicable, err := fusion.Applicable(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, combo := range fusion.Combos(applicable, *fullPowerSet) {
+				fused, _, err := fusion.Apply(g, combo, nil)
+				if err != nil {
+					t.Fatalf("fusion %s: %v", strings.Join(combo, ","), err)
+				}
+				for _, kernel := range Kernels() {
+					if kernel == KernelNaive && spec.Depth > 50 && len(combo) > 0 && len(combo) < len(applicable) {
+						continue // naive on deep models: none and all only, to bound test time
+					}
+					got := runPlan(t, fused, Config{Kernel: kernel, Threads: 2}, x)
+					d := Compare(got, want)
+					if d.RelL2 > kernelRelL2Tol[kernel] || TopK(got, 1)[0] != TopK(want, 1)[0] {
+						t.Errorf("fusion=%s kernel=%s: rel L2 %.3g (tol %.g), top-1 %d vs oracle %d",
+							fusion.Canonical(combo), kernel, d.RelL2, kernelRelL2Tol[kernel], TopK(got, 1)[0], TopK(want, 1)[0])
+					}
+				}
+			}
+		})
+	}
+}
