@@ -7,6 +7,15 @@
 //
 // Commands:
 //
+//	machine [--json] [--time D]
+//	    Describe the CPU (model, cores, caches, SIMD features, the ISA tier
+//	    detected and the one in use) and measure its ceilings: the fp32 FMA
+//	    peak of every supported tier (generic, avx2, avx512) on 1 thread and
+//	    on all threads, and STREAM-triad memory bandwidth. --time is spent on
+//	    each measurement (default 500ms). RESBENCH_ISA=generic|avx2|avx512
+//	    forces a lower tier for every command; forcing one the CPU lacks is
+//	    an error at start-up.
+//
 //	models [--json]
 //	    List every model of the zoo: name, family, depth, parameters and
 //	    multiply-accumulates at 224x224, batch 1. With --json, a JSON array
@@ -86,20 +95,21 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"models":  cmdModels,
 	"fusions": cmdFusions,
+	"machine": cmdMachine,
 	"run":     cmdRun,
 	"help":    cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, models, fusions, run")
+		return usagef("no command given; commands: help, machine, models, fusions, run")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, models, fusions, run", args[0])
+		return usagef("unknown command %q; commands: help, machine, models, fusions, run", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

@@ -74,6 +74,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// The roofline ceiling of the tier and thread count in use, measured in
+	// this process so that %peak compares like with like.
+	pk := harness.ActivePeak(*threads, 200*time.Millisecond)
 	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", spec.Name, cell.Name(), *size, *size, *batch)
 	start := time.Now()
 	progress := func(phase string, done, total int) {
@@ -102,9 +105,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
 		}
 	}
-	printSummary(stdout, res)
+	printSummary(stdout, res, pk)
 	if outFile != nil {
-		w := harness.NewResultWriter(outFile, harness.CurrentEnv())
+		env := harness.CurrentEnv()
+		env.Extra = append(env.Extra, peakConfig(pk)...)
+		w := harness.NewResultWriter(outFile, env)
 		if err := w.Write(res); err != nil {
 			return fmt.Errorf("writing %s: %v", *out, err)
 		}
@@ -121,12 +126,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-func printSummary(w io.Writer, r *harness.Result) {
+// peakConfig is the file-level config lines that record the ISA tier in use
+// and its measured peak, so comparisons across machines can be refused.
+func peakConfig(pk harness.Peak) [][2]string {
+	return [][2]string{{"isa", pk.Tier}, {"peak-gflops", fmt.Sprintf("%.1f", pk.GFLOPS1)},
+		{"peak-gflops-threads", fmt.Sprintf("%.1f", pk.GFLOPSAll)}}
+}
+
+func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	s := r.Stats
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Nanoseconds())/1e6) }
 	fmt.Fprintf(w, "%s\n", r.Cell.Name())
 	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N)
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
+	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %d threads)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, r.Cell.Threads)
 	fmt.Fprintf(w, "  memory      activations %s planned, weights %s, Go heap %s, max RSS %s, %.1f allocs/inference\n",
 		mib(r.ActivationBytes), mib(r.WeightBytes), mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
 }
