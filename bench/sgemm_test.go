@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/gemm"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// forTiers runs f as a sub-benchmark per supported tier, forced.
+func forTiers(b *testing.B, f func(b *testing.B, tier kernels.Tier)) {
+	prev := kernels.ActiveTier()
+	defer kernels.SetTier(prev)
+	for _, t := range kernels.Tiers() {
+		if !kernels.TierSupported(t) {
+			continue
+		}
+		kernels.SetTier(t)
+		b.Run("isa="+t.String(), func(b *testing.B) { f(b, t) })
+	}
+}
+
+func randomFloats(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	v := kernels.Alloc(n)
+	for i := range v {
+		v[i] = float32(r.Float64()*2 - 1)
+	}
+	return v
+}
+
+// BenchmarkSgemm times C = A·B with A packed once (as the engine does with
+// weights) and B packed per call, on the 1024³ shape and on ResNet-50's 1x1
+// convolutions (M output channels, K input channels, N pixels).
+func BenchmarkSgemm(b *testing.B) {
+	shapes := [][3]int{{1024, 1024, 1024}}
+	for _, l := range ResNet50Layers {
+		if l.KH == 1 && l.StrideH == 1 {
+			shapes = append(shapes, [3]int{l.OutC, l.OutH * l.OutW, l.InC})
+		}
+	}
+	forTiers(b, func(b *testing.B, tier kernels.Tier) {
+		for _, threads := range []int{1, 2} {
+			pool := parallel.New(threads)
+			ctx := gemm.NewContext(pool)
+			for _, s := range shapes {
+				m, n, k := s[0], s[1], s[2]
+				a, bm, c := randomFloats(m*k, 1), randomFloats(k*n, 2), kernels.Alloc(m*n)
+				pa := gemm.PackA(a, m, k, k)
+				b.Run(fmt.Sprintf("m=%d/n=%d/k=%d/threads=%d", m, n, k, threads), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						ctx.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
+					}
+					report(b, 2*float64(m)*float64(n)*float64(k), tier, threads)
+				})
+			}
+			pool.Close()
+		}
+	})
+}
+
+// report adds GFLOP/s and %peak to a benchmark from the flops of one
+// iteration.
+func report(b *testing.B, flops float64, tier kernels.Tier, threads int) {
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	gflops := flops / sec / 1e9
+	b.ReportMetric(gflops, "GFLOP/s")
+	b.ReportMetric(100*gflops/Peak(tier, threads), "%peak")
+}
