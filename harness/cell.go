@@ -62,7 +62,8 @@ type Result struct {
 	// GFLOPS is the effective rate, 2·MACs over the median latency.
 	GFLOPS float64
 	// Memory
-	ActivationBytes int64   // planned activation (+workspace) buffers
+	ActivationBytes int64   // planned activation arena + shared workspace
+	LowerBoundBytes int64   // liveness lower bound of the activations
 	WeightBytes     int64   // weights as the plan holds them
 	HeapPeakBytes   uint64  // Go heap in use after the timed runs (runtime/metrics)
 	MaxRSSBytes     int64   // process max resident set size (getrusage)
@@ -141,7 +142,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	defer plan.Close()
 	RandomInput(plan.Input(), opt.Seed)
 	res := &Result{Cell: c, MACs: g.MACs(), Params: params, Plan: plan, Fusion: reports,
-		ActivationBytes: plan.ActivationBytes + plan.WorkspaceBytes, WeightBytes: plan.WeightBytes}
+		ActivationBytes: plan.ActivationBytes + plan.WorkspaceBytes, LowerBoundBytes: plan.LowerBoundBytes, WeightBytes: plan.WeightBytes}
 	for i := range opt.Warmup {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -140,6 +140,8 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N)
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
 	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %d threads)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, r.Cell.Threads)
-	fmt.Fprintf(w, "  memory      activations %s planned, weights %s, Go heap %s, max RSS %s, %.1f allocs/inference\n",
-		mib(r.ActivationBytes), mib(r.WeightBytes), mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
+	p := r.Plan
+	fmt.Fprintf(w, "  memory      activations %s planned (liveness lower bound %s) + workspace %s, weights %s packed\n",
+		mib(p.ActivationBytes), mib(p.LowerBoundBytes), mib(p.WorkspaceBytes), mib(p.WeightBytes))
+	fmt.Fprintf(w, "              Go heap %s, max RSS %s, %.1f allocs/inference\n", mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
 }

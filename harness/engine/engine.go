@@ -44,6 +44,10 @@ func ParseKernel(name string) (string, error) {
 type Config struct {
 	Kernel  string // one of Kernels(); "" means naive
 	Threads int    // worker threads; 0 means 1
+	// KeepAll gives every node its own buffer instead of sharing memory
+	// between tensors whose lifetimes do not overlap, so that Value can
+	// read any layer's output after Run (per-layer parity).
+	KeepAll bool
 }
 
 // Step is one planned node: the kernel it got and the closure that runs it.
@@ -66,12 +70,16 @@ type Plan struct {
 	workspace []float32
 	pool      *parallel.Pool
 	gemm      *gemm.Context
-	// ActivationBytes is the memory the plan holds for activations;
-	// WorkspaceBytes the shared scratch; WeightBytes the weights as the
-	// kernels hold them (packed or transformed).
+	// ActivationBytes is the arena the plan holds for activations;
+	// LowerBoundBytes the liveness lower bound (the most activation memory
+	// alive at one step); WorkspaceBytes the shared scratch; WeightBytes
+	// the weights as the kernels hold them (packed or transformed).
 	ActivationBytes int64
+	LowerBoundBytes int64
 	WorkspaceBytes  int64
 	WeightBytes     int64
+	// InPlace counts element-wise steps that write over their input.
+	InPlace int
 }
 
 // Compile plans g (at its current shapes) for execution.
@@ -91,15 +99,7 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	p := &Plan{Graph: g, Config: cfg, bufs: make([][]float32, len(g.Nodes)), Tier: kernels.ActiveTier().String()}
 	p.pool = parallel.New(cfg.Threads)
 	p.gemm = gemm.NewContext(p.pool)
-	for _, n := range g.Nodes {
-		if _, ok := n.Op.(*graph.Flatten); ok {
-			// A flatten is a reshape: share the input's storage.
-			p.bufs[n.ID] = p.bufs[n.Inputs[0].ID]
-			continue
-		}
-		p.bufs[n.ID] = kernels.Alloc(n.Shape.Elems())
-		p.ActivationBytes += int64(4 * n.Shape.Elems())
-	}
+	p.planBuffers()
 	same := func(w []float32) []float32 { return w }
 	var wsLen int
 	for _, n := range g.Nodes[1:] {
@@ -140,6 +140,41 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	p.workspace = kernels.Alloc(wsLen)
 	p.WorkspaceBytes = int64(4 * wsLen)
 	return p, nil
+}
+
+// planBuffers gives every node its output buffer: windows of one arena
+// planned by liveness, or (KeepAll) a buffer each.
+func (p *Plan) planBuffers() {
+	g := p.Graph
+	elems := func(n *graph.Node) int { return n.Shape.Elems() }
+	// A flatten is a reshape: it shares its input's storage.
+	alias := func(n *graph.Node) *graph.Node {
+		if _, ok := n.Op.(*graph.Flatten); ok {
+			return n.Inputs[0]
+		}
+		return nil
+	}
+	if p.Config.KeepAll {
+		for _, n := range g.Nodes {
+			if a := alias(n); a != nil {
+				p.bufs[n.ID] = p.bufs[a.ID]
+				continue
+			}
+			p.bufs[n.ID] = kernels.Alloc(elems(n))
+			p.ActivationBytes += int64(4 * elems(n))
+		}
+		p.LowerBoundBytes = p.ActivationBytes
+		return
+	}
+	mp := planMemory(g, elems, alias)
+	arena := kernels.Alloc(mp.arena)
+	for _, n := range g.Nodes {
+		off, size := mp.offset[n.ID], mp.size[n.ID]
+		p.bufs[n.ID] = arena[off : off+size : off+size]
+	}
+	p.ActivationBytes = int64(4 * mp.arena)
+	p.LowerBoundBytes = int64(4 * mp.lowerBound)
+	p.InPlace = mp.inPlace
 }
 
 // convStep plans one convolution with the configured kernel and returns
@@ -186,7 +221,8 @@ func (p *Plan) Input() []float32 { return p.bufs[p.Graph.Input.ID] }
 func (p *Plan) Output() []float32 { return p.bufs[p.Graph.Output.ID] }
 
 // Value is the last output of the node called name (nil if none), for
-// per-layer parity checks.
+// per-layer parity checks. Without Config.KeepAll, the buffer may have been
+// reused by a later node.
 func (p *Plan) Value(name string) []float32 {
 	n := p.Graph.Node(name)
 	if n == nil {
