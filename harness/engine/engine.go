@@ -68,8 +68,11 @@ type Plan struct {
 	bufs [][]float32
 	// workspace is shared by every step (steps run one at a time).
 	workspace []float32
-	pool      *parallel.Pool
-	gemm      *gemm.Context
+	// gapInProducer maps a conv's node ID to the global average pool it
+	// computes in its own step (se-fc-conv1x1).
+	gapInProducer map[int]*graph.Node
+	pool          *parallel.Pool
+	gemm          *gemm.Context
 	// ActivationBytes is the arena the plan holds for activations;
 	// LowerBoundBytes the liveness lower bound (the most activation memory
 	// alive at one step); WorkspaceBytes the shared scratch; WeightBytes
@@ -101,9 +104,19 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	p.gemm = gemm.NewContext(p.pool)
 	p.planBuffers()
 	same := func(w []float32) []float32 { return w }
+	if cfg.Kernel != KernelNaive {
+		p.findGAPInProducer()
+	}
 	var wsLen int
 	for _, n := range g.Nodes[1:] {
 		if _, ok := n.Op.(*graph.Flatten); ok {
+			continue
+		}
+		if _, ok := n.Op.(*graph.Slice); ok && n.Shape.N == 1 {
+			continue // a view of its input, planned as an alias
+		}
+		if gap, ok := n.Op.(*graph.GlobalAvgPool); ok && gap.InProducer && p.gapInProducer[n.Inputs[0].ID] == n {
+			p.Steps = append(p.Steps, Step{Node: n, Kernel: "in-producer", run: func() {}})
 			continue
 		}
 		if conv, ok := n.Op.(*graph.Conv2D); ok && cfg.Kernel != KernelNaive {
@@ -142,22 +155,48 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	return p, nil
 }
 
+// findGAPInProducer records the global average pools marked to run in
+// their producing conv's step.
+func (p *Plan) findGAPInProducer() {
+	p.gapInProducer = map[int]*graph.Node{}
+	for _, n := range p.Graph.Nodes {
+		if gap, ok := n.Op.(*graph.GlobalAvgPool); ok && gap.InProducer {
+			if _, isConv := n.Inputs[0].Op.(*graph.Conv2D); isConv {
+				p.gapInProducer[n.Inputs[0].ID] = n
+			}
+		}
+	}
+}
+
 // planBuffers gives every node its output buffer: windows of one arena
 // planned by liveness, or (KeepAll) a buffer each.
 func (p *Plan) planBuffers() {
 	g := p.Graph
 	elems := func(n *graph.Node) int { return n.Shape.Elems() }
-	// A flatten is a reshape: it shares its input's storage.
+	// A flatten is a reshape and, at batch 1, a channel slice is a
+	// contiguous window: both share their input's storage.
 	alias := func(n *graph.Node) *graph.Node {
-		if _, ok := n.Op.(*graph.Flatten); ok {
+		switch n.Op.(type) {
+		case *graph.Flatten:
 			return n.Inputs[0]
+		case *graph.Slice:
+			if n.Shape.N == 1 {
+				return n.Inputs[0]
+			}
 		}
 		return nil
+	}
+	aliasOffset := func(n *graph.Node) int {
+		if s, ok := n.Op.(*graph.Slice); ok {
+			return s.Start * n.Shape.Plane()
+		}
+		return 0
 	}
 	if p.Config.KeepAll {
 		for _, n := range g.Nodes {
 			if a := alias(n); a != nil {
-				p.bufs[n.ID] = p.bufs[a.ID]
+				off := aliasOffset(n)
+				p.bufs[n.ID] = p.bufs[a.ID][off : off+elems(n)]
 				continue
 			}
 			p.bufs[n.ID] = kernels.Alloc(elems(n))
@@ -170,6 +209,9 @@ func (p *Plan) planBuffers() {
 	arena := kernels.Alloc(mp.arena)
 	for _, n := range g.Nodes {
 		off, size := mp.offset[n.ID], mp.size[n.ID]
+		if a := alias(n); a != nil {
+			off = mp.offset[a.ID] + aliasOffset(n)
+		}
 		p.bufs[n.ID] = arena[off : off+size : off+size]
 	}
 	p.ActivationBytes = int64(4 * mp.arena)
@@ -202,8 +244,32 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D) (Step, int, error) {
 	if len(n.Inputs) == 2 {
 		res = p.bufs[n.Inputs[1].ID]
 	}
+	wsLen := conv.WorkspaceLen()
 	run := func() { conv.Run(in, out, res, p.workspace) }
-	return Step{Node: n, Kernel: conv.Name(), run: run}, conv.WorkspaceLen(), nil
+	if op.Pool != nil {
+		// conv + relu + pool: the full conv output lives in the workspace
+		// after the conv's own scratch, and is pooled at once.
+		full := s.Out().Elems()
+		pool := p.maxPoolFn(s.N*s.OutC, s.OutH, s.OutW, n.Shape.H, n.Shape.W, op.Pool.Stride, op.Pool.Pad)
+		convWS := wsLen
+		run = func() {
+			buf := p.workspace[convWS : convWS+full]
+			conv.Run(in, buf, res, p.workspace[:convWS])
+			pool(buf, out)
+		}
+		wsLen += full
+	}
+	if gap := p.gapInProducer[n.ID]; gap != nil {
+		// The SE squeeze of this conv's output, computed while it is still
+		// in cache; the pool node's own step does nothing.
+		conv := run
+		mean := p.gapFn(s.N*s.OutC, n.Shape.Plane(), out, p.bufs[gap.ID])
+		run = func() {
+			conv()
+			mean()
+		}
+	}
+	return Step{Node: n, Kernel: conv.Name(), run: run}, wsLen, nil
 }
 
 // Close stops the plan's worker threads.

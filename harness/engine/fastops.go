@@ -70,21 +70,27 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 		if op.K != 3 {
 			return nil, nil
 		}
+		pool := p.maxPoolFn(x.N*x.C, x.H, x.W, n.Shape.H, n.Shape.W, op.Stride, op.Pad)
+		src := in(0)
+		return func() { pool(src, out) }, nil
+	case *graph.AvgPool:
+		if op.K != 1 || op.Pad != 0 {
+			return nil, nil
+		}
+		// A 1x1 average pool is a strided subsample (pool1x1).
 		src := in(0)
 		oh, ow := n.Shape.H, n.Shape.W
-		rows := make([][]float32, p.pool.Threads())
-		for i := range rows {
-			rows[i] = kernels.Alloc(x.W)
-		}
-		return p.planeTasks(x.N*x.C, oh*ow, func(i, worker int) {
-			maxPool3(src[i*plane:(i+1)*plane], out[i*oh*ow:(i+1)*oh*ow], x.H, x.W, oh, ow, op.Stride, op.Pad, rows[worker])
+		return p.planeTasks(x.N*x.C, oh*ow, func(i, _ int) {
+			s, d := src[i*plane:(i+1)*plane], out[i*oh*ow:(i+1)*oh*ow]
+			for r := range oh {
+				row := s[r*op.Stride*x.W:]
+				for c := range ow {
+					d[r*ow+c] = row[c*op.Stride]
+				}
+			}
 		}), nil
 	case *graph.GlobalAvgPool:
-		src := in(0)
-		inv := 1 / float32(plane)
-		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
-			out[i] = eltwise.Sum(src[i*plane:(i+1)*plane]) * inv
-		}), nil
+		return p.gapFn(x.N*x.C, plane, in(0), out), nil
 	case *graph.ChannelMul:
 		src, sc := in(0), in(1)
 		var res []float32
@@ -101,6 +107,34 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 		}), nil
 	}
 	return nil, nil
+}
+
+// maxPoolFn returns a 3x3 max pool over planes channel planes of h×w into
+// oh×ow, parallel over planes, with its per-worker row buffers and task
+// closure built now; src and dst are given per call.
+func (p *Plan) maxPoolFn(planes, h, w, oh, ow, stride, pad int) func(src, dst []float32) {
+	rows := make([][]float32, p.pool.Threads())
+	for i := range rows {
+		rows[i] = kernels.Alloc(w)
+	}
+	var cs, cd []float32
+	run := p.planeTasks(planes, oh*ow, func(i, worker int) {
+		maxPool3(cs[i*h*w:(i+1)*h*w], cd[i*oh*ow:(i+1)*oh*ow], h, w, oh, ow, stride, pad, rows[worker])
+	})
+	return func(src, dst []float32) {
+		cs, cd = src, dst
+		run()
+		cs, cd = nil, nil
+	}
+}
+
+// gapFn returns the global average pool of planes channel planes of src
+// into dst.
+func (p *Plan) gapFn(planes, plane int, src, dst []float32) func() {
+	inv := 1 / float32(plane)
+	return p.planeTasks(planes, plane, func(i, _ int) {
+		dst[i] = eltwise.Sum(src[i*plane:(i+1)*plane]) * inv
+	})
 }
 
 // maxPool3 is a 3x3 max pool of one plane: the vertical max of the three

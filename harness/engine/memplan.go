@@ -96,6 +96,11 @@ func planMemory(g *graph.Graph, elems func(*graph.Node) int, alias func(*graph.N
 			continue
 		}
 		for idx, in := range n.Inputs {
+			if _, isSlice := in.Op.(*graph.Slice); isSlice {
+				// A slice may be a view at an offset into its input; writing
+				// over it in place would need that offset too. Not worth it.
+				continue
+			}
 			c := find(in.ID)
 			// The input's whole class must die at this node.
 			if in != g.Input && inPlaceOK(n, idx) && end[c] == n.ID && mp.size[in.ID] == mp.size[n.ID] {

@@ -27,6 +27,15 @@ func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) [
 			res = in(1)
 		}
 		src := in(0)
+		if op.Pool != nil {
+			// conv + relu + pool: the conv output is the step's scratch.
+			full := make([]T, s.Out().Elems())
+			p := naive.Pool2D{N: s.N, C: s.OutC, H: s.OutH, W: s.OutW, K: op.Pool.K, Stride: op.Pool.Stride, Pad: op.Pool.Pad, OutH: n.Shape.H, OutW: n.Shape.W}
+			return func() {
+				naive.Conv2D(&s, src, w, b, res, op.ReLU, full)
+				naive.MaxPool(p, full, out)
+			}, nil
+		}
 		return func() { naive.Conv2D(&s, src, w, b, res, op.ReLU, out) }, nil
 	case *graph.BatchNorm:
 		g, b, m, v := param(op.Gamma), param(op.Beta), param(op.Mean), param(op.Var)

@@ -166,6 +166,10 @@ func cloneOp(op Op) Op {
 		return &c
 	case *Conv2D:
 		c := *o
+		if o.Pool != nil {
+			p := *o.Pool
+			c.Pool = &p
+		}
 		return &c
 	case *BatchNorm:
 		c := *o
@@ -182,7 +186,8 @@ func cloneOp(op Op) Op {
 		c := *o
 		return &c
 	case *GlobalAvgPool:
-		return &GlobalAvgPool{}
+		c := *o
+		return &c
 	case *FullyConnected:
 		c := *o
 		return &c

@@ -39,6 +39,10 @@ type Conv2D struct {
 	Weight           []float32
 	Bias             []float32 // nil: no bias
 	ReLU             bool      // fused ReLU in the store
+	// Pool, if set, is a max pooling applied to the conv's (ReLU'd) output
+	// in the same step (conv + relu + pooling); the node's output is the
+	// pooled tensor.
+	Pool *MaxPool
 }
 
 // BatchNorm is inference-form batch normalization:
@@ -68,8 +72,10 @@ type AvgPool struct {
 	CountPad       bool
 }
 
-// GlobalAvgPool averages each channel to 1×1.
-type GlobalAvgPool struct{}
+// GlobalAvgPool averages each channel to 1×1. InProducer marks a pool that
+// the executor computes in its producer's step, while the producer's output
+// is still in cache (the SE squeeze fused into the conv before it).
+type GlobalAvgPool struct{ InProducer bool }
 
 // FullyConnected is y = W·x + b on an N×In×1×1 input; W is [Out][In].
 type FullyConnected struct {
@@ -152,6 +158,9 @@ func (o *Conv2D) infer(in []kernels.Shape) (kernels.Shape, error) {
 	out := s.Out()
 	if len(in) == 2 && in[1] != out {
 		return kernels.Shape{}, fmt.Errorf("conv residual input is %v, output is %v", in[1], out)
+	}
+	if o.Pool != nil {
+		return o.Pool.infer([]kernels.Shape{out})
 	}
 	return out, nil
 }
@@ -278,7 +287,11 @@ func (o *Flatten) infer(in []kernels.Shape) (kernels.Shape, error) {
 }
 
 func (o *Conv2D) macs(in []kernels.Shape, out kernels.Shape) int64 {
-	return int64(out.Elems()) * int64(o.InC/o.Groups*o.KH*o.KW)
+	s, err := o.Shape(in[0])
+	if err != nil {
+		return 0
+	}
+	return s.MACs()
 }
 func (o *FullyConnected) macs(in []kernels.Shape, out kernels.Shape) int64 {
 	return int64(out.N) * int64(o.In) * int64(o.Out)
@@ -330,7 +343,11 @@ func (o *Conv2D) attrs() string {
 	if o.Bias != nil {
 		s += " +bias"
 	}
-	return s + relu(o.ReLU)
+	s += relu(o.ReLU)
+	if o.Pool != nil {
+		s += " +maxpool(" + o.Pool.attrs() + ")"
+	}
+	return s
 }
 func (o *BatchNorm) attrs() string { return fmt.Sprintf("c=%d eps=%g", o.C, o.Eps) + relu(o.ReLU) }
 func (*ReLU) attrs() string        { return "" }
@@ -339,7 +356,12 @@ func (o *MaxPool) attrs() string   { return fmt.Sprintf("k=%d s=%d p=%d", o.K, o
 func (o *AvgPool) attrs() string {
 	return fmt.Sprintf("k=%d s=%d p=%d countpad=%t", o.K, o.Stride, o.Pad, o.CountPad)
 }
-func (*GlobalAvgPool) attrs() string { return "" }
+func (o *GlobalAvgPool) attrs() string {
+	if o.InProducer {
+		return "in-producer"
+	}
+	return ""
+}
 func (o *FullyConnected) attrs() string {
 	s := fmt.Sprintf("%d→%d", o.In, o.Out)
 	if o.Bias != nil {
