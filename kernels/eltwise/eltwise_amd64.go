@@ -49,3 +49,24 @@ func max3Asm(a, b, c, m *float32, n int)
 //
 //go:noescape
 func sumAsm(x *float32, n int) float32
+
+// scaleShiftBlockedAsm is the AVX2 form of (b is 8 or 16, n a multiple of b):
+//
+//	for i := range n { y[i] = scale[i%b]*x[i] + shift[i%b]; if relu { y[i] = max(y[i], 0) } }
+//
+//go:noescape
+func scaleShiftBlockedAsm(x, y *float32, n int, scale, shift *float32, b int, relu bool)
+
+// scaleAddBlockedAsm is the AVX2 form of (b is 8 or 16, n a multiple of b):
+//
+//	for i := range n { y[i] = scale[i%b]*x[i] + r[i]; if relu { y[i] = max(y[i], 0) } }
+//
+//go:noescape
+func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu bool)
+
+// sumBlockedAsm is the AVX2 form of (b is 8 or 16, n a multiple of b):
+//
+//	clear(sum[:b]); for i := range n { sum[i%b] += x[i] }
+//
+//go:noescape
+func sumBlockedAsm(x *float32, n int, sum *float32, b int)

@@ -148,3 +148,136 @@ sumloop:
 	VZEROUPPER
 	MOVSS X0, ret+16(FP)
 	RET
+
+// Blocked forms. b = 8: one ymm of scale (Y0) and shift (Y1) per step of 8;
+// b = 16: two of each (Y0,Y2 / Y1,Y3), steps of 16. Both loops are written
+// out so the inner loop has no branch on b.
+
+// func scaleShiftBlockedAsm(x, y *float32, n int, scale, shift *float32, b int, relu bool)
+TEXT ·scaleShiftBlockedAsm(SB), NOSPLIT, $0-49
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ scale+24(FP), AX
+	MOVQ shift+32(FP), DX
+	MOVQ b+40(FP), BX
+	MOVBLZX relu+48(FP), R8
+	VXORPS Y7, Y7, Y7
+	VMOVUPS (AX), Y0
+	VMOVUPS (DX), Y1
+	CMPQ BX, $16
+	JEQ ssb16
+ssb8:
+	VMOVAPS Y1, Y4
+	VFMADD231PS (SI), Y0, Y4
+	TESTQ R8, R8
+	JZ ssb8store
+	VMAXPS Y4, Y7, Y4
+ssb8store:
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ ssb8
+	VZEROUPPER
+	RET
+ssb16:
+	VMOVUPS 32(AX), Y2
+	VMOVUPS 32(DX), Y3
+ssb16loop:
+	VMOVAPS Y1, Y4
+	VFMADD231PS (SI), Y0, Y4
+	VMOVAPS Y3, Y5
+	VFMADD231PS 32(SI), Y2, Y5
+	TESTQ R8, R8
+	JZ ssb16store
+	VMAXPS Y4, Y7, Y4
+	VMAXPS Y5, Y7, Y5
+ssb16store:
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ ssb16loop
+	VZEROUPPER
+	RET
+
+// func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu bool)
+TEXT ·scaleAddBlockedAsm(SB), NOSPLIT, $0-49
+	MOVQ x+0(FP), SI
+	MOVQ r+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ scale+32(FP), AX
+	MOVQ b+40(FP), BX
+	MOVBLZX relu+48(FP), R8
+	VXORPS Y7, Y7, Y7
+	VMOVUPS (AX), Y0
+	CMPQ BX, $16
+	JEQ sab16
+sab8:
+	VMOVUPS (DX), Y4
+	VFMADD231PS (SI), Y0, Y4
+	TESTQ R8, R8
+	JZ sab8store
+	VMAXPS Y4, Y7, Y4
+sab8store:
+	VMOVUPS Y4, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ sab8
+	VZEROUPPER
+	RET
+sab16:
+	VMOVUPS 32(AX), Y2
+sab16loop:
+	VMOVUPS (DX), Y4
+	VFMADD231PS (SI), Y0, Y4
+	VMOVUPS 32(DX), Y5
+	VFMADD231PS 32(SI), Y2, Y5
+	TESTQ R8, R8
+	JZ sab16store
+	VMAXPS Y4, Y7, Y4
+	VMAXPS Y5, Y7, Y5
+sab16store:
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ sab16loop
+	VZEROUPPER
+	RET
+
+// func sumBlockedAsm(x *float32, n int, sum *float32, b int)
+TEXT ·sumBlockedAsm(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ sum+16(FP), DI
+	MOVQ b+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	CMPQ BX, $16
+	JEQ sum16
+sum8:
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ sum8
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET
+sum16:
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNZ sum16
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VZEROUPPER
+	RET

@@ -47,3 +47,24 @@ func sumAsm(x *float32, n int) float32 {
 	}
 	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
+
+// scaleShiftBlockedAsm is the portable form of (b is 8 or 16, n a multiple of b):
+//
+//	for i := range n { y[i] = scale[i%b]*x[i] + shift[i%b]; if relu { y[i] = max(y[i], 0) } }
+func scaleShiftBlockedAsm(x, y *float32, n int, scale, shift *float32, b int, relu bool) {
+	scaleShiftBlockedGo(view(x, n), view(y, n), view(scale, b), view(shift, b), relu)
+}
+
+// scaleAddBlockedAsm is the portable form of (b is 8 or 16, n a multiple of b):
+//
+//	for i := range n { y[i] = scale[i%b]*x[i] + r[i]; if relu { y[i] = max(y[i], 0) } }
+func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu bool) {
+	scaleAddBlockedGo(view(x, n), view(r, n), view(y, n), view(scale, b), relu)
+}
+
+// sumBlockedAsm is the portable form of (b is 8 or 16, n a multiple of b):
+//
+//	clear(sum[:b]); for i := range n { sum[i%b] += x[i] }
+func sumBlockedAsm(x *float32, n int, sum *float32, b int) {
+	sumBlockedGo(view(x, n), view(sum, b))
+}

@@ -144,3 +144,55 @@ func TestReLUKeepsNaN(t *testing.T) {
 		}
 	})
 }
+
+func TestBlockedMatchesReference(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, b := range []int{8, 16} {
+			for _, n := range []int{b, 2 * b, 49 * b, 196 * b} {
+				for _, relu := range []bool{false, true} {
+					_, x := buf(r, n)
+					_, res := buf(r, n)
+					yw, y := buf(r, n)
+					_, scale := buf(r, b)
+					_, shift := buf(r, b)
+					ScaleShiftBlocked(x, y, scale, shift, relu)
+					for i := range y {
+						want := float32(math.FMA(float64(scale[i%b]), float64(x[i]), float64(shift[i%b])))
+						if relu {
+							want = max(want, 0)
+						}
+						if math.Abs(float64(y[i]-want)) > 1e-6*math.Abs(float64(want))+1e-7 {
+							t.Fatalf("ScaleShiftBlocked b=%d n=%d: y[%d]=%v want %v", b, n, i, y[i], want)
+						}
+					}
+					guardsIntact(t, yw, n)
+					ScaleAddBlocked(x, res, y, scale, relu)
+					for i := range y {
+						want := float32(math.FMA(float64(scale[i%b]), float64(x[i]), float64(res[i])))
+						if relu {
+							want = max(want, 0)
+						}
+						if math.Abs(float64(y[i]-want)) > 1e-6*math.Abs(float64(want))+1e-7 {
+							t.Fatalf("ScaleAddBlocked b=%d n=%d: y[%d]=%v want %v", b, n, i, y[i], want)
+						}
+					}
+					guardsIntact(t, yw, n)
+				}
+				_, x := buf(r, n)
+				sw, sum := buf(r, b)
+				SumBlocked(x, sum)
+				for j := range b {
+					var want float64
+					for i := j; i < n; i += b {
+						want += float64(x[i])
+					}
+					if math.Abs(float64(sum[j])-want) > 1e-5*float64(n/b+1) {
+						t.Fatalf("SumBlocked b=%d n=%d lane %d = %v, want %v", b, n, j, sum[j], want)
+					}
+				}
+				guardsIntact(t, sw, b)
+			}
+		}
+	})
+}
