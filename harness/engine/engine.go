@@ -18,27 +18,9 @@ import (
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/gemm"
-	"github.com/resbench/resbench/kernels/im2col"
 	"github.com/resbench/resbench/kernels/parallel"
 	"github.com/resbench/resbench/variants/graph"
 )
-
-// Kernel names accepted by Config.Kernel.
-const (
-	KernelNaive  = "naive"
-	KernelIm2col = "im2col"
-)
-
-// Kernels lists the valid Config.Kernel values.
-func Kernels() []string { return []string{KernelNaive, KernelIm2col} }
-
-// ParseKernel validates a kernel name.
-func ParseKernel(name string) (string, error) {
-	if slices.Contains(Kernels(), name) {
-		return name, nil
-	}
-	return "", fmt.Errorf("unknown kernel %q; valid kernels: %s", name, strings.Join(Kernels(), ", "))
-}
 
 // Config selects how a graph is planned.
 type Config struct {
@@ -48,13 +30,18 @@ type Config struct {
 	// between tensors whose lifetimes do not overlap, so that Value can
 	// read any layer's output after Run (per-layer parity).
 	KeepAll bool
+	// Layers overrides Kernel for the named conv nodes (auto's per-layer
+	// choice).
+	Layers map[string]string
 }
 
 // Step is one planned node: the kernel it got and the closure that runs it.
 type Step struct {
 	Node    *graph.Node
-	Kernel  string        // implementation chosen, e.g. "naive"
-	Elapsed time.Duration // accumulated by RunTimed
+	Kernel  string         // implementation chosen, e.g. "im2col", "winograd-f4", "vector"
+	Layout  kernels.Layout // layout of the step's output
+	Note    string         // why the kernel differs from the one asked for, if it does
+	Elapsed time.Duration  // accumulated by RunTimed
 	run     func()
 }
 
@@ -65,7 +52,10 @@ type Plan struct {
 	Steps  []Step
 	// Tier is the ISA tier the plan's kernels were built for.
 	Tier string
-	bufs [][]float32
+	// Reorders counts the layout conversions the plan inserted.
+	Reorders int
+	bufs     [][]float32
+	layout   map[*graph.Node]kernels.Layout
 	// workspace is shared by every step (steps run one at a time).
 	workspace []float32
 	// gapInProducer maps a conv's node ID to the global average pool it
@@ -85,7 +75,8 @@ type Plan struct {
 	InPlace int
 }
 
-// Compile plans g (at its current shapes) for execution.
+// Compile plans g (at its current shapes) for execution. g is not
+// modified: the plan works on its own copy, where it may insert reorders.
 func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	if cfg.Kernel == "" {
 		cfg.Kernel = KernelNaive
@@ -93,15 +84,63 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	if _, err := ParseKernel(cfg.Kernel); err != nil {
 		return nil, err
 	}
+	for name, k := range cfg.Layers {
+		if !slices.Contains(ConvKernels(), k) {
+			return nil, fmt.Errorf("layer %s: kernel %q is not a conv kernel (%s)", name, k, strings.Join(ConvKernels(), ", "))
+		}
+	}
 	if cfg.Threads <= 0 {
 		cfg.Threads = 1
 	}
 	if err := kernels.TierErr(); err != nil {
 		return nil, err
 	}
-	p := &Plan{Graph: g, Config: cfg, bufs: make([][]float32, len(g.Nodes)), Tier: kernels.ActiveTier().String()}
+	p := &Plan{Config: cfg, Tier: kernels.ActiveTier().String()}
 	p.pool = parallel.New(cfg.Threads)
 	p.gemm = gemm.NewContext(p.pool)
+	if err := p.compile(g); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Plan) compile(g *graph.Graph) error {
+	cfg := p.Config
+	if cfg.Kernel == KernelAuto {
+		layers, err := p.autoLayers(g)
+		if err != nil {
+			return err
+		}
+		p.Config.Layers = layers
+	}
+	g = g.Clone()
+	p.Graph = g
+	convs := map[string]kernels.Conv{}
+	notes := map[string]string{}
+	if cfg.Kernel != KernelNaive {
+		for _, n := range g.Nodes {
+			op, ok := n.Op.(*graph.Conv2D)
+			if !ok {
+				continue
+			}
+			s, err := op.Shape(n.Inputs[0].Shape)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", n.Name, err)
+			}
+			conv, note, err := p.chooseConv(n, kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU})
+			if err != nil {
+				return err
+			}
+			convs[n.Name], notes[n.Name] = conv, note
+		}
+	}
+	lay, reorders, err := assignLayouts(g, convs)
+	if err != nil {
+		return err
+	}
+	p.layout, p.Reorders = lay, reorders
+	p.bufs = make([][]float32, len(g.Nodes))
 	p.planBuffers()
 	same := func(w []float32) []float32 { return w }
 	if cfg.Kernel != KernelNaive {
@@ -109,22 +148,16 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	}
 	var wsLen int
 	for _, n := range g.Nodes[1:] {
-		if _, ok := n.Op.(*graph.Flatten); ok {
-			continue
-		}
-		if _, ok := n.Op.(*graph.Slice); ok && n.Shape.N == 1 {
-			continue // a view of its input, planned as an alias
+		if p.isAlias(n) {
+			continue // a view of its input's buffer
 		}
 		if gap, ok := n.Op.(*graph.GlobalAvgPool); ok && gap.InProducer && p.gapInProducer[n.Inputs[0].ID] == n {
-			p.Steps = append(p.Steps, Step{Node: n, Kernel: "in-producer", run: func() {}})
+			p.Steps = append(p.Steps, Step{Node: n, Kernel: "in-producer", Layout: lay[n], run: func() {}})
 			continue
 		}
-		if conv, ok := n.Op.(*graph.Conv2D); ok && cfg.Kernel != KernelNaive {
-			step, ws, err := p.convStep(n, conv)
-			if err != nil {
-				p.Close()
-				return nil, err
-			}
+		if op, ok := n.Op.(*graph.Conv2D); ok && cfg.Kernel != KernelNaive {
+			step, ws := p.convStep(n, op, convs[n.Name])
+			step.Note = notes[n.Name]
 			wsLen = max(wsLen, ws)
 			p.Steps = append(p.Steps, step)
 			continue
@@ -134,25 +167,26 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 		if cfg.Kernel != KernelNaive {
 			var err error
 			if run, err = p.fastStep(n); err != nil {
-				p.Close()
-				return nil, err
+				return err
 			}
 			kernel = "vector"
 		}
 		if run == nil {
+			if lay[n] != kernels.NCHW {
+				return fmt.Errorf("node %s: no %v kernel for op %s", n.Name, lay[n], n.Op.Type())
+			}
 			var err error
 			if run, err = naiveStep(n, p.bufs, same); err != nil {
-				p.Close()
-				return nil, err
+				return err
 			}
 			kernel = KernelNaive
 		}
 		p.WeightBytes += 4 * n.Params()
-		p.Steps = append(p.Steps, Step{Node: n, Kernel: kernel, run: run})
+		p.Steps = append(p.Steps, Step{Node: n, Kernel: kernel, Layout: lay[n], run: run})
 	}
 	p.workspace = kernels.Alloc(wsLen)
 	p.WorkspaceBytes = int64(4 * wsLen)
-	return p, nil
+	return nil
 }
 
 // findGAPInProducer records the global average pools marked to run in
@@ -168,49 +202,57 @@ func (p *Plan) findGAPInProducer() {
 	}
 }
 
+// elems is the storage length of n's output in its layout.
+func (p *Plan) elems(n *graph.Node) int { return p.layout[n].Elems(n.Shape) }
+
+// aliasOf returns the node whose storage n shares, or nil: a flatten is a
+// reshape, and at batch 1 a channel slice is a contiguous window (in the
+// blocked layout too, its bounds being whole blocks).
+func (p *Plan) aliasOf(n *graph.Node) *graph.Node {
+	switch n.Op.(type) {
+	case *graph.Flatten:
+		return n.Inputs[0]
+	case *graph.Slice:
+		if n.Shape.N == 1 {
+			return n.Inputs[0]
+		}
+	}
+	return nil
+}
+
+func (p *Plan) isAlias(n *graph.Node) bool { return p.aliasOf(n) != nil }
+
+// aliasOffset is where an alias starts in its input's storage.
+func (p *Plan) aliasOffset(n *graph.Node) int {
+	if s, ok := n.Op.(*graph.Slice); ok {
+		return s.Start * n.Shape.Plane()
+	}
+	return 0
+}
+
 // planBuffers gives every node its output buffer: windows of one arena
 // planned by liveness, or (KeepAll) a buffer each.
 func (p *Plan) planBuffers() {
 	g := p.Graph
-	elems := func(n *graph.Node) int { return n.Shape.Elems() }
-	// A flatten is a reshape and, at batch 1, a channel slice is a
-	// contiguous window: both share their input's storage.
-	alias := func(n *graph.Node) *graph.Node {
-		switch n.Op.(type) {
-		case *graph.Flatten:
-			return n.Inputs[0]
-		case *graph.Slice:
-			if n.Shape.N == 1 {
-				return n.Inputs[0]
-			}
-		}
-		return nil
-	}
-	aliasOffset := func(n *graph.Node) int {
-		if s, ok := n.Op.(*graph.Slice); ok {
-			return s.Start * n.Shape.Plane()
-		}
-		return 0
-	}
 	if p.Config.KeepAll {
 		for _, n := range g.Nodes {
-			if a := alias(n); a != nil {
-				off := aliasOffset(n)
-				p.bufs[n.ID] = p.bufs[a.ID][off : off+elems(n)]
+			if a := p.aliasOf(n); a != nil {
+				off := p.aliasOffset(n)
+				p.bufs[n.ID] = p.bufs[a.ID][off : off+p.elems(n)]
 				continue
 			}
-			p.bufs[n.ID] = kernels.Alloc(elems(n))
-			p.ActivationBytes += int64(4 * elems(n))
+			p.bufs[n.ID] = kernels.Alloc(p.elems(n))
+			p.ActivationBytes += int64(4 * p.elems(n))
 		}
 		p.LowerBoundBytes = p.ActivationBytes
 		return
 	}
-	mp := planMemory(g, elems, alias)
+	mp := planMemory(g, p.elems, p.aliasOf)
 	arena := kernels.Alloc(mp.arena)
 	for _, n := range g.Nodes {
 		off, size := mp.offset[n.ID], mp.size[n.ID]
-		if a := alias(n); a != nil {
-			off = mp.offset[a.ID] + aliasOffset(n)
+		if a := p.aliasOf(n); a != nil {
+			off = mp.offset[a.ID] + p.aliasOffset(n)
 		}
 		p.bufs[n.ID] = arena[off : off+size : off+size]
 	}
@@ -219,26 +261,12 @@ func (p *Plan) planBuffers() {
 	p.InPlace = mp.inPlace
 }
 
-// convStep plans one convolution with the configured kernel and returns
-// its step and workspace need.
-func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D) (Step, int, error) {
-	s, err := op.Shape(n.Inputs[0].Shape)
-	if err != nil {
-		return Step{}, 0, fmt.Errorf("node %s: %w", n.Name, err)
-	}
-	spec := kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU}
-	var conv kernels.Conv
-	switch p.Config.Kernel {
-	case KernelIm2col:
-		c, err := im2col.New(spec, p.gemm, p.pool)
-		if err != nil {
-			return Step{}, 0, fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		conv = c
-		p.WeightBytes += int64(4 * len(op.Weight))
-	default:
-		return Step{}, 0, fmt.Errorf("node %s: kernel %q has no convolution", n.Name, p.Config.Kernel)
-	}
+// convStep wraps a planned conv as a step, with its fused pooling and SE
+// squeeze, and returns the step and its workspace need.
+func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D, conv kernels.Conv) (Step, int) {
+	s, _ := op.Shape(n.Inputs[0].Shape)
+	p.WeightBytes += int64(4 * (len(op.Weight) + len(op.Bias)))
+	l := conv.Layout()
 	in, out := p.bufs[n.Inputs[0].ID], p.bufs[n.ID]
 	var res []float32
 	if len(n.Inputs) == 2 {
@@ -249,8 +277,8 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D) (Step, int, error) {
 	if op.Pool != nil {
 		// conv + relu + pool: the full conv output lives in the workspace
 		// after the conv's own scratch, and is pooled at once.
-		full := s.Out().Elems()
-		pool := p.maxPoolFn(s.N*s.OutC, s.OutH, s.OutW, n.Shape.H, n.Shape.W, op.Pool.Stride, op.Pool.Pad)
+		full := l.Elems(s.Out())
+		pool := p.maxPoolFn(l, s.N*((s.OutC+l.Block()-1)/l.Block()), s.OutH, s.OutW, n.Shape.H, n.Shape.W, op.Pool.Stride, op.Pool.Pad)
 		convWS := wsLen
 		run = func() {
 			buf := p.workspace[convWS : convWS+full]
@@ -263,13 +291,13 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D) (Step, int, error) {
 		// The SE squeeze of this conv's output, computed while it is still
 		// in cache; the pool node's own step does nothing.
 		conv := run
-		mean := p.gapFn(s.N*s.OutC, n.Shape.Plane(), out, p.bufs[gap.ID])
+		mean := p.gapFn(l, n.Shape, out, p.bufs[gap.ID])
 		run = func() {
 			conv()
 			mean()
 		}
 	}
-	return Step{Node: n, Kernel: conv.Name(), run: run}, wsLen, nil
+	return Step{Node: n, Kernel: conv.Name(), Layout: l, run: run}, wsLen
 }
 
 // Close stops the plan's worker threads.

@@ -6,13 +6,14 @@ import (
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/eltwise"
+	"github.com/resbench/resbench/kernels/naive"
 	"github.com/resbench/resbench/variants/graph"
 )
 
-// planeTasks runs fn(plane) for each of n channel planes on the pool, in
-// chunks so that small planes do not drown in hand-off cost. The closure
-// handed to the pool is built here, at plan time, so running the step
-// allocates nothing.
+// planeTasks runs fn(plane) for each of n planes (channel planes in NCHW,
+// channel-block planes in a blocked layout) on the pool, in chunks so that
+// small planes do not drown in hand-off cost. The closure handed to the
+// pool is built here, at plan time, so running the step allocates nothing.
 func (p *Plan) planeTasks(n, planeLen int, fn func(plane, worker int)) func() {
 	// About 32 KiB of output per task.
 	per := max(1, 8192/max(planeLen, 1))
@@ -26,29 +27,53 @@ func (p *Plan) planeTasks(n, planeLen int, fn func(plane, worker int)) func() {
 }
 
 // fastStep returns the vectorized, multi-threaded implementation of a
-// non-convolution node in NCHW, or nil if there is none (the naive step is
-// then used).
+// non-convolution node in its planned layout, or nil if there is none (the
+// naive step is then used, in NCHW).
 func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 	out := p.bufs[n.ID]
 	in := func(i int) []float32 { return p.bufs[n.Inputs[i].ID] }
 	x := n.Inputs[0].Shape
-	plane := x.Plane()
+	l := p.layout[n]
+	b := l.Block()
+	cb := (x.C + b - 1) / b // channel blocks (channels, in NCHW)
+	planes := x.N * cb      // planes of the input
+	plane := x.Plane() * b  // floats per plane
 	switch op := n.Op.(type) {
+	case *graph.Reorder:
+		src, from := in(0), p.layout[n.Inputs[0]]
+		if from == kernels.NCHW {
+			return func() { kernels.ToBlocked(op.To, x, src, out) }, nil
+		}
+		if op.To == kernels.NCHW {
+			return func() { kernels.FromBlocked(from, x, src, out) }, nil
+		}
+		tmp := kernels.Alloc(x.Elems())
+		return func() {
+			kernels.FromBlocked(from, x, src, tmp)
+			kernels.ToBlocked(op.To, x, tmp, out)
+		}, nil
 	case *graph.BatchNorm:
-		scale, shift := make([]float32, op.C), make([]float32, op.C)
+		// Per-channel scale and shift, padded to whole blocks with zeros
+		// so the padding channels stay zero.
+		scale, shift := make([]float32, cb*b), make([]float32, cb*b)
 		for c := range op.C {
 			s := float64(op.Gamma[c]) / math.Sqrt(float64(op.Var[c])+float64(op.Eps))
 			scale[c] = float32(s)
 			shift[c] = float32(float64(op.Beta[c]) - float64(op.Mean[c])*s)
 		}
 		src := in(0)
-		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
-			c := i % x.C
-			eltwise.ScaleShift(src[i*plane:(i+1)*plane], out[i*plane:(i+1)*plane], scale[c], shift[c], op.ReLU)
+		return p.planeTasks(planes, plane, func(i, _ int) {
+			c := i % cb
+			s, d := src[i*plane:(i+1)*plane], out[i*plane:(i+1)*plane]
+			if b == 1 {
+				eltwise.ScaleShift(s, d, scale[c], shift[c], op.ReLU)
+			} else {
+				eltwise.ScaleShiftBlocked(s, d, scale[c*b:(c+1)*b], shift[c*b:(c+1)*b], op.ReLU)
+			}
 		}), nil
 	case *graph.ReLU:
 		src := in(0)
-		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
+		return p.planeTasks(planes, plane, func(i, _ int) {
 			eltwise.ReLU(src[i*plane:(i+1)*plane], out[i*plane:(i+1)*plane])
 		}), nil
 	case *graph.Add:
@@ -56,7 +81,7 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 		for i := range srcs {
 			srcs[i] = in(i)
 		}
-		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
+		return p.planeTasks(planes, plane, func(i, _ int) {
 			lo, hi := i*plane, (i+1)*plane
 			last := len(srcs) - 1
 			// Sum left to right, as the naive kernel does, applying the
@@ -70,56 +95,89 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 		if op.K != 3 {
 			return nil, nil
 		}
-		pool := p.maxPoolFn(x.N*x.C, x.H, x.W, n.Shape.H, n.Shape.W, op.Stride, op.Pad)
+		pool := p.maxPoolFn(l, planes, x.H, x.W, n.Shape.H, n.Shape.W, op.Stride, op.Pad)
 		src := in(0)
 		return func() { pool(src, out) }, nil
 	case *graph.AvgPool:
 		if op.K != 1 || op.Pad != 0 {
 			return nil, nil
 		}
-		// A 1x1 average pool is a strided subsample (pool1x1).
+		// A 1x1 average pool is a strided subsample (pool1x1): copy one
+		// b-wide pixel vector per output pixel.
 		src := in(0)
 		oh, ow := n.Shape.H, n.Shape.W
-		return p.planeTasks(x.N*x.C, oh*ow, func(i, _ int) {
-			s, d := src[i*plane:(i+1)*plane], out[i*oh*ow:(i+1)*oh*ow]
+		return p.planeTasks(planes, oh*ow*b, func(i, _ int) {
+			s, d := src[i*plane:(i+1)*plane], out[i*oh*ow*b:(i+1)*oh*ow*b]
 			for r := range oh {
-				row := s[r*op.Stride*x.W:]
+				row := s[r*op.Stride*x.W*b:]
 				for c := range ow {
-					d[r*ow+c] = row[c*op.Stride]
+					copy(d[(r*ow+c)*b:(r*ow+c+1)*b], row[c*op.Stride*b:c*op.Stride*b+b])
 				}
 			}
 		}), nil
 	case *graph.GlobalAvgPool:
-		return p.gapFn(x.N*x.C, plane, in(0), out), nil
+		return p.gapFn(p.layout[n.Inputs[0]], x, in(0), out), nil
 	case *graph.ChannelMul:
 		src, sc := in(0), in(1)
 		var res []float32
 		if len(n.Inputs) == 3 {
 			res = in(2)
 		}
-		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
+		zeros := make([]float32, b)
+		return p.planeTasks(planes, plane, func(i, _ int) {
 			lo, hi := i*plane, (i+1)*plane
+			nIdx, c := i/cb, i%cb
+			if b == 1 {
+				if res != nil {
+					eltwise.ScaleAdd(src[lo:hi], res[lo:hi], out[lo:hi], sc[i], op.ReLU)
+				} else {
+					eltwise.ScaleShift(src[lo:hi], out[lo:hi], sc[i], 0, op.ReLU)
+				}
+				return
+			}
+			scale := sc[nIdx*x.C+c*b : nIdx*x.C+(c+1)*b]
 			if res != nil {
-				eltwise.ScaleAdd(src[lo:hi], res[lo:hi], out[lo:hi], sc[i], op.ReLU)
+				eltwise.ScaleAddBlocked(src[lo:hi], res[lo:hi], out[lo:hi], scale, op.ReLU)
 			} else {
-				eltwise.ScaleShift(src[lo:hi], out[lo:hi], sc[i], 0, op.ReLU)
+				eltwise.ScaleShiftBlocked(src[lo:hi], out[lo:hi], scale, zeros, op.ReLU)
 			}
 		}), nil
+	case *graph.Slice:
+		if l == kernels.NCHW {
+			return nil, nil
+		}
+		// Batch > 1 (batch 1 is an alias): whole blocks, so the NCHW copy
+		// with channels counted in padded units is the same copy.
+		src := in(0)
+		return func() { naive.Slice(x.N, cb*b, x.Plane(), op.Start, op.End, src, out) }, nil
+	case *graph.Concat:
+		if l == kernels.NCHW {
+			return nil, nil
+		}
+		xs := make([][]float32, len(n.Inputs))
+		cs := make([]int, len(n.Inputs))
+		for i, m := range n.Inputs {
+			xs[i], cs[i] = in(i), m.Shape.C
+		}
+		return func() { naive.Concat(x.N, x.Plane(), xs, cs, out) }, nil
 	}
 	return nil, nil
 }
 
-// maxPoolFn returns a 3x3 max pool over planes channel planes of h×w into
-// oh×ow, parallel over planes, with its per-worker row buffers and task
-// closure built now; src and dst are given per call.
-func (p *Plan) maxPoolFn(planes, h, w, oh, ow, stride, pad int) func(src, dst []float32) {
+// maxPoolFn returns a 3x3 max pool over planes of h×w pixels (each pixel b
+// channels wide in layout l) into oh×ow, parallel over planes, with its
+// per-worker row buffers and task closure built now; src and dst are given
+// per call.
+func (p *Plan) maxPoolFn(l kernels.Layout, planes, h, w, oh, ow, stride, pad int) func(src, dst []float32) {
+	b := l.Block()
 	rows := make([][]float32, p.pool.Threads())
 	for i := range rows {
-		rows[i] = kernels.Alloc(w)
+		rows[i] = kernels.Alloc(w * b)
 	}
 	var cs, cd []float32
-	run := p.planeTasks(planes, oh*ow, func(i, worker int) {
-		maxPool3(cs[i*h*w:(i+1)*h*w], cd[i*oh*ow:(i+1)*oh*ow], h, w, oh, ow, stride, pad, rows[worker])
+	in, o := h*w*b, oh*ow*b
+	run := p.planeTasks(planes, o, func(i, worker int) {
+		maxPool3(cs[i*in:(i+1)*in], cd[i*o:(i+1)*o], h, w, oh, ow, stride, pad, b, rows[worker])
 	})
 	return func(src, dst []float32) {
 		cs, cd = src, dst
@@ -128,41 +186,62 @@ func (p *Plan) maxPoolFn(planes, h, w, oh, ow, stride, pad int) func(src, dst []
 	}
 }
 
-// gapFn returns the global average pool of planes channel planes of src
-// into dst.
-func (p *Plan) gapFn(planes, plane int, src, dst []float32) func() {
+// gapFn returns the global average pool of x (in layout l) into dst (N×C).
+func (p *Plan) gapFn(l kernels.Layout, x kernels.Shape, src, dst []float32) func() {
+	b := l.Block()
+	cb := (x.C + b - 1) / b
+	plane := x.Plane()
 	inv := 1 / float32(plane)
-	return p.planeTasks(planes, plane, func(i, _ int) {
-		dst[i] = eltwise.Sum(src[i*plane:(i+1)*plane]) * inv
+	if b == 1 {
+		return p.planeTasks(x.N*x.C, plane, func(i, _ int) {
+			dst[i] = eltwise.Sum(src[i*plane:(i+1)*plane]) * inv
+		})
+	}
+	sums := make([][]float32, p.pool.Threads())
+	for i := range sums {
+		sums[i] = make([]float32, b)
+	}
+	return p.planeTasks(x.N*cb, plane*b, func(i, worker int) {
+		s := sums[worker]
+		eltwise.SumBlocked(src[i*plane*b:(i+1)*plane*b], s)
+		n, c0 := i/cb, (i%cb)*b
+		for j := range min(b, x.C-c0) {
+			dst[n*x.C+c0+j] = s[j] * inv
+		}
 	})
 }
 
-// maxPool3 is a 3x3 max pool of one plane: the vertical max of the three
-// input rows (vectorized), then the horizontal max of three neighbours.
-// Padding never wins.
-func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad int, row []float32) {
+// maxPool3 is a 3x3 max pool of one plane whose pixels are b values wide:
+// the vertical max of the three input rows (vectorized), then the
+// horizontal max of three neighbouring pixels. Padding never wins.
+func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, row []float32) {
+	rw := w * b
 	for r := range oh {
 		top := r*stride - pad
 		lo, hi := max(top, 0), min(top+3, h)
 		switch hi - lo {
 		case 3:
-			eltwise.Max3(src[lo*w:(lo+1)*w], src[(lo+1)*w:(lo+2)*w], src[(lo+2)*w:(lo+3)*w], row)
+			eltwise.Max3(src[lo*rw:(lo+1)*rw], src[(lo+1)*rw:(lo+2)*rw], src[(lo+2)*rw:(lo+3)*rw], row)
 		case 2:
-			a := src[lo*w : (lo+1)*w]
-			eltwise.Max3(a, a, src[(lo+1)*w:(lo+2)*w], row)
+			a := src[lo*rw : (lo+1)*rw]
+			eltwise.Max3(a, a, src[(lo+1)*rw:(lo+2)*rw], row)
 		case 1:
-			copy(row, src[lo*w:(lo+1)*w])
+			copy(row, src[lo*rw:(lo+1)*rw])
 		default:
 			panic(fmt.Sprintf("maxpool: window row %d has no input row", r))
 		}
-		out := dst[r*ow : (r+1)*ow]
+		out := dst[r*ow*b : (r+1)*ow*b]
 		for c := range ow {
 			left := c*stride - pad
-			m := float32(math.Inf(-1))
-			for k := max(left, 0); k < min(left+3, w); k++ {
-				m = max(m, row[k])
+			k0, k1 := max(left, 0), min(left+3, w)
+			o := out[c*b : (c+1)*b]
+			copy(o, row[k0*b:(k0+1)*b])
+			for k := k0 + 1; k < k1; k++ {
+				v := row[k*b : (k+1)*b]
+				for j := range o {
+					o[j] = max(o[j], v[j])
+				}
 			}
-			out[c] = m
 		}
 	}
 }

@@ -143,7 +143,7 @@ var blockingShapes = []struct {
 // BenchmarkBlocking is the tool that chose the cache blocking of the best
 // tier on this machine. The machine is shared and noisy, so instead of one
 // sub-benchmark per setting it interleaves: in each of many rounds every
-// (kc, mc, nc) candidate runs every shape a few times, single-threaded, and
+// (kc, mc, nc, ncSmall) candidate runs every shape a few times, single-threaded, and
 // the median GFLOP/s per candidate and shape over all rounds is logged
 // (go test -run x -bench Blocking -v). Candidates vary one parameter around
 // the current setting. The reported metric is the current setting's mean
@@ -151,16 +151,19 @@ var blockingShapes = []struct {
 func BenchmarkBlocking(b *testing.B) {
 	tier := isa.Detected()
 	base := *configFor(tier)
-	type cand struct{ kc, mc, nc int }
-	cands := []cand{{base.kc, base.mc, base.nc}}
+	type cand struct{ kc, mc, nc, ncs int }
+	cands := []cand{{base.kc, base.mc, base.nc, base.ncSmall}}
 	for _, kc := range []int{128, 192, 320, 384, 512} {
-		cands = append(cands, cand{kc, base.mc, base.nc})
+		cands = append(cands, cand{kc, base.mc, base.nc, base.ncSmall})
 	}
 	for _, t := range []int{8, 16, 32, 48, 64, 96} {
-		cands = append(cands, cand{base.kc, t * base.mr, base.nc})
+		cands = append(cands, cand{base.kc, t * base.mr, base.nc, base.ncSmall})
 	}
-	for _, t := range []int{16, 32, 64, 128, 256, 512} {
-		cands = append(cands, cand{base.kc, base.mc, t * base.nr})
+	for _, t := range []int{16, 64, 128, 512} {
+		cands = append(cands, cand{base.kc, base.mc, t * base.nr, base.ncSmall})
+	}
+	for _, t := range []int{4, 8, 32, 64} {
+		cands = append(cands, cand{base.kc, base.mc, base.nc, t * base.nr})
 	}
 	type run struct {
 		ctx   *Context
@@ -174,7 +177,7 @@ func BenchmarkBlocking(b *testing.B) {
 	runs := make([][]*run, len(cands))
 	for ci, cd := range cands {
 		cfg := base
-		cfg.kc, cfg.mc, cfg.nc = cd.kc, cd.mc, cd.nc
+		cfg.kc, cfg.mc, cfg.nc, cfg.ncSmall = cd.kc, cd.mc, cd.nc, cd.ncs
 		ctx := newContext(&cfg, nil)
 		for _, s := range blockingShapes {
 			a := randSlice(rng, s.m*s.k)
@@ -204,13 +207,13 @@ func BenchmarkBlocking(b *testing.B) {
 	}
 	b.StopTimer()
 	pk := peakFor(tier, 1)
-	hdr := fmt.Sprintf("%-22s", "kc/mc/nc")
+	hdr := fmt.Sprintf("%-22s", "kc/mc/nc/ncSmall")
 	for _, s := range blockingShapes {
 		hdr += fmt.Sprintf(" %7s", s.name)
 	}
 	b.Logf("%v, single thread, median GFLOP/s over %d rounds (peak %.1f):\n%s    mean", tier, rounds, pk, hdr)
 	for ci, cd := range cands {
-		line := fmt.Sprintf("%-22s", fmt.Sprintf("%d/%d/%d", cd.kc, cd.mc, cd.nc))
+		line := fmt.Sprintf("%-22s", fmt.Sprintf("%d/%d/%d/%d", cd.kc, cd.mc, cd.nc, cd.ncs))
 		sum := 0.0
 		for _, r := range runs[ci] {
 			slices.Sort(r.times)

@@ -142,9 +142,9 @@ func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
 	cfg = &own
 	ctx := &Context{tier: cfg.tier, cfg: cfg, pool: pool}
 	workers := pool.Threads()
-	ncr := (cfg.nc + cfg.nr - 1) / cfg.nr * cfg.nr
+	panels := ceilDiv(max(cfg.nc, cfg.ncSmall), cfg.nr)
 	for w := 0; w < workers; w++ {
-		ctx.bbuf = append(ctx.bbuf, alignedFloats(cfg.kc*ncr))
+		ctx.bbuf = append(ctx.bbuf, alignedFloats(panels*(cfg.kc*cfg.nr+16)))
 		ctx.tile = append(ctx.tile, alignedFloats(cfg.mc*cfg.nr))
 	}
 	ctx.run = ctx.runTask
@@ -190,17 +190,19 @@ func (ctx *Context) Gemm(pa *PackedA, b []float32, ldb, n int, c []float32, ldc 
 }
 
 // split chooses a tm×tn grid of parts (tm*tn ≤ threads) over mt×nt tiles
-// that minimizes the largest part (in tiles); on ties it prefers fewer M
-// parts, since each M part packs its own copy of B.
+// that minimizes the cost of the largest part: its tiles plus one per B
+// panel it packs (packing a kc×nr panel costs about as much as computing
+// one mr×nr tile for kc steps, and every M part packs its own copy of its B
+// columns). Ties go to more parts, then to fewer M parts.
 func split(threads, mt, nt int) (tm, tn int) {
 	tm, tn = 1, 1
-	best := mt * nt
+	best := mt*nt + nt
 	for a := 1; a <= threads; a++ {
 		for bb := 1; a*bb <= threads; bb++ {
 			if a > mt || bb > nt {
 				continue
 			}
-			cost := ceilDiv(mt, a) * ceilDiv(nt, bb)
+			cost := ceilDiv(mt, a)*ceilDiv(nt, bb) + ceilDiv(nt, bb)
 			if cost < best || (cost == best && a*bb > tm*tn) || (cost == best && a*bb == tm*tn && a < tm) {
 				best, tm, tn = cost, a, bb
 			}
@@ -255,8 +257,18 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 	}
 	cBase := unsafe.SliceData(j.c)
 	ldc, ldr := j.ldc, ep.LDR
-	for jc := n0; jc < n1; jc += cfg.nc {
-		nc := min(cfg.nc, n1-jc)
+	// Cut the part's rows into equal blocks of at most mc rows (whole
+	// tiles), rather than full blocks plus a small remainder block that
+	// would reuse each packed B panel for only a few tiles.
+	mtiles := ceilDiv(m1-m0, mr)
+	mcTiles := cfg.mc / mr
+	mcStep := ceilDiv(mtiles, ceilDiv(mtiles, mcTiles)) * mr
+	ncStep := cfg.nc
+	if m1-m0 <= cfg.mc {
+		ncStep = cfg.ncSmall
+	}
+	for jc := n0; jc < n1; jc += ncStep {
+		nc := min(ncStep, n1-jc)
 		for pc := 0; pc < k; pc += cfg.kc {
 			kc := min(cfg.kc, k-pc)
 			flags := 0
@@ -267,27 +279,30 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 				flags |= epFlags
 			}
 			// Pack B[pc:pc+kc, jc:jc+nc]: full panels row by row, then
-			// the zero-padded partial one.
+			// the zero-padded partial one. Panels are pstride floats
+			// apart: kc*nr plus one cache line, so that the packer's
+			// stores of one row to all panels do not share an L1 set.
+			pstride := kc*nr + 16
 			src := j.b[pc*j.ldb+jc:]
 			if np := nc / nr; np > 0 {
-				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, np)
+				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, np, pstride)
 			}
 			if rem := nc % nr; rem > 0 {
 				p0 := nc / nr
-				packBPartial(bbuf[p0*kc*nr:(p0+1)*kc*nr], src[p0*nr:], kc, j.ldb, rem, nr)
+				packBPartial(bbuf[p0*pstride:p0*pstride+kc*nr], src[p0*nr:], kc, j.ldb, rem, nr)
 			}
 			aBlock := pa.data[pc*pa.mp:]
-			for ic := m0; ic < m1; ic += cfg.mc {
-				mc := min(cfg.mc, m1-ic)
+			for ic := m0; ic < m1; ic += mcStep {
+				mc := min(mcStep, m1-ic)
 				mfull, mrem := mc/mr, mc%mr
 				for jr := 0; jr*nr < nc; jr++ {
 					col := jc + jr*nr
 					ncols := min(nr, n1-col)
 					nvec := (ncols + cfg.vl - 1) / cfg.vl
-					bp := &bbuf[jr*kc*nr]
+					bp := &bbuf[jr*pstride]
 					bnext := bp
 					if (jr+1)*nr < nc {
-						bnext = &bbuf[(jr+1)*kc*nr]
+						bnext = &bbuf[(jr+1)*pstride]
 					}
 					if ncols != nvec*cfg.vl {
 						// Partial vector: go through the tile buffer.
@@ -339,7 +354,11 @@ func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32
 	buf := ctx.tile[worker][:tiles*mr*nr]
 	if flags&flagAccumulate != 0 {
 		for r := 0; r < rows; r++ {
-			copy(buf[r*nr:r*nr+ncols], j.c[(i0+r)*j.ldc+col:])
+			src := j.c[(i0+r)*j.ldc+col : (i0+r)*j.ldc+col+ncols]
+			dst := buf[r*nr : r*nr+ncols]
+			for x, v := range src { // ncols < nr: a loop beats memmove
+				dst[x] = v
+			}
 		}
 	}
 	cfg.kern[mr][nvec](ap, bp, bp, unsafe.SliceData(buf), kc, nr, tiles, nil, nil, 0, flags&flagAccumulate)
@@ -349,7 +368,9 @@ func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32
 		crow := j.c[(i0+r)*j.ldc+col : (i0+r)*j.ldc+col+ncols]
 		trow := buf[r*nr : r*nr+ncols]
 		if epFlags == 0 {
-			copy(crow, trow)
+			for x, v := range trow {
+				crow[x] = v
+			}
 			continue
 		}
 		var bias float32

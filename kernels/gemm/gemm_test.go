@@ -476,7 +476,8 @@ func TestMicroKernels(t *testing.T) {
 							c0 := randSlice(rng, ntiles*rows*ldc)
 							got := append([]float32(nil), c0...)
 							want := append([]float32(nil), c0...)
-							kern(&a[0], &b[0], &b[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
+							bnext := randSlice(rng, kc*nr) // only prefetched
+							kern(&a[0], &b[0], &bnext[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 							refKernel(rows, cols, mr, nr, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 							for i := range got {
 								// Σ|a·b| ≤ kc (inputs in [-1,1]) plus C, bias, residual.
@@ -498,10 +499,11 @@ func TestMicroKernels(t *testing.T) {
 		for _, kc := range []int{1, 3, 8, 13} {
 			ldb := 3*nr + 7
 			src := randSlice(rng, kc*ldb)
-			got := make([]float32, 3*kc*nr+8)
-			want := make([]float32, 3*kc*nr+8)
-			cfg.packB(&got[0], &src[0], kc, ldb, 3)
-			refPackB(nr, &want[0], &src[0], kc, ldb, 3)
+			pstride := kc*nr + 16
+			got := make([]float32, 3*pstride+8)
+			want := make([]float32, 3*pstride+8)
+			cfg.packB(&got[0], &src[0], kc, ldb, 3, pstride)
+			refPackB(nr, &want[0], &src[0], kc, ldb, 3, pstride)
 			if !sameBits(got, want) {
 				t.Fatalf("packB nr=%d kc=%d differs from reference", nr, kc)
 			}
@@ -521,11 +523,14 @@ func TestAlignedFloats(t *testing.T) {
 func TestSplit(t *testing.T) {
 	for _, tc := range []struct{ threads, mt, nt, tm, tn int }{
 		{1, 10, 10, 1, 1},
-		{2, 11, 196, 1, 2},
-		{2, 342, 4, 1, 2},
-		{2, 342, 1, 2, 1},
-		{2, 1, 1, 1, 1},
-		{4, 20, 2, 2, 2},
+		{2, 11, 196, 1, 2}, // res2a: N split
+		{2, 22, 49, 1, 2},  // res3a: N split (an M split would pack B twice)
+		{2, 171, 13, 2, 1}, // res4b: M split
+		{2, 342, 4, 1, 2},  // res5b
+		{2, 342, 1, 2, 1},  // one column of tiles
+		{2, 1, 1, 1, 1},    // one tile
+		{4, 20, 2, 2, 2},   // 2×2 grid
+		{3, 30, 30, 1, 3},  // three N parts
 	} {
 		tm, tn := split(tc.threads, tc.mt, tc.nt)
 		if tm != tc.tm || tn != tc.tn {

@@ -20,9 +20,9 @@ const (
 // reference loop on sgemmKernel6x16AVX2.
 type microKernel func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)
 
-// packBKernel copies npanels full nr-wide column panels of B; see
-// sgemmPackB16AVX2.
-type packBKernel func(dst, src *float32, kc, ldb, npanels int)
+// packBKernel copies npanels full nr-wide column panels of B, pstride
+// floats apart; see sgemmPackB16AVX2.
+type packBKernel func(dst, src *float32, kc, ldb, npanels, pstride int)
 
 const maxMR, maxNV = 8, 2
 
@@ -35,7 +35,11 @@ type tierConfig struct {
 	vl     int    // columns per vector; nr = nv·vl
 	kc     int    // k block: B micro-panel kc×nr (L1), A micro-panel mr×kc
 	mc     int    // rows of A per block (mc×kc of packed A stays in L2); multiple of mr
-	nc     int    // columns of B per packed block (kc×nc in L2/L3); multiple of nr
+	nc     int    // columns of B per packed block (kc×nc in L3); multiple of nr
+	// ncSmall replaces nc when all rows fit one mc block: the packed B
+	// block is then used by a single strip per panel, so it is kept small
+	// enough (kc×ncSmall) to stay in L2 between packing and use.
+	ncSmall int
 	// kern[rows][nvec] computes rows × nvec·vl tiles from the same packed
 	// panels: kern[mr][nr/vl] is the main kernel, the others serve the
 	// last (partial) M tile and N panel.
@@ -51,12 +55,12 @@ func (c *tierConfig) nv() int { return c.nr / c.vl }
 var configs = [...]tierConfig{
 	isa.Generic: {
 		tier: isa.Generic, name: "sgemmKernel4x16Generic",
-		mr: 4, nr: 16, vl: 16, kc: 256, mc: 128, nc: 2048,
+		mr: 4, nr: 16, vl: 16, kc: 256, mc: 128, nc: 2048, ncSmall: 256,
 		packB: sgemmPackB16Generic,
 	},
 	isa.AVX2: {
 		tier: isa.AVX2, name: "sgemmKernel6x16AVX2",
-		mr: 6, nr: 16, vl: 8, kc: 256, mc: 144, nc: 4080,
+		mr: 6, nr: 16, vl: 8, kc: 256, mc: 144, nc: 4080, ncSmall: 256,
 		packB: sgemmPackB16AVX2,
 	},
 	// AVX-512 cannot be measured here. The blocking follows the design
@@ -65,7 +69,7 @@ var configs = [...]tierConfig{
 	// 512×192 A block (384 KiB) in a fifth of L2; nc=3072 (B block 2.3 MiB).
 	isa.AVX512: {
 		tier: isa.AVX512, name: "sgemmKernel8x32AVX512",
-		mr: 8, nr: 32, vl: 16, kc: 192, mc: 512, nc: 3072,
+		mr: 8, nr: 32, vl: 16, kc: 192, mc: 512, nc: 3072, ncSmall: 512,
 		packB: sgemmPackB32AVX2,
 	},
 }
@@ -159,8 +163,8 @@ func sgemmKernelGeneric(rows int, a, b, c *float32, kc, ldc, ntiles int, bias, r
 
 // sgemmPackB16Generic is the portable B packer of the Generic tier; same
 // contract as sgemmPackB16AVX2.
-func sgemmPackB16Generic(dst, src *float32, kc, ldb, npanels int) {
-	refPackB(16, dst, src, kc, ldb, npanels)
+func sgemmPackB16Generic(dst, src *float32, kc, ldb, npanels, pstride int) {
+	refPackB(16, dst, src, kc, ldb, npanels, pstride)
 }
 
 // refKernel is the reference loop every microkernel implements, for
@@ -205,15 +209,15 @@ func refKernel(rows, cols, astride, bstride int, a, b, c *float32, kc, ldc, ntil
 }
 
 // refPackB is the reference loop of the B packers.
-func refPackB(nr int, dst, src *float32, kc, ldb, npanels int) {
+func refPackB(nr int, dst, src *float32, kc, ldb, npanels, pstride int) {
 	if kc <= 0 || npanels <= 0 {
 		return
 	}
-	d := unsafe.Slice(dst, npanels*kc*nr)
+	d := unsafe.Slice(dst, (npanels-1)*pstride+kc*nr)
 	s := unsafe.Slice(src, (kc-1)*ldb+npanels*nr)
 	for p := 0; p < npanels; p++ {
 		for k := 0; k < kc; k++ {
-			copy(d[(p*kc+k)*nr:(p*kc+k+1)*nr], s[k*ldb+p*nr:k*ldb+p*nr+nr])
+			copy(d[p*pstride+k*nr:p*pstride+(k+1)*nr], s[k*ldb+p*nr:k*ldb+p*nr+nr])
 		}
 	}
 }

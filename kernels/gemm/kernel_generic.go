@@ -9,17 +9,21 @@ package gemm
 // of stride 6 ([kc][6] each, rows 0..0 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 1, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*1 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 1, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*1 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel1x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -29,17 +33,21 @@ func sgemmKernel1x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..0 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 1, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*1 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 1, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*1 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel1x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -49,17 +57,21 @@ func sgemmKernel1x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 6 ([kc][6] each, rows 0..1 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 2, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*2 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 2, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*2 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel2x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -69,17 +81,21 @@ func sgemmKernel2x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..1 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 2, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*2 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 2, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*2 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel2x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -89,17 +105,21 @@ func sgemmKernel2x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 6 ([kc][6] each, rows 0..2 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 3, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*3 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 3, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*3 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel3x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -109,17 +129,21 @@ func sgemmKernel3x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..2 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 3, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*3 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 3, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*3 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel3x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -129,17 +153,21 @@ func sgemmKernel3x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 6 ([kc][6] each, rows 0..3 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 4, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*4 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 4, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*4 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel4x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -149,17 +177,18 @@ func sgemmKernel4x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..3 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 4, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*4 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 4, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*4 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel4x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -169,17 +198,21 @@ func sgemmKernel4x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 6 ([kc][6] each, rows 0..4 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 5, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*5 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 5, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*5 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel5x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -189,17 +222,18 @@ func sgemmKernel5x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..4 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 5, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*5 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 5, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*5 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel5x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -209,17 +243,21 @@ func sgemmKernel5x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 6 ([kc][6] each, rows 0..5 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..7 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 6, j < 8:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*6 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 6, j < 8:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*6 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel6x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -229,17 +267,18 @@ func sgemmKernel6x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 // of stride 6 ([kc][6] each, rows 0..5 used), b one packed B
 // micro-panel of stride 16 ([kc][16], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 6, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
-//		r := t*6 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 6, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*16+j]
+//			r := t*6 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel6x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -249,17 +288,21 @@ func sgemmKernel6x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 // of stride 8 ([kc][8] each, rows 0..0 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 1, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*1 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 1, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*1 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel1x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -269,17 +312,21 @@ func sgemmKernel1x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..0 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 1, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*1 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 1, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*1 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel1x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -289,17 +336,21 @@ func sgemmKernel1x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..1 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 2, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*2 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 2, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*2 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel2x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -309,17 +360,21 @@ func sgemmKernel2x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..1 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 2, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*2 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 2, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*2 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel2x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -329,17 +384,21 @@ func sgemmKernel2x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..2 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 3, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*3 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 3, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*3 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel3x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -349,17 +408,21 @@ func sgemmKernel3x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..2 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 3, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*3 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 3, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*3 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel3x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -369,17 +432,21 @@ func sgemmKernel3x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..3 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 4, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*4 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 4, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*4 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel4x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -389,17 +456,18 @@ func sgemmKernel4x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..3 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 4, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*4 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 4, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*4 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel4x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -409,17 +477,21 @@ func sgemmKernel4x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..4 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 5, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*5 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 5, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*5 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel5x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -429,17 +501,18 @@ func sgemmKernel5x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..4 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 5, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*5 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 5, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*5 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel5x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -449,17 +522,21 @@ func sgemmKernel5x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..5 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 6, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*6 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 6, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*6 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel6x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -469,17 +546,18 @@ func sgemmKernel6x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..5 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 6, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*6 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 6, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*6 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel6x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -489,17 +567,21 @@ func sgemmKernel6x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..6 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 7, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*7 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 7, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*7 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
+//
+// To hide FMA latency this kernel sums even and odd k steps into two
+// partial accumulators, added before the epilogue.
 func sgemmKernel7x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(7, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -509,17 +591,18 @@ func sgemmKernel7x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..6 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 7, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*7 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 7, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*7 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel7x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(7, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -529,17 +612,18 @@ func sgemmKernel7x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..7 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..15 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 8, j < 16:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*8 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 8, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*8 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel8x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(8, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -549,17 +633,18 @@ func sgemmKernel8x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // of stride 8 ([kc][8] each, rows 0..7 used), b one packed B
 // micro-panel of stride 32 ([kc][32], columns 0..31 used); ldc and ldr
 // are in floats. bnext (the next B micro-panel, or b) is only prefetched.
-// Reference loop (tile t):
+// Reference loop:
 //
-//	for i < 8, j < 32:
-//		acc := float32(0) // updated with fused multiply-adds in assembly
-//		for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
-//		r := t*8 + i
-//		if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
-//		if flags&flagBias != 0       { acc += bias[r] }
-//		if flags&flagResidual != 0   { acc += res[r*ldr+j] }
-//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
-//		c[r*ldc+j] = acc
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*32+j]
+//			r := t*8 + i
+//			if flags&flagAccumulate != 0 { acc += c[r*ldc+j] }
+//			if flags&flagBias != 0       { acc += bias[r] }
+//			if flags&flagResidual != 0   { acc += res[r*ldr+j] }
+//			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//			c[r*ldc+j] = acc
 func sgemmKernel8x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(8, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -568,16 +653,16 @@ func sgemmKernel8x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 // stride ldb floats) for the microkernels. Reference loop:
 //
 //	for p < npanels, k < kc, j < 16:
-//		dst[(p*kc+k)*16+j] = src[k*ldb+p*16+j]
-func sgemmPackB16AVX2(dst, src *float32, kc, ldb, npanels int) {
-	refPackB(16, dst, src, kc, ldb, npanels)
+//		dst[p*pstride+k*16+j] = src[k*ldb+p*16+j]
+func sgemmPackB16AVX2(dst, src *float32, kc, ldb, npanels, pstride int) {
+	refPackB(16, dst, src, kc, ldb, npanels, pstride)
 }
 
 // sgemmPackB32AVX2 packs npanels 32-column panels of row-major B (row
 // stride ldb floats) for the microkernels. Reference loop:
 //
 //	for p < npanels, k < kc, j < 32:
-//		dst[(p*kc+k)*32+j] = src[k*ldb+p*32+j]
-func sgemmPackB32AVX2(dst, src *float32, kc, ldb, npanels int) {
-	refPackB(32, dst, src, kc, ldb, npanels)
+//		dst[p*pstride+k*32+j] = src[k*ldb+p*32+j]
+func sgemmPackB32AVX2(dst, src *float32, kc, ldb, npanels, pstride int) {
+	refPackB(32, dst, src, kc, ldb, npanels, pstride)
 }

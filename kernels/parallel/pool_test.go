@@ -3,6 +3,7 @@ package parallel
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestRunCoversAllTasks(t *testing.T) {
@@ -138,5 +139,40 @@ func BenchmarkRunOverhead(b *testing.B) {
 				p.Run(threads, fn)
 			}
 		})
+	}
+}
+
+// TestParkedHelpersWake forces helpers to park between Runs (no spinning,
+// or a pause longer than SpinTime) and checks that every Run still gets
+// both workers: task 0 waits until task 1 has started on another worker.
+func TestParkedHelpersWake(t *testing.T) {
+	for _, spin := range []time.Duration{0, time.Millisecond} {
+		saved := SpinTime
+		SpinTime = spin
+		p := New(2)
+		SpinTime = saved
+		for rep := 0; rep < 20; rep++ {
+			if rep%4 == 0 {
+				time.Sleep(2 * spin)
+			}
+			var started atomic.Int32
+			release := make(chan struct{})
+			var workers [2]atomic.Int32
+			p.Run(2, func(task, worker int) {
+				workers[worker].Add(1)
+				if started.Add(1) == 2 {
+					close(release)
+				}
+				select {
+				case <-release:
+				case <-time.After(10 * time.Second):
+					t.Errorf("spin=%v rep=%d: second worker never joined", spin, rep)
+				}
+			})
+			if workers[0].Load() != 1 || workers[1].Load() != 1 {
+				t.Fatalf("spin=%v rep=%d: workers ran %d,%d tasks", spin, rep, workers[0].Load(), workers[1].Load())
+			}
+		}
+		p.Close()
 	}
 }

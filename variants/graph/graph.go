@@ -91,6 +91,23 @@ func (g *Graph) InferShapes(in kernels.Shape) error {
 	return nil
 }
 
+// InsertAfter adds node n (its Op and Inputs set, Name unique) right after
+// node at in the order, infers its shape and renumbers.
+func (g *Graph) InsertAfter(at, n *Node) error {
+	if _, dup := g.byName[n.Name]; dup {
+		return fmt.Errorf("graph %s: duplicate node name %q", g.Name, n.Name)
+	}
+	s, err := infer(n)
+	if err != nil {
+		return fmt.Errorf("graph %s: node %s: %w", g.Name, n.Name, err)
+	}
+	n.Shape = s
+	i := at.ID + 1
+	g.Nodes = append(g.Nodes[:i], append([]*Node{n}, g.Nodes[i:]...)...)
+	g.Renumber()
+	return nil
+}
+
 // Renumber restores the invariant ID == index after a pass edits Nodes and
 // rebuilds the name index.
 func (g *Graph) Renumber() {
@@ -203,6 +220,9 @@ func cloneOp(op Op) Op {
 		return &c
 	case *Flatten:
 		return &Flatten{}
+	case *Reorder:
+		c := *o
+		return &c
 	}
 	panic(fmt.Sprintf("graph: clone of unknown op %T", op))
 }

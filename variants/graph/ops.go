@@ -102,6 +102,11 @@ type Slice struct{ Start, End int }
 // Flatten reshapes N×C×H×W to N×(C·H·W)×1×1.
 type Flatten struct{}
 
+// Reorder converts its input to another memory layout (NCHW ↔ nChw8c /
+// nChw16c). Builders never emit it: the executor inserts it where a kernel
+// needs a layout its input does not have, so the plan shows every reorder.
+type Reorder struct{ To kernels.Layout }
+
 func (*Input) Type() string          { return "input" }
 func (*Conv2D) Type() string         { return "conv" }
 func (*BatchNorm) Type() string      { return "bn" }
@@ -116,6 +121,7 @@ func (*ChannelMul) Type() string     { return "chmul" }
 func (*Concat) Type() string         { return "concat" }
 func (*Slice) Type() string          { return "slice" }
 func (*Flatten) Type() string        { return "flatten" }
+func (*Reorder) Type() string        { return "reorder" }
 
 func arity(in []kernels.Shape, lo, hi int, op string) error {
 	if len(in) < lo || len(in) > hi {
@@ -279,6 +285,10 @@ func (o *Slice) infer(in []kernels.Shape) (kernels.Shape, error) {
 	return out, nil
 }
 
+func (o *Reorder) infer(in []kernels.Shape) (kernels.Shape, error) {
+	return in[0], arity(in, 1, 1, "reorder")
+}
+
 func (o *Flatten) infer(in []kernels.Shape) (kernels.Shape, error) {
 	if err := arity(in, 1, 1, "flatten"); err != nil {
 		return kernels.Shape{}, err
@@ -308,6 +318,7 @@ func (*ChannelMul) macs([]kernels.Shape, kernels.Shape) int64    { return 0 }
 func (*Concat) macs([]kernels.Shape, kernels.Shape) int64        { return 0 }
 func (*Slice) macs([]kernels.Shape, kernels.Shape) int64         { return 0 }
 func (*Flatten) macs([]kernels.Shape, kernels.Shape) int64       { return 0 }
+func (*Reorder) macs([]kernels.Shape, kernels.Shape) int64       { return 0 }
 
 func (o *Conv2D) params() int64         { return int64(len(o.Weight) + len(o.Bias)) }
 func (o *FullyConnected) params() int64 { return int64(len(o.Weight) + len(o.Bias)) }
@@ -323,6 +334,7 @@ func (*ChannelMul) params() int64       { return 0 }
 func (*Concat) params() int64           { return 0 }
 func (*Slice) params() int64            { return 0 }
 func (*Flatten) params() int64          { return 0 }
+func (*Reorder) params() int64          { return 0 }
 
 func relu(b bool) string {
 	if b {
@@ -374,3 +386,4 @@ func (o *ChannelMul) attrs() string { return relu(o.ReLU) }
 func (*Concat) attrs() string       { return "" }
 func (o *Slice) attrs() string      { return fmt.Sprintf("[%d:%d]", o.Start, o.End) }
 func (*Flatten) attrs() string      { return "" }
+func (o *Reorder) attrs() string    { return "to " + o.To.String() }

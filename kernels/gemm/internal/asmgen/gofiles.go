@@ -26,24 +26,31 @@ var regName = map[string]string{
 func kernelDoc(v vecISA, rows, nvec, astride, bstride int) []string {
 	cols := nvec * v.vl
 	name := kernelName(v, rows, nvec)
-	return []string{
+	doc := []string{
 		fmt.Sprintf("%s computes ntiles vertically stacked %d×%d tiles of", name, rows, cols),
 		fmt.Sprintf("C (%s, %d %s accumulator%s). a holds ntiles packed A micro-panels", isaRequirement[v.name], rows*nvec, regName[v.name], plural(rows*nvec)),
 		fmt.Sprintf("of stride %d ([kc][%d] each, rows 0..%d used), b one packed B", astride, astride, rows-1),
 		fmt.Sprintf("micro-panel of stride %d ([kc][%d], columns 0..%d used); ldc and ldr", bstride, bstride, cols-1),
 		"are in floats. bnext (the next B micro-panel, or b) is only prefetched.",
-		"Reference loop (tile t):",
+		"Reference loop:",
 		"",
-		fmt.Sprintf("\tfor i < %d, j < %d:", rows, cols),
-		"\t\tacc := float32(0) // updated with fused multiply-adds in assembly",
-		fmt.Sprintf("\t\tfor k < kc: acc += a[(t*kc+k)*%d+i] * b[k*%d+j]", astride, bstride),
-		fmt.Sprintf("\t\tr := t*%d + i", rows),
-		"\t\tif flags&flagAccumulate != 0 { acc += c[r*ldc+j] }",
-		"\t\tif flags&flagBias != 0       { acc += bias[r] }",
-		"\t\tif flags&flagResidual != 0   { acc += res[r*ldr+j] }",
-		"\t\tif flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN",
-		"\t\tc[r*ldc+j] = acc",
+		"\tfor t < ntiles:",
+		fmt.Sprintf("\t\tfor i < %d, j < %d:", rows, cols),
+		"\t\t\tacc := float32(0) // updated with fused multiply-adds in assembly",
+		fmt.Sprintf("\t\t\tfor k < kc: acc += a[(t*kc+k)*%d+i] * b[k*%d+j]", astride, bstride),
+		fmt.Sprintf("\t\t\tr := t*%d + i", rows),
+		"\t\t\tif flags&flagAccumulate != 0 { acc += c[r*ldc+j] }",
+		"\t\t\tif flags&flagBias != 0       { acc += bias[r] }",
+		"\t\t\tif flags&flagResidual != 0   { acc += res[r*ldr+j] }",
+		"\t\t\tif flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN",
+		"\t\t\tc[r*ldc+j] = acc",
 	}
+	if rows*nvec < minChains {
+		doc = append(doc, "",
+			"To hide FMA latency this kernel sums even and odd k steps into two",
+			"partial accumulators, added before the epilogue.")
+	}
+	return doc
 }
 
 func packBDoc(name string, nr int) []string {
@@ -52,7 +59,7 @@ func packBDoc(name string, nr int) []string {
 		"stride ldb floats) for the microkernels. Reference loop:",
 		"",
 		fmt.Sprintf("\tfor p < npanels, k < kc, j < %d:", nr),
-		fmt.Sprintf("\t\tdst[(p*kc+k)*%d+j] = src[k*ldb+p*%d+j]", nr, nr),
+		fmt.Sprintf("\t\tdst[p*pstride+k*%d+j] = src[k*ldb+p*%d+j]", nr, nr),
 	}
 }
 
@@ -89,7 +96,7 @@ func writeGoFiles(prefix string, fams []family) {
 		name := fmt.Sprintf("sgemmPackB%dAVX2", nr)
 		g.WriteString("\n")
 		comment(&g, packBDoc(name, nr))
-		fmt.Fprintf(&g, "func %s(dst, src *float32, kc, ldb, npanels int) {\n\trefPackB(%d, dst, src, kc, ldb, npanels)\n}\n", name, nr)
+		fmt.Fprintf(&g, "func %s(dst, src *float32, kc, ldb, npanels, pstride int) {\n\trefPackB(%d, dst, src, kc, ldb, npanels, pstride)\n}\n", name, nr)
 	}
 	writeGo(prefix+"_generic.go", g.Bytes())
 

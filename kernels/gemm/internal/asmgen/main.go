@@ -49,6 +49,13 @@ var avx512 = vecISA{
 	zero: func(r VecPhysical) { VPXORD(r, r, r) },
 }
 
+// packRowsAhead is how many rows ahead the B packers prefetch.
+const packRowsAhead = 4
+
+// minChains is the number of independent FMA chains that hides FMA latency
+// (4 cycles) on both FMA ports of current x86 cores.
+const minChains = 8
+
 // Epilogue flag bits; keep in sync with kernels/gemm/kernel.go.
 const (
 	flagAccumulate = 1 << 0 // add the tile's current C values
@@ -56,6 +63,9 @@ const (
 	flagResidual   = 1 << 2 // add res[row*ldr+col]
 	flagReLU       = 1 << 3 // max(x, 0), NaN-propagating
 )
+
+// aPrefetch is the distance in bytes of the software prefetch of packed A.
+const aPrefetch = 2048
 
 func main() {
 	what := flag.String("what", "", "which file to generate: gemm or peak")
@@ -114,40 +124,61 @@ func kernelName(v vecISA, rows, nvec int) string {
 // [kc][astride], rows 0..rows-1 used) by the packed B micro-panel b (layout
 // [kc][bstride], columns 0..nvec*vl-1 used, shared by all tiles) into
 // registers, then applies the epilogue selected by flags and stores rows
-// c+(t*rows+i)*ldc. Register plan (GP):
+// c+(t*rows+i)*ldc.
+//
+// The first tile of the main kernel (rows = astride, nvec·vl = bstride) also
+// prefetches bnext, the next B micro-panel, one line per k step, so that the
+// next strip finds it in cache. Register plan (GP):
 //
 //	SI  A pointer (walks through all panels: panels are contiguous)
 //	DI  B panel base        BX  B pointer in the k loop / residual row
 //	CX  C tile pointer      AX  k counter / C row pointer
-//	DX  bnext-b (first tile; later 0): the kernel prefetches the next B
-//	    micro-panel into L2 while the first tile streams the current one
-//	R8  ldc in bytes
-//	R9  tiles left          R10 bias pointer (advances rows floats per tile)
+//	DX  first tile: bnext-b (prefetch distance); later tiles: 0 (the
+//	    prefetch then hits b itself, in L1)
+//	R8  ldc in bytes        R9  tiles left
+//	R10 bias pointer (advances rows floats per tile)
 //	R11 residual tile ptr   R12 ldr in bytes     R13 flags
 //
-// Vector registers: rows*nvec accumulators, nvec B vectors, one broadcast.
+// Vector registers: rows*nvec accumulators, nvec B vectors, one or two
+// broadcast registers. Tiles with fewer than minChains accumulators (the
+// edge kernels) would be bound by FMA latency, so they keep two sets of
+// partial sums, for even and odd k steps, added together before the
+// epilogue.
 func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	mr, nv := rows, nvec
 	nr := v.vl * nv
 	nacc := mr * nv
-	if nacc+nv+1 > len(v.regs) {
-		log.Fatalf("tile %dx%d needs %d vector registers, %s has %d", mr, nr, nacc+nv+1, v.name, len(v.regs))
+	sets := 1
+	if nacc < minChains {
+		sets = 2
+	}
+	// Only the main kernel prefetches the next B panel; the edge kernels
+	// run once per block.
+	main := rows == astride && nvec*v.vl == bstride
+	// Two broadcast registers, used for alternate rows (as in BLIS), when
+	// they fit.
+	nt := 2
+	if sets*nacc+nv+nt > len(v.regs) {
+		nt = 1
+	}
+	if sets*nacc+nv+nt > len(v.regs) {
+		log.Fatalf("tile %dx%d needs %d vector registers, %s has %d", mr, nr, sets*nacc+nv+1, v.name, len(v.regs))
 	}
 	name := kernelName(v, rows, nvec)
 	TEXT(name, NOSPLIT, "func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
 	Pragma("noescape")
 	Doc(kernelDoc(v, rows, nvec, astride, bstride)...)
-	acc := func(i, j int) VecPhysical { return v.regs[i*nv+j] }
-	bv := func(j int) VecPhysical { return v.regs[nacc+j] }
-	t := v.regs[nacc+nv]
+	accSet := func(set, i, j int) VecPhysical { return v.regs[set*nacc+i*nv+j] }
+	acc := func(i, j int) VecPhysical { return accSet(0, i, j) }
+	bv := func(j int) VecPhysical { return v.regs[sets*nacc+j] }
+	t := v.regs[sets*nacc+nv]
+	ts := func(i int) VecPhysical { return v.regs[sets*nacc+nv+i%nt] }
 	lbl := func(s string) string { return name + "_" + s }
 	vbytes := 4 * v.vl
 
 	Load(Param("a"), RSI)
 	Load(Param("b"), RDI)
 	Load(Param("c"), RCX)
-	Load(Param("bnext"), RDX)
-	SUBQ(RDI, RDX) // DX = bnext - b: prefetch distance for the first tile
 	Load(Param("ldc"), R8)
 	SHLQ(U8(2), R8)
 	Load(Param("ntiles"), R9)
@@ -156,13 +187,17 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	Load(Param("ldr"), R12)
 	SHLQ(U8(2), R12)
 	Load(Param("flags"), R13)
+	Load(Param("bnext"), RDX)
+	SUBQ(RDI, RDX) // DX = bnext - b: prefetch distance for the first tile
 	TESTQ(R9, R9)
 	JLE(LabelRef(lbl("ret")))
 
 	Label(lbl("tile"))
-	for i := 0; i < mr; i++ {
-		for j := 0; j < nv; j++ {
-			v.zero(acc(i, j))
+	for set := 0; set < sets; set++ {
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nv; j++ {
+				v.zero(accSet(set, i, j))
+			}
 		}
 	}
 	// Prefetch the C tile (each row spans nr*4 bytes, maybe one line more
@@ -179,45 +214,63 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	}
 	MOVQ(RDI, RBX)
 
-	// One k step at displacement u (in k units) from SI/BX.
+	fma := func(u int) {
+		for i := 0; i < mr; i++ {
+			VBROADCASTSS(Mem{Base: RSI, Disp: (u*astride + i) * 4}, ts(i))
+			for j := 0; j < nv; j++ {
+				VFMADD231PS(bv(j), ts(i), accSet(u%sets, i, j))
+			}
+		}
+	}
+	// One k step at displacement u (in k units) from SI/BX, B from b.
 	step := func(u int) {
 		for j := 0; j < nv; j++ {
 			VMOVUPS(Mem{Base: RBX, Disp: (u*bstride + j*v.vl) * 4}, bv(j))
 		}
-		for off := 0; off < bstride*4; off += 64 {
-			PREFETCHT1(Mem{Base: RBX, Index: RDX, Scale: 1, Disp: u*bstride*4 + off})
+		for off := 0; main && off < bstride*4; off += 64 {
+			PREFETCHT0(Mem{Base: RBX, Index: RDX, Scale: 1, Disp: u*bstride*4 + off})
 		}
+		fma(u)
+	}
+	const unroll = 4
+	kloop := func(prefix string, step func(u int)) {
+		Load(Param("kc"), RAX)
+		SHRQ(U8(2), RAX)
+		JZ(LabelRef(lbl(prefix + "k1")))
+		Label(lbl(prefix + "k4"))
+		for u := 0; u < unroll; u++ {
+			step(u)
+		}
+		// Software prefetch of the A stream (the next panels follow
+		// this one), aPrefetch bytes ahead, one line per 64 bytes read.
+		for off := 0; off < unroll*astride*4; off += 64 {
+			PREFETCHT0(Mem{Base: RSI, Disp: aPrefetch + off})
+		}
+		ADDQ(U32(unroll*astride*4), RSI)
+		ADDQ(U32(unroll*bstride*4), RBX)
+		DECQ(RAX)
+		JNZ(LabelRef(lbl(prefix + "k4")))
+		Label(lbl(prefix + "k1"))
+		Load(Param("kc"), RAX)
+		ANDQ(U8(unroll-1), RAX)
+		JZ(LabelRef(lbl("epilogue")))
+		Label(lbl(prefix + "k1loop"))
+		step(0)
+		ADDQ(U32(astride*4), RSI)
+		ADDQ(U32(bstride*4), RBX)
+		DECQ(RAX)
+		JNZ(LabelRef(lbl(prefix + "k1loop")))
+	}
+	kloop("", step)
+
+	Label(lbl("epilogue"))
+	if sets == 2 {
 		for i := 0; i < mr; i++ {
-			VBROADCASTSS(Mem{Base: RSI, Disp: (u*astride + i) * 4}, t)
 			for j := 0; j < nv; j++ {
-				VFMADD231PS(bv(j), t, acc(i, j))
+				VADDPS(accSet(1, i, j), acc(i, j), acc(i, j))
 			}
 		}
 	}
-	const unroll = 4
-	Load(Param("kc"), RAX)
-	SHRQ(U8(2), RAX)
-	JZ(LabelRef(lbl("k1")))
-	Label(lbl("k4"))
-	for u := 0; u < unroll; u++ {
-		step(u)
-	}
-	ADDQ(U32(unroll*astride*4), RSI)
-	ADDQ(U32(unroll*bstride*4), RBX)
-	DECQ(RAX)
-	JNZ(LabelRef(lbl("k4")))
-	Label(lbl("k1"))
-	Load(Param("kc"), RAX)
-	ANDQ(U8(unroll-1), RAX)
-	JZ(LabelRef(lbl("epilogue")))
-	Label(lbl("k1loop"))
-	step(0)
-	ADDQ(U32(astride*4), RSI)
-	ADDQ(U32(bstride*4), RBX)
-	DECQ(RAX)
-	JNZ(LabelRef(lbl("k1loop")))
-
-	Label(lbl("epilogue"))
 	// acc += C (earlier k blocks)
 	TESTQ(U32(flagAccumulate), R13)
 	JZ(LabelRef(lbl("noacc")))
@@ -278,7 +331,7 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	MOVQ(R12, RAX)
 	IMUL3Q(U32(mr), RAX, RAX)
 	ADDQ(RAX, R11)
-	XORQ(RDX, RDX) // later tiles find B in L1: prefetch it (no-op) instead
+	XORQ(RDX, RDX)
 	DECQ(R9)
 	JNZ(LabelRef(lbl("tile")))
 
@@ -287,16 +340,18 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	RET()
 }
 
-// sgemmPackB emits sgemmPackB{nr}{ISA}(dst, src, kc, ldb, npanels): copies
-// npanels column panels of width nr from row-major src (row stride ldb
-// floats) into dst, panel p at dst[p*kc*nr:], row k of the panel at
-// dst[p*kc*nr+k*nr:]. The loop walks src row by row (sequential reads that
+// sgemmPackB emits sgemmPackB{nr}{ISA}(dst, src, kc, ldb, npanels, pstride):
+// copies npanels column panels of width nr from row-major src (row stride
+// ldb floats) into dst, panel p at dst[p*pstride:], row k of the panel at
+// dst[p*pstride+k*nr:]. The driver pads pstride past kc*nr by one cache
+// line: with pstride = kc*nr (a multiple of 4 KiB for kc=256, nr=16) the
+// stores of one source row to all panels would hit a single L1 set. The loop walks src row by row (sequential reads that
 // the hardware prefetchers stream from L3/DRAM) and scatters each row's
 // nr-float pieces to the panels (whole cache lines when dst is aligned).
 func sgemmPackB(v vecISA, nr int) {
 	nv := nr / v.vl
 	name := fmt.Sprintf("sgemmPackB%d%s", nr, v.name)
-	TEXT(name, NOSPLIT, "func(dst, src *float32, kc, ldb, npanels int)")
+	TEXT(name, NOSPLIT, "func(dst, src *float32, kc, ldb, npanels, pstride int)")
 	Pragma("noescape")
 	Doc(packBDoc(name, nr)...)
 	lbl := func(s string) string { return name + "_" + s }
@@ -310,15 +365,23 @@ func sgemmPackB(v vecISA, nr int) {
 	JLE(LabelRef(lbl("ret")))
 	TESTQ(R9, R9)
 	JLE(LabelRef(lbl("ret")))
-	// R10 = panel stride in bytes = kc*nr*4
-	MOVQ(RDX, R10)
-	IMUL3Q(U32(nr*4), R10, R10)
+	// R12 = prefetch distance in bytes = packRowsAhead*ldb*4
+	MOVQ(R8, R12)
+	SHLQ(U8(bitsOf(packRowsAhead)), R12)
+	// R10 = panel stride in bytes
+	Load(Param("pstride"), R10)
+	SHLQ(U8(2), R10)
 	MOVQ(RDX, RAX) // rows left
 	Label(lbl("row"))
 	MOVQ(RSI, RBX) // source position in this row
 	MOVQ(RDI, RCX) // destination: row k of panel 0
 	MOVQ(R9, R11)  // panels left
 	Label(lbl("panel"))
+	// The rows are far apart (ldb), too short for the hardware stream
+	// prefetchers: fetch the same columns packRowsAhead rows down.
+	for off := 0; off < nr*4; off += 64 {
+		PREFETCHT0(Mem{Base: RBX, Index: R12, Scale: 1, Disp: off})
+	}
 	for j := 0; j < nv; j++ {
 		VMOVUPS(Mem{Base: RBX, Disp: j * v.vl * 4}, v.regs[j])
 	}

@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/variants/graph"
+)
+
+// The auto kernel. Per conv layer it measures every conv kernel that can
+// run the shape (im2col, Winograd F2/F4/F6, direct) on random data, a few
+// runs each, and takes the fastest. Because kernels differ in layout (the
+// direct kernel's blocked activations), the per-layer winners can force
+// reorders between layers; so auto then compiles three whole plans — the
+// per-layer winners, the winners among NCHW kernels only, and direct
+// wherever it runs — times each end to end, and keeps the fastest. Both
+// measurements are cached per machine (CPU model, ISA tier, threads) in the
+// user's cache directory, so the calibration runs once.
+
+// calibration is the on-disk cache.
+type calibration struct {
+	// Layers: conv shape key → kernel → best seconds.
+	Layers map[string]map[string]float64 `json:"layers"`
+	// Plans: graph signature → chosen kernel per conv node.
+	Plans map[string]map[string]string `json:"plans"`
+}
+
+var calibMu sync.Mutex
+
+// CalibrationPath is the cache file for this machine and thread count.
+// RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
+func CalibrationPath(threads int) (string, error) {
+	dir := os.Getenv("RESBENCH_CACHE_DIR")
+	if dir == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(d, "resbench")
+	}
+	key := fmt.Sprintf("%s|%s|threads=%d", cpuid.CPU.BrandName, kernels.ActiveTier(), threads)
+	h := sha256.Sum256([]byte(key))
+	return filepath.Join(dir, "calibration-"+hex.EncodeToString(h[:6])+".json"), nil
+}
+
+func loadCalibration(path string) *calibration {
+	c := &calibration{Layers: map[string]map[string]float64{}, Plans: map[string]map[string]string{}}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c
+	}
+	if json.Unmarshal(data, c) != nil || c.Layers == nil || c.Plans == nil {
+		// A damaged cache is only a cache: start over.
+		return &calibration{Layers: map[string]map[string]float64{}, Plans: map[string]map[string]string{}}
+	}
+	return c
+}
+
+func (c *calibration) save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func shapeKey(s kernels.ConvShape) string {
+	return fmt.Sprintf("n%d c%d %dx%d o%d k%dx%d s%d p%d d%d g%d", s.N, s.InC, s.H, s.W, s.OutC, s.KH, s.KW, s.StrideH, s.PadH, s.DilH, s.Groups)
+}
+
+// autoLayers returns the kernel auto assigns to each conv node of g.
+func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
+	calibMu.Lock()
+	defer calibMu.Unlock()
+	path, err := CalibrationPath(p.Config.Threads)
+	if err != nil {
+		return nil, err
+	}
+	cal := loadCalibration(path)
+	sig := sha256.Sum256([]byte(g.String()))
+	planKey := hex.EncodeToString(sig[:12])
+	if layers, ok := cal.Plans[planKey]; ok {
+		return layers, nil
+	}
+	best := map[string]string{}     // all kernels
+	bestNCHW := map[string]string{} // layout-compatible with im2col
+	direct := map[string]string{}
+	for _, n := range g.Nodes {
+		op, ok := n.Op.(*graph.Conv2D)
+		if !ok {
+			continue
+		}
+		s, err := op.Shape(n.Inputs[0].Shape)
+		if err != nil {
+			return nil, err
+		}
+		spec := kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU}
+		key := shapeKey(s)
+		times := cal.Layers[key]
+		if times == nil {
+			times = map[string]float64{}
+			for _, k := range ConvKernels() {
+				c, err := p.buildConv(k, spec)
+				if errors.Is(err, errUnsupported) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				times[k] = timeConv(c, s)
+			}
+			cal.Layers[key] = times
+		}
+		pick := func(allowed func(string) bool) string {
+			bk, bt := KernelIm2col, 0.0
+			for _, k := range ConvKernels() {
+				if t, ok := times[k]; ok && allowed(k) && (bt == 0 || t < bt) {
+					bk, bt = k, t
+				}
+			}
+			return bk
+		}
+		best[n.Name] = pick(func(string) bool { return true })
+		bestNCHW[n.Name] = pick(func(k string) bool { return k != KernelDirect })
+		direct[n.Name] = pick(func(k string) bool { return k == KernelDirect })
+	}
+	// Whole-plan trial of the three candidates.
+	var chosen map[string]string
+	bestT := 0.0
+	for _, layers := range []map[string]string{best, bestNCHW, direct} {
+		t, err := p.timePlan(g, layers)
+		if err != nil {
+			return nil, err
+		}
+		if chosen == nil || t < bestT {
+			chosen, bestT = layers, t
+		}
+	}
+	cal.Plans[planKey] = chosen
+	if err := cal.save(path); err != nil {
+		// The choice is still good for this run; only the cache is lost.
+		fmt.Fprintf(os.Stderr, "resbench: cannot save the kernel calibration to %s: %v\n", path, err)
+	}
+	return chosen, nil
+}
+
+// timePlan compiles g with a per-layer kernel choice and returns the best
+// of a few whole inferences, in seconds.
+func (p *Plan) timePlan(g *graph.Graph, layers map[string]string) (float64, error) {
+	cfg := p.Config
+	cfg.Kernel, cfg.Layers = KernelIm2col, layers
+	q, err := Compile(g, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close()
+	q.Run()
+	best := 0.0
+	for range 3 {
+		t := time.Now()
+		q.Run()
+		if d := time.Since(t).Seconds(); best == 0 || d < best {
+			best = d
+		}
+	}
+	return best, nil
+}
+
+// KernelCounts summarizes a plan's kernel choices: kernel → number of steps.
+func (p *Plan) KernelCounts() map[string]int {
+	m := map[string]int{}
+	for _, s := range p.Steps {
+		m[s.Kernel]++
+	}
+	return m
+}
+

@@ -1,0 +1,220 @@
+package direct
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+	"github.com/resbench/resbench/kernels/peak"
+)
+
+// benchLayer is one convolution of the benchmark set.
+type benchLayer struct {
+	name string
+	s    kernels.ConvShape
+}
+
+func conv(inC, hw, outC, k, stride, groups int) kernels.ConvShape {
+	return kernels.ConvShape{N: 1, InC: inC, H: hw, W: hw, OutC: outC, KH: k, KW: k,
+		StrideH: stride, StrideW: stride, PadH: k / 2, PadW: k / 2, Groups: groups}
+}
+
+// benchLayers: ResNet-50 and ResNeXt-50 (32x4d) at 224×224, batch 1.
+var benchLayers = []benchLayer{
+	{"res2_3x3", conv(64, 56, 64, 3, 1, 1)},
+	{"res3_3x3", conv(128, 28, 128, 3, 1, 1)},
+	{"res4_3x3", conv(256, 14, 256, 3, 1, 1)},
+	{"res5_3x3", conv(512, 7, 512, 3, 1, 1)},
+	{"res3_3x3s2", conv(128, 56, 128, 3, 2, 1)},
+	{"res2_1x1_64to256", conv(64, 56, 256, 1, 1, 1)},
+	{"res2_1x1_256to64", conv(256, 56, 64, 1, 1, 1)},
+	{"res3_1x1_512to128", conv(512, 28, 128, 1, 1, 1)},
+	{"res4_1x1_1024to256", conv(1024, 14, 256, 1, 1, 1)},
+	{"res5_1x1_2048to512", conv(2048, 7, 512, 1, 1, 1)},
+	{"res3_1x1s2_256to512", conv(256, 56, 512, 1, 2, 1)},
+	{"stem_7x7s2", conv(3, 224, 64, 7, 2, 1)},
+	{"rx2_3x3g32_128", conv(128, 56, 128, 3, 1, 32)},
+	{"rx3_3x3g32_256", conv(256, 28, 256, 3, 1, 32)},
+	{"rx4_3x3g32_512", conv(512, 14, 512, 3, 1, 32)},
+	{"rx5_3x3g32_1024", conv(1024, 7, 1024, 3, 1, 32)},
+	{"rx3_3x3g32s2_256", conv(256, 56, 256, 3, 2, 32)},
+	{"rx4_3x3g32s2_512", conv(512, 28, 512, 3, 2, 32)},
+	{"rx5_3x3g32s2_1024", conv(1024, 14, 1024, 3, 2, 32)},
+}
+
+// peakFor measures the FMA peak once per (tier, threads) per process, so
+// %peak is relative to the same machine state as the benchmark.
+var (
+	peakMu    sync.Mutex
+	peakCache = map[[2]int]float64{}
+)
+
+func peakFor(tier isa.Tier, threads int) float64 {
+	peakMu.Lock()
+	defer peakMu.Unlock()
+	key := [2]int{int(tier), threads}
+	if p, ok := peakCache[key]; ok {
+		return p
+	}
+	p := peak.FMAPeakThreads(tier, threads, 300*time.Millisecond)
+	peakCache[key] = p
+	return p
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := kernels.Alloc(n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+// benchConv times Run on random data with the bias+ReLU epilogue and
+// reports GFLOP/s and %peak from the median call time (the machine is
+// shared: the median ignores calls that another process interrupted).
+func benchConv(b *testing.B, s kernels.ConvShape, threads int) {
+	if err := s.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	spec := kernels.ConvSpec{Shape: s, Weight: randSlice(rng, s.WeightLen()), Bias: randSlice(rng, s.OutC), ReLU: true}
+	pool := parallel.New(threads)
+	defer pool.Close()
+	c, err := New(spec, pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := c.Layout()
+	in := kernels.Alloc(l.Elems(s.In()))
+	kernels.ToBlocked(l, s.In(), randSlice(rng, s.In().Elems()), in)
+	out := kernels.Alloc(l.Elems(s.Out()))
+	ws := kernels.Alloc(c.WorkspaceLen())
+	pk := peakFor(c.Tier(), threads)
+	c.Run(in, out, nil, ws) // warm up
+	times := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range times {
+		t0 := time.Now()
+		c.Run(in, out, nil, ws)
+		times[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	gf := 2 * float64(s.MACs()) / times[len(times)/2].Seconds() / 1e9
+	b.ReportMetric(gf, "GFLOP/s")
+	b.ReportMetric(100*gf/pk, "%peak")
+	// The fastest call: what the kernel does when no other process
+	// interferes (for comparing alternatives on a busy machine).
+	b.ReportMetric(100*2*float64(s.MACs())/times[0].Seconds()/1e9/pk, "best%peak")
+}
+
+// BenchmarkConv: the ResNet-50 / ResNeXt-50 layers, one thread, active
+// ISA tier (force another with RESBENCH_ISA).
+func BenchmarkConv(b *testing.B) {
+	for _, l := range benchLayers {
+		b.Run(fmt.Sprintf("kernel=direct/layer=%s/batch=1", l.name), func(b *testing.B) {
+			benchConv(b, l.s, 1)
+		})
+	}
+}
+
+// BenchmarkConvThreads: the same layers on two threads (%peak against the
+// two-thread FMA peak).
+func BenchmarkConvThreads(b *testing.B) {
+	for _, l := range benchLayers {
+		b.Run(fmt.Sprintf("kernel=direct/layer=%s/batch=1/threads=2", l.name), func(b *testing.B) {
+			benchConv(b, l.s, 2)
+		})
+	}
+}
+
+// BenchmarkMicroKernel times the full-strip microkernel of each family of
+// the active tier on operands that stay in L1/L2 (a 1×1 convolution with
+// nicb input blocks over nstrips strips): the ceiling for the layers.
+func BenchmarkMicroKernel(b *testing.B) {
+	tier := isa.Active()
+	for _, f := range tierFamilies(tier) {
+		for p := f.pmax; p >= max(1, f.pmax-3); p-- {
+			for _, nicb := range []int{8, 32} {
+				nstrips := 8
+				b.Run(fmt.Sprintf("kern=%s/p=%d/nicb=%d/nstrips=%d", f.name, p, nicb, nstrips), func(b *testing.B) {
+					T, vl := f.t(), f.vl
+					pixels := p * nstrips
+					rng := rand.New(rand.NewPCG(1, 2))
+					src := randSlice(rng, nicb*pixels*vl)
+					wts := randSlice(rng, nicb*f.icn*T)
+					dst := kernels.Alloc(f.nvec * pixels * vl)
+					bias := randSlice(rng, T)
+					k := f.kern[p]
+					pk := peakFor(tier, 1)
+					flops := 2 * float64(pixels*T*nicb*f.icn)
+					times := make([]time.Duration, b.N)
+					b.ResetTimer()
+					for i := range times {
+						t0 := time.Now()
+						for r := 0; r < 100; r++ {
+							k(&src[0], &wts[0], &dst[0], nstrips, nicb, 1, 1, vl, vl, 0, pixels*vl, 0, f.icn*T, pixels*vl, &bias[0], nil, flagBias|flagReLU)
+						}
+						times[i] = time.Since(t0)
+					}
+					slices.Sort(times)
+					gf := 100 * flops / times[len(times)/2].Seconds() / 1e9
+					b.ReportMetric(gf, "GFLOP/s")
+					b.ReportMetric(100*gf/pk, "%peak")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkTiles compares the tile families on the layers: width=4 is the
+// 3×32 broadcast-outer tile, width=2 the 6×16 weight-outer one, width=1
+// the 14×8 one (AVX2).
+func BenchmarkTiles(b *testing.B) {
+	for _, w := range []int{4, 2, 1} {
+		for _, l := range benchLayers {
+			b.Run(fmt.Sprintf("width=%d/layer=%s", w, l.name), func(b *testing.B) {
+				defer func(old int) { maxWidth = old }(maxWidth)
+				maxWidth = w
+				benchConv(b, l.s, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkWeightChunk sweeps the weight chunk size (weightChunkBytes) on
+// the layers.
+func BenchmarkWeightChunk(b *testing.B) {
+	for _, kb := range []int{8, 16, 32, 64, 256} {
+		for _, l := range benchLayers {
+			b.Run(fmt.Sprintf("chunk=%dKiB/layer=%s", kb, l.name), func(b *testing.B) {
+				defer func(old int) { weightChunkBytes = old }(weightChunkBytes)
+				weightChunkBytes = kb << 10
+				benchConv(b, l.s, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkGroup4 compares the group4 family (in-lane permuted inputs) with
+// block-diagonal packing on the layers with 4 channels per group.
+func BenchmarkGroup4(b *testing.B) {
+	for _, off := range []bool{false, true} {
+		for _, l := range benchLayers {
+			if l.s.InC/l.s.Groups != 4 {
+				continue
+			}
+			b.Run(fmt.Sprintf("group4=%v/layer=%s", !off, l.name), func(b *testing.B) {
+				defer func(old bool) { noGroup4 = old }(noGroup4)
+				noGroup4 = off
+				benchConv(b, l.s, 1)
+			})
+		}
+	}
+}

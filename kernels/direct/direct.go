@@ -1,0 +1,634 @@
+// Package direct is the direct convolution in a channel-blocked layout:
+// nChw8c on the AVX2 and Generic tiers, nChw16c on AVX-512. Weights are
+// packed once, at construction, into panels that match the microkernels;
+// each microkernel call computes strips of output pixels × 32 output
+// channels (3 pixels × 4 ymm on AVX2, 14 pixels × 2 zmm on AVX-512) in
+// registers, reading every input value with a broadcast from memory and
+// the weights as vectors, and fuses the epilogue (bias, residual, ReLU)
+// into the store.
+//
+// # Layout and packing
+//
+// Activations are N × C/b × H × W × b with b = 8 or 16 lanes (kernels.NCHW8c,
+// kernels.NCHW16c); the padding channels of the last block must be zero in
+// the input, and are written as zero (plus the residual's padding lanes)
+// in the output. Output channels are split into tiles of T = 4·8 (AVX2,
+// Generic) or 2·16 (AVX-512) channels, with narrower tiles for the last
+// blocks and where grouping makes them waste less. Each tile's weights are
+// one panel
+//
+//	[icb < nicb][kh < KH][kw < KW][i < icn][j < T]
+//
+// over the input blocks the tile's groups read (all blocks for a dense
+// convolution), zero for channels outside a tile's groups, past InC or
+// past OutC. Grouped convolutions are thus computed as dense convolutions
+// over block-diagonal weights, several groups per vector when groups are
+// narrower than a vector, except groups of 4 channels: there each lane
+// reads its own group's input (an in-lane permute of the pixel's input
+// vector) so that no FMA lane multiplies a zero (see README.md for the
+// measurements behind these choices). icn is b, 4 for groups of 4, or 3
+// for the 3-channel stem, whose input block is then read 3 lanes at a
+// time.
+//
+// # Borders
+//
+// The input is never read outside its bounds. Each output row clips the
+// kernel rows to the valid ones. Columns: convolutions with narrow outputs
+// (at most padMaxOutW columns) first copy the input into the workspace
+// with the zero columns materialized, so every strip is interior; wider
+// rows compute each strip touching the left or right border in pieces:
+// first the kernel columns valid for every pixel of the strip, then, for
+// each remaining group of kernel columns, the sub-strip of pixels for which
+// those columns are valid (accumulating), and finally an epilogue-only
+// pass. Interior strips take one call per row with the fused epilogue.
+// 1×1 stride-1 convolutions of small planes are computed as one row of
+// H·W pixels.
+//
+// # Work split
+//
+// Tasks are (image, tile, range of output rows) on the parallel pool; a
+// task sweeps all its rows with one chunk of input blocks (weightChunkBytes
+// of weights) before the next, accumulating partial sums in the output.
+// Every output value is computed by the same sequence of calls whatever
+// the number of threads, so results are identical for any pool.
+package direct
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// ErrUnsupported is returned (wrapped) by New for convolutions this
+// package does not compute: those where a single strip of output pixels
+// would be too long for one non-preemptible assembly call.
+var ErrUnsupported = errors.New("direct: convolution not supported")
+
+// maxCallMACs bounds the multiply-adds of one microkernel call (about
+// 0.1 ms at the AVX2 peak of the development machine): Go does not preempt
+// assembly, so calls must stay short. Multi-strip calls are split, and the
+// input channels of longer strips are processed in chunks that accumulate
+// into the output.
+const maxCallMACs = 4 << 20
+
+// weightChunkBytes is the size of the weight chunk (input blocks × taps ×
+// one tile's output channels) that the strips of a task sweep before
+// moving on to the next input blocks, so that every strip after the first
+// finds the chunk in L1 or L2 rather than further out. Each chunk costs a
+// pass of partial sums through the output and, for 3×3 kernels, shorter
+// microkernel calls; 64 KiB was the best of 8, 16, 32, 64 and 256 KiB on
+// the res4/res5 layers (BenchmarkWeightChunk; see README.md).
+var weightChunkBytes = 64 << 10
+
+// flattenMaxPlane: 1×1 stride-1 convolutions whose output plane has at
+// most this many pixels are computed as one row of the whole plane, so
+// that narrow rows (7, 14) do not leave short strips.
+var flattenMaxPlane = 1024
+
+// padMaxOutW: convolutions with zero padding and at most this many output
+// columns copy their input into the workspace with the zero columns
+// materialized, so that no strip needs the border passes (see the package
+// comment); wider rows use the border passes (their share of the row is
+// small, and the copy is not free).
+var padMaxOutW = 28
+
+// noGroup4 disables the group4 family (benchmarks compare it with the
+// block-diagonal packing).
+var noGroup4 bool
+
+// maxWidth, when positive, limits the tile width in vectors (benchmarks
+// compare tile shapes with it).
+var maxWidth int
+
+// LayoutFor is the activation layout New chooses on ISA tier t: nChw16c on
+// AVX-512, nChw8c otherwise.
+func LayoutFor(t isa.Tier) kernels.Layout {
+	if t == isa.AVX512 {
+		return kernels.NCHW16c
+	}
+	return kernels.NCHW8c
+}
+
+// ActiveLayout is the layout New chooses now (from isa.Active()), for
+// code outside kernels that plans a blocked pipeline.
+func ActiveLayout() kernels.Layout { return LayoutFor(isa.Active()) }
+
+// Conv is a direct convolution planned for one ConvSpec on the ISA tier
+// active when New ran. Run must not be called concurrently on one Conv.
+type Conv struct {
+	s      kernels.ConvShape
+	tier   isa.Tier
+	layout kernels.Layout
+	vl     int
+	icn    int       // input channels per block step of the microkernels
+	group4 bool      // 4 channels per group: the group4 family
+	epi    int       // epilogue flags of the spec (bias, ReLU)
+	bias   []float32 // OCB·vl values, zero-padded
+	packed []float32 // weight panels of all tiles
+	tiles  []tile
+	name   string
+
+	pool    *parallel.Pool
+	chunks  int // row chunks per (image, tile)
+	perTask int // rows per chunk
+	ntasks  int
+
+	// Geometry the row plans and row calls index with: the shape's, or a
+	// 1×1 convolution's plane flattened to one row, or the input with
+	// its zero columns materialized (padded copy in the workspace).
+	g       geom
+	padCols bool // Run copies the input into ws with g.W columns
+	padL    int  // zero columns left of the copied input
+
+	inImg, inBlk, outImg, outBlk int // strides in floats
+
+	// Run state, read by the tasks.
+	in, out, res, src []float32
+	task, copyTask    func(task, worker int)
+}
+
+// geom is the row geometry of the input (H×W, PadW zero columns each side
+// virtually) and output (OutH×OutW) the microkernel calls are planned on.
+type geom struct{ H, W, OutH, OutW, PadW int }
+
+// tile is a set of nvec consecutive output-channel blocks computed together.
+type tile struct {
+	ob0, nvec  int // first output block, number of blocks
+	icb0, nicb int // input blocks read
+	icChunk    int // input blocks per kernel call
+	wOff       int // offset of the tile's panel in packed
+	wkh, wicb  int // panel strides (floats) of one kernel row and one input block
+	fam        *family
+	plan       []hcall // the calls of one output row
+}
+
+// hcall is one microkernel call of an output row: nstrips strips of p
+// pixels starting at column ow0, kernel columns [kw0, kw0+nkw).
+type hcall struct {
+	ow0, p, nstrips int
+	kw0, nkw        int
+	accumulate      bool // add to the partial sums already in out
+	final           bool // apply the epilogue
+}
+
+// New validates spec and packs its weights for the active ISA tier. pool
+// may be nil (single-threaded).
+func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
+	s := spec.Shape
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if len(spec.Weight) != s.WeightLen() {
+		return nil, fmt.Errorf("direct: %d weights for %v, want %d", len(spec.Weight), &s, s.WeightLen())
+	}
+	if spec.Bias != nil && len(spec.Bias) != s.OutC {
+		return nil, fmt.Errorf("direct: %d bias values for %d output channels", len(spec.Bias), s.OutC)
+	}
+	tier := isa.Active()
+	c := &Conv{s: s, tier: tier, layout: LayoutFor(tier), pool: pool}
+	c.vl = c.layout.Block()
+	vl := c.vl
+	fams := tierFamilies(tier)
+	icb := (s.InC + vl - 1) / vl
+	ocb := (s.OutC + vl - 1) / vl
+
+	// Tile widths (vectors of output channels) of the tier's families,
+	// widest (the main tile) first.
+	var widths []int
+	for _, f := range fams {
+		if f.icn == vl && !f.group4 && !slices.Contains(widths, f.nvec) {
+			widths = append(widths, f.nvec)
+		}
+	}
+	slices.SortFunc(widths, func(a, b int) int { return b - a })
+	if maxWidth > 0 {
+		widths = slices.DeleteFunc(widths, func(w int) bool { return w > maxWidth })
+	}
+	// The 3-channel stem reads 3 lanes per input block when a family
+	// for it covers every tile.
+	c.icn = vl
+	if s.InC == 3 && s.Groups == 1 && ocb%widths[0] == 0 {
+		for _, f := range fams {
+			if f.icn == 3 && f.nvec == widths[0] {
+				c.icn = 3
+			}
+		}
+	}
+	// Groups of 4 channels: one-vector tiles whose lanes read their own
+	// group's inputs (the group4 family).
+	if s.Groups > 1 && s.InCG == 4 && s.OutCG == 4 && !noGroup4 {
+		for _, f := range fams {
+			if f.group4 {
+				c.group4, c.icn, widths = true, f.icn, []int{f.nvec}
+			}
+		}
+	}
+	// Tiles: the widest, unless grouping makes narrower tiles waste fewer
+	// multiply-adds on the block-diagonal zeros.
+	tiling := c.tiling(widths, ocb)
+	if s.Groups > 1 {
+		best := c.tilesCost(tiling)
+		for _, w := range widths[1:] {
+			if t := c.tiling(widths[slices.Index(widths, w):], ocb); c.tilesCost(t) < best {
+				tiling, best = t, c.tilesCost(t)
+			}
+		}
+	}
+	famFor := func(nvec int) *family {
+		for i := range fams {
+			if f := &fams[i]; f.nvec == nvec && f.icn == c.icn && f.group4 == c.group4 {
+				return f
+			}
+		}
+		panic(fmt.Sprintf("direct: no %d-vector family with %d channels per step", nvec, c.icn))
+	}
+
+	c.bias = kernels.Alloc(ocb * vl)
+	if spec.Bias != nil {
+		copy(c.bias, spec.Bias)
+		c.epi |= flagBias
+	}
+	if spec.ReLU {
+		c.epi |= flagReLU
+	}
+
+	c.g = geom{H: s.H, W: s.W, OutH: s.OutH, OutW: s.OutW, PadW: s.PadW}
+	switch {
+	case s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0 &&
+		s.OutH*s.OutW <= flattenMaxPlane:
+		// The output plane and the input plane are the same contiguous
+		// pixels: one row, split into strips without regard to rows.
+		c.g = geom{H: 1, W: s.H * s.W, OutH: 1, OutW: s.OutH * s.OutW}
+	case s.OutW <= padMaxOutW:
+		// Materialize the zero columns so that every strip is interior.
+		right := max(0, (s.OutW-1)*s.StrideW+(s.KW-1)*s.DilW-s.PadW-(s.W-1))
+		if s.PadW > 0 || right > 0 {
+			c.padCols, c.padL = true, s.PadW
+			c.g.W, c.g.PadW = s.PadW+s.W+right, 0
+		}
+	}
+	plans := map[*family][]hcall{}
+	off := 0
+	for ob, k := 0, 0; ob < ocb; k++ {
+		nvec := tiling[k]
+		t := tile{ob0: ob, nvec: nvec}
+		t.icb0, t.nicb = c.inputBlocks(ob, nvec, icb)
+		t.fam = famFor(nvec)
+		if _, ok := plans[t.fam]; !ok {
+			plans[t.fam] = c.rowPlan(t.fam.pmax)
+		}
+		t.plan = plans[t.fam]
+		T := nvec * vl
+		t.wkh = s.KW * c.icn * T
+		t.wicb = s.KH * t.wkh
+		// Input blocks per call: one weight chunk (weightChunkBytes)
+		// serves every strip of the task's rows before the next, and a
+		// strip of pmax pixels stays within maxCallMACs.
+		stripMACs := t.fam.pmax * T * c.icn * s.KH * s.KW
+		blockBytes := 4 * s.KH * s.KW * c.icn * T
+		t.icChunk = min(t.nicb, max(1, maxCallMACs/stripMACs), max(1, weightChunkBytes/blockBytes))
+		if stripMACs > maxCallMACs {
+			return nil, fmt.Errorf("%w: %v: one strip of %d pixels × one input block is %d multiply-adds (limit %d)",
+				ErrUnsupported, &s, t.fam.pmax, stripMACs, maxCallMACs)
+		}
+		t.wOff = off
+		off += t.nicb * t.wicb
+		c.tiles = append(c.tiles, t)
+		ob += nvec
+	}
+	c.packed = kernels.Alloc(off)
+	for i := range c.tiles {
+		c.pack(&c.tiles[i], spec.Weight)
+	}
+	c.name = "direct-" + c.tiles[0].fam.name
+
+	c.inBlk = c.g.H * c.g.W * vl
+	c.inImg = icb * c.inBlk
+	c.outBlk = s.OutH * s.OutW * vl
+	c.outImg = ocb * c.outBlk
+
+	// Tasks: (image, tile, row chunk). Enough chunks for the pool to
+	// balance; the split does not change any result.
+	c.chunks = 1
+	if th := pool.Threads(); th > 1 {
+		per := s.N * len(c.tiles)
+		c.chunks = min(c.g.OutH, max(1, (8*th+per-1)/per))
+	}
+	c.perTask = (c.g.OutH + c.chunks - 1) / c.chunks
+	c.chunks = (c.g.OutH + c.perTask - 1) / c.perTask
+	c.ntasks = s.N * len(c.tiles) * c.chunks
+	c.task = c.runTask
+	c.copyTask = c.runCopy
+	return c, nil
+}
+
+// inputBlocks returns the input blocks read by the output blocks
+// [ob, ob+nvec): those holding the input channels of their groups.
+func (c *Conv) inputBlocks(ob, nvec, icb int) (icb0, nicb int) {
+	s := &c.s
+	if c.icn == 3 {
+		return 0, 1
+	}
+	oc0 := ob * c.vl
+	oc1 := min((ob+nvec)*c.vl, s.OutC)
+	g0, g1 := oc0/s.OutCG, (oc1-1)/s.OutCG
+	ic0, ic1 := g0*s.InCG, (g1+1)*s.InCG
+	icb0 = ic0 / c.vl
+	return icb0, min(icb, (ic1+c.vl-1)/c.vl) - icb0
+}
+
+// tiling splits ocb output blocks into tiles: as many of widths[0] blocks
+// as fit, then the widest of the others that fit the rest (widths is sorted
+// in decreasing order and ends with 1).
+func (c *Conv) tiling(widths []int, ocb int) []int {
+	var t []int
+	for ob := 0; ob < ocb; {
+		for _, w := range widths {
+			if w <= ocb-ob {
+				t = append(t, w)
+				ob += w
+				break
+			}
+		}
+	}
+	return t
+}
+
+// tilesCost is the number of (output block, input block) pairs the
+// microkernels multiply with a tiling: proportional to the multiply-adds
+// done, zeros included.
+func (c *Conv) tilesCost(tiling []int) int {
+	icb := (c.s.InC + c.vl - 1) / c.vl
+	cost, ob := 0, 0
+	for _, nvec := range tiling {
+		_, n := c.inputBlocks(ob, nvec, icb)
+		cost += nvec * n
+		ob += nvec
+	}
+	return cost
+}
+
+// pack writes the tile's weight panel [icb][kh][kw][i < icn][j < T] from
+// the [OutC][InC/G][KH][KW] weights.
+func (c *Conv) pack(t *tile, w []float32) {
+	s := &c.s
+	T := t.nvec * c.vl
+	panel := c.packed[t.wOff : t.wOff+t.nicb*t.wicb]
+	for b := 0; b < t.nicb; b++ {
+		for kh := 0; kh < s.KH; kh++ {
+			for kw := 0; kw < s.KW; kw++ {
+				for i := 0; i < c.icn; i++ {
+					ic := (t.icb0+b)*c.vl + i
+					row := panel[b*t.wicb+kh*t.wkh+(kw*c.icn+i)*T:][:T]
+					for j := range row {
+						oc := t.ob0*c.vl + j
+						row[j] = 0
+						if c.group4 {
+							// Lane j multiplies channel i of its own group.
+							ic = oc/4*4 + i
+						}
+						if oc >= s.OutC || ic >= s.InC {
+							continue
+						}
+						g := oc / s.OutCG
+						if ic/s.InCG != g {
+							continue
+						}
+						row[j] = w[((oc*s.InCG+ic-g*s.InCG)*s.KH+kh)*s.KW+kw]
+					}
+				}
+			}
+		}
+	}
+}
+
+// rowPlan splits an output row into microkernel calls with strips of at
+// most pmax pixels (see the package comment, Borders).
+func (c *Conv) rowPlan(pmax int) []hcall {
+	s, g := &c.s, &c.g
+	// Valid kernel columns of output column ow: [lo, hi).
+	lo := func(ow int) int {
+		n := g.PadW - ow*s.StrideW
+		if n <= 0 {
+			return 0
+		}
+		return min(s.KW, (n+s.DilW-1)/s.DilW)
+	}
+	hi := func(ow int) int {
+		n := g.W - 1 + g.PadW - ow*s.StrideW
+		if n < 0 {
+			return 0
+		}
+		return min(s.KW, n/s.DilW+1)
+	}
+	valid := func(ow, kw int) bool { return lo(ow) <= kw && kw < hi(ow) }
+
+	var plan []hcall
+	nstr := (g.OutW + pmax - 1) / pmax
+	base, extra := g.OutW/nstr, g.OutW%nstr
+	for k, a := 0, 0; k < nstr; k++ {
+		p := base
+		if k < extra {
+			p++
+		}
+		b := a + p
+		if lo(a) == 0 && hi(b-1) == s.KW {
+			// Interior: extend the previous call if it is a run of
+			// interior strips of the same width ending here.
+			if n := len(plan); n > 0 {
+				l := &plan[n-1]
+				if l.final && !l.accumulate && l.nkw == s.KW && l.p == p && l.ow0+l.nstrips*p == a {
+					l.nstrips++
+					a = b
+					continue
+				}
+			}
+			plan = append(plan, hcall{ow0: a, p: p, nstrips: 1, kw0: 0, nkw: s.KW, final: true})
+			a = b
+			continue
+		}
+		// Border strip: the columns valid for all its pixels first.
+		i0, i1 := lo(a), hi(b-1)
+		first := hcall{ow0: a, p: p, nstrips: 1, kw0: i0, nkw: max(0, i1-i0)}
+		if first.nkw == 0 {
+			first.kw0 = 0
+		}
+		var groups []hcall
+		for kw := 0; kw < s.KW; kw++ {
+			u := a
+			for u < b && !valid(u, kw) {
+				u++
+			}
+			v := u
+			for v < b && valid(v, kw) {
+				v++
+			}
+			if u == v || (u == a && v == b) {
+				continue
+			}
+			if n := len(groups); n > 0 {
+				g := &groups[n-1]
+				if g.ow0 == u && g.p == v-u && g.kw0+g.nkw == kw {
+					g.nkw++
+					continue
+				}
+			}
+			groups = append(groups, hcall{ow0: u, p: v - u, nstrips: 1, kw0: kw, nkw: 1, accumulate: true})
+		}
+		if len(groups) == 0 {
+			first.final = true
+			plan = append(plan, first)
+		} else {
+			plan = append(plan, first)
+			plan = append(plan, groups...)
+			plan = append(plan, hcall{ow0: a, p: p, nstrips: 1, accumulate: true, final: true})
+		}
+		a = b
+	}
+	return plan
+}
+
+func (c *Conv) Name() string           { return c.name }
+func (c *Conv) Layout() kernels.Layout { return c.layout }
+
+// WorkspaceLen is the size of the zero-column padded copy of the input
+// that convolutions with narrow outputs make (see padMaxOutW), else 0.
+func (c *Conv) WorkspaceLen() int {
+	if !c.padCols {
+		return 0
+	}
+	return c.s.N * c.inImg
+}
+
+// Tier is the ISA tier the convolution was planned for.
+func (c *Conv) Tier() isa.Tier { return c.tier }
+
+// Run computes out = relu?(conv(in) + bias + residual) for the whole batch,
+// all in Layout(). residual is nil or shaped like out and must not overlap
+// it (border strips store partial sums in out before the residual is
+// added). ws is unused (WorkspaceLen is 0).
+func (c *Conv) Run(in, out, residual, ws []float32) {
+	inLen, outLen := c.layout.Elems(c.s.In()), c.layout.Elems(c.s.Out())
+	if len(in) < inLen || len(out) < outLen || (residual != nil && len(residual) < outLen) {
+		panic(fmt.Sprintf("direct: Run with %d input, %d output, %d residual values; want %d, %d, %d",
+			len(in), len(out), len(residual), inLen, outLen, outLen))
+	}
+	c.in, c.out, c.res, c.src = in, out, residual, in
+	if c.padCols {
+		if len(ws) < c.WorkspaceLen() {
+			panic(fmt.Sprintf("direct: workspace of %d values, want %d", len(ws), c.WorkspaceLen()))
+		}
+		c.src = ws
+		c.pool.Run(c.s.N*(c.inImg/c.inBlk), c.copyTask)
+	}
+	c.pool.Run(c.ntasks, c.task)
+	c.in, c.out, c.res, c.src = nil, nil, nil, nil
+}
+
+// runCopy copies one input block (image n, block b) into the padded
+// workspace, zeroing its padding columns.
+func (c *Conv) runCopy(task, _ int) {
+	s, vl := &c.s, c.vl
+	rowIn, rowOut := s.W*vl, c.g.W*vl
+	in := c.in[task*s.H*rowIn:][:s.H*rowIn]
+	out := c.src[task*c.inBlk:][:c.inBlk]
+	left := c.padL * vl
+	for h := 0; h < s.H; h++ {
+		o := out[h*rowOut : (h+1)*rowOut]
+		clear(o[:left])
+		copy(o[left:], in[h*rowIn:(h+1)*rowIn])
+		clear(o[left+rowIn:])
+	}
+}
+
+// runTask computes rows of one (image, tile, row chunk).
+func (c *Conv) runTask(task, _ int) {
+	ck := task % c.chunks
+	task /= c.chunks
+	t := &c.tiles[task%len(c.tiles)]
+	n := task / len(c.tiles)
+	oh0 := ck * c.perTask
+	oh1 := min(c.g.OutH, oh0+c.perTask)
+	for ic := 0; ic < t.nicb; ic += t.icChunk {
+		nicb := min(t.icChunk, t.nicb-ic)
+		for oh := oh0; oh < oh1; oh++ {
+			c.row(t, n, oh, ic, nicb)
+		}
+	}
+}
+
+// row runs the calls of output row oh for input blocks [ic, ic+nicb) of
+// tile t.
+func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
+	s, g := &c.s, &c.g
+	vl := c.vl
+	firstChunk, lastChunk := ic == 0, ic+nicb == t.nicb
+	// Valid kernel rows.
+	ih0 := oh*s.StrideH - s.PadH
+	kh0 := 0
+	if ih0 < 0 {
+		kh0 = min(s.KH, (-ih0+s.DilH-1)/s.DilH)
+	}
+	kh1 := 0
+	if m := g.H - 1 - ih0; m >= 0 {
+		kh1 = min(s.KH, m/s.DilH+1)
+	}
+	nkh := max(0, kh1-kh0)
+	T := t.nvec * vl
+	srcRow := n*c.inImg + (t.icb0+ic)*c.inBlk + (ih0+kh0*s.DilH)*g.W*vl
+	wRow := t.wOff + ic*t.wicb + kh0*t.wkh
+	dstRow := n*c.outImg + t.ob0*c.outBlk + oh*g.OutW*vl
+	bias := &c.bias[t.ob0*vl]
+	pix, kwS, khS := s.StrideW*vl, s.DilW*vl, s.DilH*g.W*vl
+	for i := range t.plan {
+		h := &t.plan[i]
+		flags := 0
+		if h.nkw == 0 {
+			// No kernel columns: the zeroing pass of a border strip
+			// (once, before the first chunk's sums) or its epilogue pass
+			// (once, after the last chunk's).
+			if (h.final && !lastChunk) || (!h.final && !firstChunk) {
+				continue
+			}
+			if h.accumulate {
+				flags |= flagAccumulate
+			}
+		} else if h.accumulate || !firstChunk {
+			flags |= flagAccumulate
+		}
+		if h.final && lastChunk {
+			flags |= c.epi
+			if c.res != nil {
+				flags |= flagResidual
+			}
+		}
+		src, wts := &c.src[0], &c.packed[t.wOff]
+		if nkh > 0 && h.nkw > 0 {
+			src = &c.src[srcRow+(h.ow0*s.StrideW-g.PadW+h.kw0*s.DilW)*vl]
+			wts = &c.packed[wRow+h.kw0*c.icn*T]
+		}
+		d := dstRow + h.ow0*vl
+		var res *float32
+		if c.res != nil {
+			res = &c.res[d]
+		}
+		kern := t.fam.kern[h.p]
+		// Split long runs of strips to keep each call short.
+		maxStrips := max(1, maxCallMACs/(h.p*T*nicb*c.icn*max(1, nkh*h.nkw)))
+		for st := 0; st < h.nstrips; st += maxStrips {
+			ns := min(maxStrips, h.nstrips-st)
+			kern(src, wts, &c.out[d], ns, nicb, nkh, h.nkw, pix, kwS, khS, c.inBlk, t.wkh, t.wicb, c.outBlk, bias, res, flags)
+			if st+ns < h.nstrips {
+				src = at(src, ns*h.p*pix)
+				d += ns * h.p * vl
+				if res != nil {
+					res = &c.res[d]
+				}
+			}
+		}
+	}
+}

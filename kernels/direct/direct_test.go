@@ -1,0 +1,295 @@
+package direct
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/kerneltest"
+	"github.com/resbench/resbench/kernels/naive"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// asmFamilies returns the assembly families this CPU can run, by tier.
+func asmFamilies(t *testing.T) map[isa.Tier][]family {
+	m := map[isa.Tier][]family{}
+	for _, tier := range []isa.Tier{isa.AVX2, isa.AVX512} {
+		if isa.Supported(tier) {
+			m[tier] = tierFamilies(tier)
+		} else {
+			t.Logf("CPU/build lacks %v: its microkernels are not run", tier)
+		}
+	}
+	return m
+}
+
+// TestMicroKernels runs every microkernel the CPU supports (AVX-512 ones
+// only on AVX-512 CPUs) against refKernel on random operands: every tile
+// height, two strips, several input blocks, kernel rows and columns,
+// strided pixels, gaps between output blocks, and every epilogue flag. The
+// output buffer starts random and is compared everywhere, so a store
+// outside the tile is caught too.
+func TestMicroKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for tier, fams := range asmFamilies(t) {
+		for _, f := range fams {
+			for p := 1; p <= f.pmax; p++ {
+				t.Run(fmt.Sprintf("%v/%s/p=%d", tier, f.name, p), func(t *testing.T) {
+					testMicroKernel(t, rng, f, p)
+				})
+			}
+		}
+	}
+}
+
+func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
+	const nstrips, nicb, nkh, nkw = 2, 2, 2, 3
+	vl, T, icn := f.vl, f.t(), f.icn
+	pix := 2 * vl                          // stride 2
+	kwS := vl                              // dilation 1
+	width := nstrips*p*2 + nkw + 1         // input row length in pixels
+	khS := width * vl                      // one input row
+	icbS := (nkh + 1) * khS                // one input block (a spare row)
+	wkh := (nkw + 1) * icn * T             // a spare kernel column
+	wicb := (nkh + 1) * wkh                // a spare kernel row
+	dstBlk := (nstrips*p + 3) * vl         // gap between output blocks
+	src := randSlice(rng, nicb*icbS+vl)    // +vl: group4 reads whole vectors
+	wts := randSlice(rng, nicb*wicb)       //
+	bias := randSlice(rng, T)              //
+	res := randSlice(rng, f.nvec*dstBlk)   //
+	init := randSlice(rng, f.nvec*dstBlk)  //
+	got := make([]float32, f.nvec*dstBlk)  //
+	want := make([]float32, f.nvec*dstBlk) //
+	for flags := 0; flags < 16; flags++ {
+		copy(got, init)
+		copy(want, init)
+		f.kern[p](&src[0], &wts[0], &got[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
+		refKernel(p, T, vl, icn, f.group4, &src[0], &wts[0], &want[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
+		for i := range got {
+			// Sums of ≤ 2·2·3·16 products of values in (-1, 1):
+			// float32 rounding stays far below 1e-4.
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4) {
+				t.Fatalf("flags %04b: dst[%d] = %v, want %v", flags, i, got[i], want[i])
+			}
+		}
+	}
+	// No taps (a fully clipped window): only the epilogue.
+	copy(got, init)
+	copy(want, init)
+	f.kern[p](&src[0], &wts[0], &got[0], 1, nicb, 0, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flagAccumulate|flagBias|flagReLU)
+	refKernel(p, T, vl, icn, f.group4, &src[0], &wts[0], &want[0], 1, nicb, 0, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flagAccumulate|flagBias|flagReLU)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("no taps: dst[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// knobs are the planning alternatives; every combination must compute the
+// same convolution.
+type knobs struct {
+	name                       string
+	padMaxOutW, flattenMaxPlne int
+	chunk, maxWidth            int
+	noGroup4                   bool
+}
+
+var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4}
+
+func (k knobs) set() (restore func()) {
+	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4}
+	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4 = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4
+	return func() { old.set() }
+}
+
+func knobVariants() []knobs {
+	d := defaultKnobs
+	v := []knobs{d}
+	add := func(name string, f func(k *knobs)) {
+		k := d
+		k.name = name
+		f(&k)
+		v = append(v, k)
+	}
+	add("border-passes", func(k *knobs) { k.padMaxOutW = 0 })
+	add("padded-copy", func(k *knobs) { k.padMaxOutW = 1 << 30 })
+	add("no-flatten", func(k *knobs) { k.flattenMaxPlne = 0 })
+	add("one-block-chunks", func(k *knobs) { k.chunk = 1 })
+	add("one-block-chunks+border-passes", func(k *knobs) { k.chunk, k.padMaxOutW = 1, 0 })
+	add("width1", func(k *knobs) { k.maxWidth = 1 })
+	add("width2", func(k *knobs) { k.maxWidth = 2 })
+	add("no-group4", func(k *knobs) { k.noGroup4 = true })
+	return v
+}
+
+// TestPlans runs the conformance edge cases through every planning
+// alternative (border passes or padded copy, flattened 1×1 planes, input
+// channel chunks, tile widths, group4) on every ISA tier, with the full
+// epilogue, against the float64 reference; it also checks that the
+// padding channels of the output are written as zero.
+func TestPlans(t *testing.T) {
+	for _, k := range knobVariants() {
+		t.Run("plan="+k.name, func(t *testing.T) {
+			defer k.set()()
+			kerneltest.ForEachTier(t, func(t *testing.T, _ isa.Tier) {
+				for _, sh := range kerneltest.EdgeShapes {
+					checkConv(t, sh.ConvShape(), nil)
+				}
+			})
+		})
+	}
+}
+
+// checkConv runs one convolution (bias, residual, ReLU) with the direct
+// kernel on pool and compares it with the float64 reference.
+func checkConv(t *testing.T, s kernels.ConvShape, pool *parallel.Pool) []float32 {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(s.InC), uint64(s.OutC*s.KH)))
+	in := randSlice(rng, s.In().Elems())
+	w := randSlice(rng, s.WeightLen())
+	bias := randSlice(rng, s.OutC)
+	res := randSlice(rng, s.Out().Elems())
+	c, err := New(kernels.ConvSpec{Shape: s, Weight: w, Bias: bias, ReLU: true}, pool)
+	if err != nil {
+		t.Fatalf("%v: %v", &s, err)
+	}
+	l := c.Layout()
+	bin, bres, bout := kernels.Alloc(l.Elems(s.In())), kernels.Alloc(l.Elems(s.Out())), kernels.Alloc(l.Elems(s.Out()))
+	kernels.ToBlocked(l, s.In(), in, bin)
+	kernels.ToBlocked(l, s.Out(), res, bres)
+	for i := range bout {
+		bout[i] = float32(math.NaN())
+	}
+	c.Run(bin, bout, bres, kernels.Alloc(c.WorkspaceLen()))
+	got := make([]float32, s.Out().Elems())
+	kernels.FromBlocked(l, s.Out(), bout, got)
+
+	wide := func(v []float32, abs bool) []float64 {
+		d := make([]float64, len(v))
+		for i, x := range v {
+			d[i] = float64(x)
+			if abs {
+				d[i] = math.Abs(d[i])
+			}
+		}
+		return d
+	}
+	want := make([]float64, len(got))
+	cond := make([]float64, len(got))
+	naive.Conv2D(&s, wide(in, false), wide(w, false), wide(bias, false), wide(res, false), true, want)
+	naive.Conv2D(&s, wide(in, true), wide(w, true), wide(bias, true), wide(res, true), false, cond)
+	for i, g := range got {
+		if e := math.Abs(float64(g) - want[i]); !(e <= 1e-5*cond[i]+1e-30) {
+			t.Fatalf("%s %v: output %d = %v, want %v", c.Name(), &s, i, g, want[i])
+		}
+	}
+	// Padding lanes of the last block: zero (the residual's are zero).
+	b := l.Block()
+	ocb := (s.OutC + b - 1) / b
+	plane := s.OutH * s.OutW
+	for n := 0; n < s.N; n++ {
+		for p := 0; p < plane; p++ {
+			for j := s.OutC - (ocb-1)*b; j < b; j++ {
+				if v := bout[((n*ocb+ocb-1)*plane+p)*b+j]; v != 0 {
+					t.Fatalf("%s %v: padding lane %d of pixel %d = %v, want 0", c.Name(), &s, j, p, v)
+				}
+			}
+		}
+	}
+	return bout
+}
+
+// threadShapes are convolutions that exercise every kind of task split.
+var threadShapes = []kernels.ConvShape{
+	{N: 2, InC: 24, H: 30, W: 30, OutC: 40, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+	{N: 1, InC: 64, H: 14, W: 14, OutC: 96, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
+	{N: 1, InC: 3, H: 45, W: 45, OutC: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3},
+	{N: 1, InC: 128, H: 12, W: 12, OutC: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 32},
+}
+
+// TestThreadsIdentical: the result does not depend on the number of
+// threads, bit for bit.
+func TestThreadsIdentical(t *testing.T) {
+	for _, s := range threadShapes {
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		one := checkConv(t, s, nil)
+		for _, th := range []int{2, 3} {
+			pool := parallel.New(th)
+			got := checkConv(t, s, pool)
+			pool.Close()
+			for i := range one {
+				if math.Float32bits(got[i]) != math.Float32bits(one[i]) {
+					t.Fatalf("%v: %d threads: out[%d] = %v, one thread %v", &s, th, i, got[i], one[i])
+				}
+			}
+		}
+	}
+}
+
+// TestRunAllocs: Run allocates nothing, inline or on a pool, with or
+// without the padded copy.
+func TestRunAllocs(t *testing.T) {
+	for _, s := range threadShapes {
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range []int{1, 2} {
+			pool := parallel.New(th)
+			rng := rand.New(rand.NewPCG(1, 2))
+			c, err := New(kernels.ConvSpec{Shape: s, Weight: randSlice(rng, s.WeightLen()), Bias: randSlice(rng, s.OutC), ReLU: true}, pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := c.Layout()
+			in, out, res := kernels.Alloc(l.Elems(s.In())), kernels.Alloc(l.Elems(s.Out())), kernels.Alloc(l.Elems(s.Out()))
+			ws := kernels.Alloc(c.WorkspaceLen())
+			if a := testing.AllocsPerRun(10, func() { c.Run(in, out, res, ws) }); a != 0 {
+				t.Errorf("%v, %d threads: %v allocations per Run", &s, th, a)
+			}
+			pool.Close()
+		}
+	}
+}
+
+// TestUnsupported: a kernel so large that one strip of one input block
+// would be a long non-preemptible assembly call is refused with
+// ErrUnsupported; a bad weight count is an error but not ErrUnsupported.
+func TestUnsupported(t *testing.T) {
+	s := kernels.ConvShape{N: 1, InC: 16, H: 80, W: 80, OutC: 32, KH: 80, KW: 80, StrideH: 1, StrideW: 1}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(kernels.ConvSpec{Shape: s, Weight: make([]float32, s.WeightLen())}, nil)
+	if !errors.Is(err, ErrUnsupported) {
+		t.Errorf("80×80 kernel: got %v, want ErrUnsupported", err)
+	}
+	s.KH, s.KW = 3, 3
+	_, err = New(kernels.ConvSpec{Shape: s, Weight: make([]float32, 5)}, nil)
+	if err == nil || errors.Is(err, ErrUnsupported) {
+		t.Errorf("5 weights: got %v, want a plain error", err)
+	}
+}
+
+// TestLayout: nChw16c exactly on the AVX-512 tier.
+func TestLayout(t *testing.T) {
+	kerneltest.ForEachTier(t, func(t *testing.T, tier isa.Tier) {
+		s := kernels.ConvShape{N: 1, InC: 8, H: 4, W: 4, OutC: 8, KH: 1, KW: 1, StrideH: 1, StrideW: 1}
+		c, err := New(kernels.ConvSpec{Shape: s, Weight: make([]float32, 64)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := kernels.NCHW8c
+		if tier == isa.AVX512 {
+			want = kernels.NCHW16c
+		}
+		if c.Layout() != want || ActiveLayout() != want || c.Tier() != tier {
+			t.Errorf("tier %v: layout %v (active %v), tier %v; want %v", tier, c.Layout(), ActiveLayout(), c.Tier(), want)
+		}
+	})
+}

@@ -1,0 +1,138 @@
+package direct
+
+import (
+	"unsafe"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+)
+
+// Epilogue flag bits of the microkernels; keep in sync with
+// internal/asmgen/main.go.
+const (
+	flagAccumulate = 1 << 0 // add the current dst values (earlier partial sums)
+	flagBias       = 1 << 1 // add bias[j]
+	flagResidual   = 1 << 2 // add res, laid out like dst
+	flagReLU       = 1 << 3 // max(x, 0), NaN-propagating
+)
+
+// kernelFn is the signature of every microkernel (see the doc comment of
+// any sconvDirect* routine for the reference loop). Strides are in floats.
+type kernelFn func(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int)
+
+// family is a set of microkernels sharing one packed weight layout: strips
+// of 1..pmax pixels × nvec vectors of vl lanes, icn input channels per
+// block step. kern[p] computes strips of p pixels.
+type family struct {
+	vl, pmax, nvec, icn int
+	// group4: lane j reads input channel i of its own group of 4
+	// (grouped convolutions with 4 channels per group).
+	group4 bool
+	name   string // name of the full-strip kernel
+	kern   []kernelFn
+}
+
+func (f *family) t() int { return f.nvec * f.vl }
+
+// maxRefAcc bounds p·T of the reference kernel (14 pixels × 32 lanes).
+const maxRefAcc = 14 * 32
+
+// genericFamilies are the pure-Go kernels of the Generic tier: the AVX2
+// tile shapes (nChw8c) computed by refKernel.
+var genericFamilies = func() []family {
+	fams := make([]family, len(familiesAVX2))
+	for i, f := range familiesAVX2 {
+		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group4: f.group4,
+			name: "generic" + f.name[len("sconvDirect"):len(f.name)-len("AVX2")],
+			kern: make([]kernelFn, f.pmax+1)}
+		for p := 1; p <= f.pmax; p++ {
+			T, vl, icn, g4 := f.t(), f.vl, f.icn, f.group4
+			g.kern[p] = func(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+				refKernel(p, T, vl, icn, g4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+			}
+		}
+		fams[i] = g
+	}
+	return fams
+}()
+
+// at returns &p[i] for a float32 pointer into a larger buffer.
+func at(p *float32, i int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(p), 4*i)) }
+
+// refKernel is the pure-Go microkernel: the reference loop of the assembly
+// routines for a tile of p pixels × T lanes (vl per vector) with icn input
+// channels per block step (with group4, lane j reads channel i of its own
+// group of 4 instead of channel i of the block). It accumulates in the same
+// order as the assembly (taps, then accumulate, bias, residual, ReLU) but
+// without fused multiply-adds.
+func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	if p*T > maxRefAcc {
+		panic("direct: reference tile too large")
+	}
+	var buf [maxRefAcc]float32
+	acc := buf[:p*T]
+	taps := nicb > 0 && nkh > 0 && nkw > 0
+	for s := 0; s < nstrips; s++ {
+		clear(acc)
+		if taps {
+			for b := 0; b < nicb; b++ {
+				for kh := 0; kh < nkh; kh++ {
+					for kw := 0; kw < nkw; kw++ {
+						sp := s*p*pixStride + b*icbStride + kh*khStride + kw*kwStride
+						wp := b*wicbStride + kh*wkhStride + kw*icn*T
+						for i := 0; i < icn; i++ {
+							w := unsafe.Slice(at(wts, wp+i*T), T)
+							if group4 {
+								for q := 0; q < p; q++ {
+									x := unsafe.Slice(at(src, sp+q*pixStride), vl)
+									a := acc[q*T : q*T+T]
+									for j := range a {
+										a[j] += x[j%vl/4*4+i] * w[j]
+									}
+								}
+								continue
+							}
+							for q := 0; q < p; q++ {
+								x := *at(src, sp+q*pixStride+i)
+								a := acc[q*T : q*T+T]
+								a = a[:len(w)]
+								for j, wv := range w {
+									a[j] += x * wv
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		for q := 0; q < p; q++ {
+			for j := 0; j < T; j++ {
+				o := j/vl*dstBlk + (s*p+q)*vl + j%vl
+				v := acc[q*T+j]
+				if flags&flagAccumulate != 0 {
+					v += *at(dst, o)
+				}
+				if flags&flagBias != 0 {
+					v += *at(bias, j)
+				}
+				if flags&flagResidual != 0 {
+					v += *at(res, o)
+				}
+				if flags&flagReLU != 0 && v < 0 { // NaN stays NaN
+					v = 0
+				}
+				*at(dst, o) = v
+			}
+		}
+	}
+}
+
+// tierFamilies returns the microkernel families of ISA tier t.
+func tierFamilies(t isa.Tier) []family {
+	switch t {
+	case isa.AVX512:
+		return familiesAVX512
+	case isa.AVX2:
+		return familiesAVX2
+	}
+	return genericFamilies
+}

@@ -1,0 +1,564 @@
+package winograd
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/gemm"
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// ErrUnsupported is returned (wrapped) by New for a convolution Winograd
+// F(m×m,3×3) does not compute: anything but a 3x3 kernel with stride 1,
+// dilation 1 and one group. Any padding is supported.
+var ErrUnsupported = errors.New("winograd: only 3x3 stride-1 undilated ungrouped convolutions are supported")
+
+// Tiles lists the supported output tile sizes m of F(m×m, 3×3).
+var Tiles = []int{2, 4, 6}
+
+// group is the number of tiles the transforms process at once (one per
+// lane of an AVX2 register); blocks are multiples of it.
+const group = 8
+
+// Conv is a Winograd convolution planned for one ConvSpec and tile size.
+// Run is not safe for concurrent use (the Conv holds the current job).
+type Conv struct {
+	s        kernels.ConvShape
+	m, alpha int
+	a2       int // α², the number of transform positions (and GEMMs)
+	name     string
+	bias     []float32
+	relu     bool
+	ctx      *gemm.Context
+	pool     *parallel.Pool
+	tier     isa.Tier
+	asm      bool            // AVX2 transforms (tier ≥ AVX2 and an assembly build)
+	u        []*gemm.PackedA // per position ξ = i·α+j: U_ξ, OutC × InC
+
+	// Live output window: the outputs whose 3x3 input window touches the
+	// image. With padding > 2 the outputs outside it see only padding;
+	// fillDead stores them (exactly the epilogue of 0) instead of tiling
+	// them, because a tile's rounding error scales with its whole patch
+	// and would leak into outputs whose condition is 0.
+	oy0, oy1, ox0, ox1 int
+	dead               bool // the live window is smaller than the output
+
+	// Padded input: the tiles' patches tile a zero-padded copy of the
+	// input, hp × wp per channel, so that every patch is in bounds and
+	// all tiles share one row stride. Patch (ty, tx) starts at row ty·m,
+	// column tx·m; input pixel (y, x) is at (y+pt, x+pl).
+	hp, wp, pt, pl int
+	padLen         int // N·InC·hp·wp plus slack for 16-byte row reads
+
+	th, tw int // tile grid of one image (over the live window)
+	total  int // tiles of the whole batch
+	nFull  int // tiles that are not clipped; they come first
+	nb     int // tiles per block (a multiple of group)
+	// Row stride (floats) of the V and M blocks is nb. Position strides
+	// (floats) of V (InC rows) and M (OutC rows) are one cache line more
+	// than the rows need, so that the α² streams of a transform do not
+	// map to the same L1 sets when InC·nb is a multiple of 1024 (4 KiB
+	// aliasing made the transforms 3x slower).
+	vStride, mStride int
+
+	// Per tile (full tiles first, in raster order, then the clipped ones),
+	// padded to a multiple of group with copies of the last tile:
+	pin    []int // byte offset of the patch in the padded input (channel 0)
+	pout   []int // byte offset of the output tile origin (channel 0)
+	mh, mw []int // valid output rows and columns
+
+	inTasks, outTasks, padTasks int
+	workers                     []*gemm.Context // per-worker contexts (WithWorkerContexts), or nil
+	blockParallel               bool            // Run hands blocks to workers (see WithWorkerContexts)
+
+	// The current call; inFn/outFn/padFn are bound once so that handing
+	// them to the pool allocates nothing.
+	job            job
+	inFn, outFn    func(task, worker int)
+	padFn, blockFn func(task, worker int)
+	scratchLen     int // floats of raw output tiles per worker
+}
+
+type job struct {
+	in, out, res []float32
+	pad, v, mb   []float32
+	scratch      []float32
+	t0, nt       int
+}
+
+// Option adjusts a plan.
+type Option func(*options)
+
+type options struct {
+	blockTiles int
+	goOnly     bool
+	workers    []*gemm.Context
+}
+
+// WithBlockTiles fixes the number of tiles per block (rounded up to a
+// multiple of 8) instead of the default from blockBudget.
+func WithBlockTiles(n int) Option { return func(o *options) { o.blockTiles = n } }
+
+// WithWorkerContexts gives the plan one single-threaded GEMM context per
+// worker of pool (gemm.NewContext(nil), same ISA tier as ctx). Run then
+// hands whole blocks to the workers, each transforming, multiplying and
+// transforming back its block with its own context: one pool.Run per call
+// instead of α²+2 per block (each a synchronization of all workers). The
+// contexts can be shared by every Winograd plan on the same pool; like
+// ctx, they must not be used by another goroutine during Run. The result
+// is bitwise the same as without them. Layers with fewer blocks than
+// workers still use ctx.
+func WithWorkerContexts(ctxs []*gemm.Context) Option {
+	return func(o *options) { o.workers = ctxs }
+}
+
+// withGoTransforms forces the pure-Go transforms (for tests and
+// benchmarks of the assembly).
+func withGoTransforms() Option { return func(o *options) { o.goOnly = true } }
+
+// New plans spec as Winograd F(tile×tile, 3×3), tile = 2, 4 or 6. The
+// weights are transformed (U = G g Gᵀ in float64, rounded once) and packed
+// for ctx's ISA tier, which must be the active tier (as for gemm.PackA).
+// ctx runs the α² GEMMs of each block of tiles; pool (nil: one thread) runs
+// the transforms. Shapes Winograd does not handle give an error wrapping
+// ErrUnsupported.
+func New(spec kernels.ConvSpec, tileSize int, ctx *gemm.Context, pool *parallel.Pool, opts ...Option) (*Conv, error) {
+	s := spec.Shape
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if tileSize != 2 && tileSize != 4 && tileSize != 6 {
+		return nil, fmt.Errorf("winograd: tile size %d, want 2, 4 or 6", tileSize)
+	}
+	if s.KH != 3 || s.KW != 3 || s.StrideH != 1 || s.StrideW != 1 || s.DilH != 1 || s.DilW != 1 || s.Groups != 1 {
+		return nil, fmt.Errorf("%w (got %v, dilation %dx%d)", ErrUnsupported, &s, s.DilH, s.DilW)
+	}
+	if len(spec.Weight) != s.WeightLen() {
+		return nil, fmt.Errorf("winograd: %d weights for %v, want %d", len(spec.Weight), &s, s.WeightLen())
+	}
+	if spec.Bias != nil && len(spec.Bias) != s.OutC {
+		return nil, fmt.Errorf("winograd: %d biases for %d output channels", len(spec.Bias), s.OutC)
+	}
+	if ctx.Tier() != isa.Active() {
+		return nil, fmt.Errorf("winograd: gemm context is for tier %v, active tier is %v", ctx.Tier(), isa.Active())
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	mats := matsFor(tileSize)
+	c := &Conv{s: s, m: tileSize, alpha: mats.alpha, a2: mats.alpha * mats.alpha,
+		name: fmt.Sprintf("winograd-f%d", tileSize), bias: spec.Bias, relu: spec.ReLU,
+		ctx: ctx, pool: pool, tier: ctx.Tier()}
+	c.asm = haveAsm && c.tier >= isa.AVX2 && !o.goOnly
+	c.planTiles()
+	c.nb = o.blockTiles
+	if c.nb <= 0 {
+		c.nb = defaultBlock(c.alpha, s.InC, s.OutC, c.tier)
+	}
+	c.nb = min((c.nb+group-1)/group*group, (c.total+group-1)/group*group)
+	c.vStride = s.InC*c.nb + 16
+	c.mStride = s.OutC*c.nb + 16
+	c.scratchLen = c.nb * c.m * c.m
+	c.transformWeights(mats, spec.Weight)
+	threads := pool.Threads()
+	c.inTasks, c.outTasks, c.padTasks = 1, 1, 1
+	if threads > 1 {
+		c.inTasks = min(s.InC, 4*threads)
+		c.outTasks = min(s.OutC, 4*threads)
+		c.padTasks = min(s.N*s.InC, 4*threads)
+	}
+	if o.workers != nil {
+		if len(o.workers) < threads {
+			return nil, fmt.Errorf("winograd: %d worker contexts for a pool of %d threads", len(o.workers), threads)
+		}
+		for _, w := range o.workers[:threads] {
+			if w.Tier() != c.tier || w.Threads() != 1 {
+				return nil, fmt.Errorf("winograd: worker contexts must be single-threaded and for tier %v", c.tier)
+			}
+		}
+		c.workers = o.workers[:threads]
+		blocks := (c.total + c.nb - 1) / c.nb
+		c.blockParallel = threads > 1 && blocks >= threads
+	}
+	c.inFn, c.outFn, c.padFn, c.blockFn = c.inputTask, c.outputTask, c.padTask, c.blockTask
+	return c, nil
+}
+
+// blockBudget is the target size in bytes of one block's transformed input
+// and GEMM output (V and M); see defaultBlock and the measurements in
+// doc.go.
+var blockBudget = 1 << 20
+
+// defaultBlock is the number of tiles per block: as many as fit
+// α²·(InC+OutC)·4 bytes each in blockBudget, rounded down to a multiple of
+// the GEMM's column panel (16 floats; 32 on AVX-512), and at least one
+// panel.
+func defaultBlock(alpha, inC, outC int, tier isa.Tier) int {
+	nr := 16
+	if tier == isa.AVX512 {
+		nr = 32
+	}
+	per := alpha * alpha * (inC + outC) * 4
+	return max(blockBudget/per/nr*nr, nr)
+}
+
+// planTiles lays out the live window, the padded input and the tiles.
+func (c *Conv) planTiles() {
+	s := &c.s
+	c.oy0, c.oy1 = max(0, s.PadH-2), min(s.OutH, s.H+s.PadH)
+	c.ox0, c.ox1 = max(0, s.PadW-2), min(s.OutW, s.W+s.PadW)
+	c.dead = c.oy0 > 0 || c.ox0 > 0 || c.oy1 < s.OutH || c.ox1 < s.OutW
+	c.th = (c.oy1 - c.oy0 + c.m - 1) / c.m
+	c.tw = (c.ox1 - c.ox0 + c.m - 1) / c.m
+	c.total = s.N * c.th * c.tw
+	c.pt, c.pl = s.PadH-c.oy0, s.PadW-c.ox0
+	c.hp, c.wp = c.th*c.m+2, c.tw*c.m+2
+	c.padLen = s.N*s.InC*c.hp*c.wp + 8
+
+	n := (c.total + group - 1) / group * group
+	c.pin, c.pout = make([]int, 0, n), make([]int, 0, n)
+	c.mh, c.mw = make([]int, 0, n), make([]int, 0, n)
+	add := func(b, ty, tx int) {
+		oy, ox := c.oy0+ty*c.m, c.ox0+tx*c.m
+		c.pin = append(c.pin, ((b*s.InC)*c.hp*c.wp+ty*c.m*c.wp+tx*c.m)*4)
+		c.pout = append(c.pout, ((b*s.OutC)*s.OutH*s.OutW+oy*s.OutW+ox)*4)
+		c.mh = append(c.mh, min(c.m, c.oy1-oy))
+		c.mw = append(c.mw, min(c.m, c.ox1-ox))
+	}
+	full := func(ty, tx int) bool {
+		return c.oy0+(ty+1)*c.m <= c.oy1 && c.ox0+(tx+1)*c.m <= c.ox1
+	}
+	for _, wantFull := range []bool{true, false} {
+		for b := range s.N {
+			for ty := range c.th {
+				for tx := range c.tw {
+					if full(ty, tx) == wantFull {
+						add(b, ty, tx)
+					}
+				}
+			}
+		}
+		if wantFull {
+			c.nFull = len(c.pin)
+		}
+	}
+	for len(c.pin) < n {
+		last := len(c.pin) - 1
+		c.pin, c.pout = append(c.pin, c.pin[last]), append(c.pout, c.pout[last])
+		c.mh, c.mw = append(c.mh, 0), append(c.mw, 0)
+	}
+}
+
+// transformWeights computes U_ξ[k][c] = (G g_kc Gᵀ)[ξ] and packs each U_ξ.
+func (c *Conv) transformWeights(mats *tileMats, w []float32) {
+	s := &c.s
+	u := make([]float32, c.a2*s.OutC*s.InC)
+	var tmp [64]float64
+	for k := range s.OutC {
+		for ci := range s.InC {
+			mats.transformFilter(w[(k*s.InC+ci)*9:(k*s.InC+ci+1)*9], tmp[:c.a2])
+			for xi := range c.a2 {
+				u[(xi*s.OutC+k)*s.InC+ci] = float32(tmp[xi])
+			}
+		}
+	}
+	c.u = make([]*gemm.PackedA, c.a2)
+	for xi := range c.a2 {
+		c.u[xi] = gemm.PackA(u[xi*s.OutC*s.InC:(xi+1)*s.OutC*s.InC], s.OutC, s.InC, s.InC)
+	}
+}
+
+// Name is "winograd-f2", "winograd-f4" or "winograd-f6".
+func (c *Conv) Name() string { return c.name }
+
+// Layout is NCHW.
+func (c *Conv) Layout() kernels.Layout { return kernels.NCHW }
+
+// Tile is the output tile size m.
+func (c *Conv) Tile() int { return c.m }
+
+// BlockTiles is the number of tiles transformed and multiplied per block.
+func (c *Conv) BlockTiles() int { return c.nb }
+
+// Assembly reports whether the transforms run in AVX2 assembly (otherwise
+// pure Go).
+func (c *Conv) Assembly() bool { return c.asm }
+
+// WorkspaceLen is the padded input, one block's transformed input V
+// (α²·InC·nb) and GEMM output M (α²·OutC·nb), and per worker a buffer of
+// nb raw output tiles (for the clipped tiles at the right and bottom); with
+// worker contexts, V and M per worker too.
+func (c *Conv) WorkspaceLen() int {
+	vm := c.a2 * (c.vStride + c.mStride)
+	if c.blockParallel {
+		return c.padLen + c.pool.Threads()*(vm+c.scratchLen)
+	}
+	return c.padLen + vm + c.pool.Threads()*c.scratchLen
+}
+
+// Run convolves the batch: pad the input, then block by block transform nb
+// tiles of input, run the α² GEMMs M_ξ = U_ξ·V_ξ and transform back with
+// the epilogue fused in the store.
+func (c *Conv) Run(in, out, residual, ws []float32) {
+	s := &c.s
+	if len(in) < s.In().Elems() || len(out) < s.Out().Elems() || len(ws) < c.WorkspaceLen() {
+		panic(fmt.Sprintf("winograd: Run: short buffers (in %d, out %d, ws %d)", len(in), len(out), len(ws)))
+	}
+	if residual != nil && len(residual) < s.Out().Elems() {
+		panic(fmt.Sprintf("winograd: Run: residual has %d elements, want %d", len(residual), s.Out().Elems()))
+	}
+	j := &c.job
+	j.in, j.out, j.res = in, out, residual
+	off := 0
+	next := func(n int) []float32 { off += n; return ws[off-n : off : off] }
+	j.pad = next(c.padLen)
+	threads := c.pool.Threads()
+	vm := c.a2 * (c.vStride + c.mStride)
+	if c.blockParallel {
+		j.v = next(threads * vm) // per worker: V, M
+	} else {
+		j.v = next(c.a2 * c.vStride)
+		j.mb = next(c.a2 * c.mStride)
+	}
+	j.scratch = next(threads * c.scratchLen)
+	c.pool.Run(c.padTasks, c.padFn)
+	if c.dead {
+		c.fillDead(out, residual)
+	}
+	if c.blockParallel {
+		c.pool.Run((c.total+c.nb-1)/c.nb, c.blockFn)
+		*j = job{}
+		return
+	}
+	for t0 := 0; t0 < c.total; t0 += c.nb {
+		j.t0, j.nt = t0, min(c.nb, c.total-t0)
+		c.pool.Run(c.inTasks, c.inFn)
+		c.gemms(c.ctx, j.v, j.mb, j.nt)
+		c.pool.Run(c.outTasks, c.outFn)
+	}
+	*j = job{}
+}
+
+// gemms runs the α² products M_ξ = U_ξ·V_ξ of a block of nt tiles.
+func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt int) {
+	if c.asm {
+		// The assembly transforms write whole groups of 8 columns (the
+		// missing tiles of the last group repeat a real one), so
+		// multiply whole vectors: a partial one would take the GEMM's
+		// slower edge path.
+		nt = (nt + group - 1) / group * group
+	}
+	for xi := range c.a2 {
+		ctx.Gemm(c.u[xi], v[xi*c.vStride:], c.nb, nt, mb[xi*c.mStride:], c.nb, gemm.Epilogue{})
+	}
+}
+
+// blockTask does all of block b on one worker, with its own GEMM context
+// and V, M and scratch buffers.
+func (c *Conv) blockTask(b, worker int) {
+	j := &c.job
+	vm := c.a2 * (c.vStride + c.mStride)
+	buf := j.v[worker*vm : (worker+1)*vm]
+	v, mb := buf[:c.a2*c.vStride], buf[c.a2*c.vStride:]
+	t0 := b * c.nb
+	nt := min(c.nb, c.total-t0)
+	c.transformIn(v, t0, nt, 0, c.s.InC)
+	c.gemms(c.workers[worker], v, mb, nt)
+	c.transformOut(mb, c.scratchOf(worker), t0, nt, 0, c.s.OutC)
+}
+
+func (c *Conv) scratchOf(worker int) []float32 {
+	return c.job.scratch[worker*c.scratchLen : (worker+1)*c.scratchLen]
+}
+
+// padTask copies planes [task·P/tasks, (task+1)·P/tasks) of the N·InC
+// input planes into the zero-padded buffer.
+func (c *Conv) padTask(task, _ int) {
+	s := &c.s
+	j := &c.job
+	planes := s.N * s.InC
+	p0, p1 := task*planes/c.padTasks, (task+1)*planes/c.padTasks
+	rows := min(s.H, c.hp-c.pt) // input rows that fall inside the buffer
+	cols := min(s.W, c.wp-c.pl)
+	for p := p0; p < p1; p++ {
+		src := j.in[p*s.H*s.W : (p+1)*s.H*s.W]
+		dst := j.pad[p*c.hp*c.wp : (p+1)*c.hp*c.wp]
+		clear(dst[:c.pt*c.wp])
+		for y := range rows {
+			row := dst[(y+c.pt)*c.wp : (y+c.pt+1)*c.wp]
+			// The borders are a few floats: index loops, not memclr
+			// calls (which cost more than the copy of a 56-float row).
+			for x := 0; x < c.pl; x++ {
+				row[x] = 0
+			}
+			copy(row[c.pl:c.pl+cols], src[y*s.W:y*s.W+cols])
+			for x := c.pl + cols; x < len(row); x++ {
+				row[x] = 0
+			}
+		}
+		clear(dst[(rows+c.pt)*c.wp:])
+	}
+	if task == c.padTasks-1 {
+		clear(j.pad[planes*c.hp*c.wp:]) // the slack read by 16-byte loads
+	}
+}
+
+// fillDead stores the outputs outside the live window: their convolution
+// is exactly 0, so they are the epilogue alone.
+func (c *Conv) fillDead(out, residual []float32) {
+	s := &c.s
+	plane := s.OutH * s.OutW
+	for n := range s.N {
+		for k := range s.OutC {
+			var bias float32
+			if c.bias != nil {
+				bias = c.bias[k]
+			}
+			off := (n*s.OutC + k) * plane
+			for oy := range s.OutH {
+				for ox := range s.OutW {
+					if oy >= c.oy0 && oy < c.oy1 && ox >= c.ox0 && ox < c.ox1 {
+						continue
+					}
+					v := bias
+					if residual != nil {
+						v += residual[off+oy*s.OutW+ox]
+					}
+					if c.relu && v < 0 {
+						v = 0
+					}
+					out[off+oy*s.OutW+ox] = v
+				}
+			}
+		}
+	}
+}
+
+// inputTask transforms the current block for input channels
+// [task·InC/tasks, (task+1)·InC/tasks).
+func (c *Conv) inputTask(task, _ int) {
+	j := &c.job
+	c.transformIn(j.v, j.t0, j.nt, task*c.s.InC/c.inTasks, (task+1)*c.s.InC/c.inTasks)
+}
+
+// transformIn computes V[ξ][c][j] (row stride nb) for tiles t0+j, j < nt,
+// and input channels [c0, c1).
+func (c *Conv) transformIn(v []float32, t0, nt, c0, c1 int) {
+	j := &c.job
+	chanPad := c.hp * c.wp
+	ds := uintptr(c.vStride) * 4
+	rs := c.wp * 4
+	if c.asm {
+		f := inputAVX2[c.m]
+		groups := (nt + group - 1) / group
+		for ci := c0; ci < c1; ci++ {
+			f(&j.pad[ci*chanPad], &c.pin[t0], groups, rs, &v[ci*c.nb], int(ds))
+		}
+		return
+	}
+	pin := c.pin[t0 : t0+nt]
+	for ci := c0; ci < c1; ci++ {
+		src := unsafe.Pointer(&j.pad[ci*chanPad])
+		dst := unsafe.Pointer(&v[ci*c.nb])
+		for jt, off := range pin {
+			c.inputTile(unsafe.Add(src, off), uintptr(rs), unsafe.Add(dst, jt*4), ds)
+		}
+	}
+}
+
+func (c *Conv) inputTile(src unsafe.Pointer, ld uintptr, dst unsafe.Pointer, ds uintptr) {
+	switch c.m {
+	case 2:
+		inputTile2(src, ld, dst, ds)
+	case 4:
+		inputTile4(src, ld, dst, ds)
+	default:
+		inputTile6(src, ld, dst, ds)
+	}
+}
+
+// outputTask transforms the current block back for output channels
+// [task·OutC/tasks, (task+1)·OutC/tasks).
+func (c *Conv) outputTask(task, worker int) {
+	j := &c.job
+	c.transformOut(j.mb, c.scratchOf(worker), j.t0, j.nt, task*c.s.OutC/c.outTasks, (task+1)*c.s.OutC/c.outTasks)
+}
+
+// transformOut computes Y = Aᵀ M A for tiles t0+j, j < nt, and output
+// channels [k0, k1) and stores them with the epilogue.
+func (c *Conv) transformOut(mb, scratch []float32, t0, nt, k0, k1 int) {
+	s := &c.s
+	j := &c.job
+	plane := s.OutH * s.OutW
+	ss := c.mStride * 4
+	var y [36]float32
+	for k := k0; k < k1; k++ {
+		var bias float32
+		if c.bias != nil {
+			bias = c.bias[k]
+		}
+		var res []float32
+		if j.res != nil {
+			res = j.res[k*plane:]
+		}
+		out := j.out[k*plane:]
+		src := unsafe.Pointer(&mb[k*c.nb])
+		if !c.asm {
+			for jt := 0; jt < nt; jt++ {
+				c.outputTile(unsafe.Add(src, jt*4), uintptr(ss), &y)
+				c.store(&y, t0+jt, out, res, bias)
+			}
+			continue
+		}
+		// Groups of full tiles go straight to the output; the rest (the
+		// clipped tiles, the last group if partial) as raw tiles to
+		// scratch, clipped and stored by store.
+		fast := max(0, min(nt, c.nFull-t0)) / group
+		if fast > 0 {
+			v := 0
+			var rp *float32
+			if res != nil {
+				v, rp = 2, &res[0]
+			}
+			if c.relu {
+				v++
+			}
+			outputAVX2[c.m][v]((*float32)(src), ss, fast, &out[0], &c.pout[t0], s.OutW*4, rp, bias)
+		}
+		first := fast * group
+		if first == nt {
+			continue
+		}
+		groups := (nt - first + group - 1) / group
+		outputRawAVX2[c.m]((*float32)(unsafe.Add(src, first*4)), ss, groups, &scratch[0])
+		for jt := first; jt < nt; jt++ {
+			copy(y[:c.m*c.m], scratch[(jt-first)*c.m*c.m:])
+			c.store(&y, t0+jt, out, res, bias)
+		}
+	}
+}
+
+// store writes tile t (of the batch) of one output channel; out and res
+// start at that channel of image 0.
+func (c *Conv) store(y *[36]float32, t int, out, res []float32, bias float32) {
+	off := c.pout[t] / 4
+	if res != nil {
+		res = res[off:]
+	}
+	storeTile(y, c.m, c.mh[t], c.mw[t], out[off:], res, c.s.OutW, bias, c.relu)
+}
+
+func (c *Conv) outputTile(src unsafe.Pointer, ss uintptr, y *[36]float32) {
+	switch c.m {
+	case 2:
+		outputTile2(src, ss, y)
+	case 4:
+		outputTile4(src, ss, y)
+	default:
+		outputTile6(src, ss, y)
+	}
+}
