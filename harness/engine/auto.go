@@ -190,4 +190,3 @@ func (p *Plan) KernelCounts() map[string]int {
 	}
 	return m
 }
-
