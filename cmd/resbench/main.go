@@ -36,7 +36,15 @@
 //	    (golang.org/x/perf/cmd/benchstat) reads. Flags:
 //
 //	    --model NAME        model or alias (see "resbench models"); required
-//	    --kernel NAME       convolution kernel: naive or im2col (default im2col)
+//	    --kernel NAME       convolution kernel: naive, im2col, winograd-f2,
+//	                        winograd-f4, winograd-f6, winograd (fastest of the
+//	                        three per layer), direct (blocked layout), or auto
+//	                        (default: the fastest per layer, measured once per
+//	                        machine and cached). A kernel that cannot run a
+//	                        layer (Winograd on a strided conv) falls back to
+//	                        im2col for it, and the plan says so.
+//	    --plan FILE         write every layer's kernel, layout and fallback
+//	                        note to FILE (- for standard output)
 //	    --fusion LIST       fusion passes: none, all (default), or a comma-separated
 //	                        list (see "resbench fusions")
 //	    --verbose           log every rewrite the fusion passes make
@@ -63,6 +71,14 @@
 //
 // so that benchstat can slice them (benchstat -col /kernel out.txt). The form
 // key appears for ResNeXt models only.
+//
+// Environment:
+//
+//	RESBENCH_ISA=generic|avx2|avx512   force an ISA tier (a lower one than the
+//	                                   CPU's best, for comparisons and tests)
+//	RESBENCH_CACHE_DIR=DIR             where the auto kernel caches its
+//	                                   per-machine calibration (default: the
+//	                                   user cache directory + /resbench)
 //
 // Errors print one line, "resbench: <what went wrong and what to do>", and
 // exit with status 2.

@@ -14,6 +14,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+func TestMain(m *testing.M) {
+	// The auto kernel's calibration cache goes to a temporary directory,
+	// not the user's.
+	dir, err := os.MkdirTemp("", "resbench-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("RESBENCH_CACHE_DIR", dir)
+	flag.Parse()
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // golden compares got with testdata/cli/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
@@ -104,7 +118,7 @@ func TestRunWritesBenchfmt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	for _, want := range []string{"median", "p90", "p99", "images/s", "allocs/inference", "Model/model=se-resnext50-32x4d/form=c/fusion=all/kernel=im2col/size=32/batch=1/threads=1"} {
+	for _, want := range []string{"median", "p90", "p99", "images/s", "allocs/inference", "Model/model=se-resnext50-32x4d/form=c/fusion=all/kernel=auto/size=32/batch=1/threads=1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
@@ -158,7 +172,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--model", "resnet50", "--threads", "0"}, "not a positive integer"},
 		{[]string{"run", "--model", "resnet50", "--warmup", "-1"}, "not a non-negative integer"},
 		{[]string{"run", "--model", "resnet50", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"run", "--model", "resnet50", "--kernel", "fft"}, `unknown kernel "fft"; valid kernels: naive, im2col`},
+		{[]string{"run", "--model", "resnet50", "--kernel", "fft"}, `unknown kernel "fft"; valid kernels: naive, im2col, winograd-f2`},
 		{[]string{"run", "--model", "resnet50", "--fusion", "magic"}, `unknown fusion pass "magic"; valid: none, all`},
 		{[]string{"run", "--model", "resnet50", "--resnext-form", "a"}, "ResNeXt models only"},
 		{[]string{"run", "--model", "resnext50", "--resnext-form", "z"}, "valid forms: a"},

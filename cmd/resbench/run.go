@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/resbench/resbench/harness"
@@ -19,7 +21,8 @@ import (
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run")
 	model := fs.String("model", "", "model name")
-	kernel := fs.String("kernel", engine.KernelIm2col, "convolution kernel")
+	kernel := fs.String("kernel", engine.KernelAuto, "convolution kernel")
+	planFile := fs.String("plan", "", "write the per-layer plan to this file (- for stdout)")
 	fusionFlag := fs.String("fusion", "all", "fusion passes")
 	verbose := fs.Bool("verbose", false, "log every fusion rewrite")
 	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
@@ -100,6 +103,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if interrupted {
 		fmt.Fprintf(stderr, "\ninterrupted: reporting the %d timed inferences that finished\n", len(res.Latencies))
 	}
+	if *planFile != "" {
+		if err := writePlan(*planFile, stdout, res.Plan); err != nil {
+			return err
+		}
+	}
 	for _, r := range res.Fusion {
 		if r.Rewrites == 0 {
 			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
@@ -141,7 +149,38 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
 	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %d threads)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, r.Cell.Threads)
 	p := r.Plan
+	printKernelSummary(w, p)
 	fmt.Fprintf(w, "  memory      activations %s planned (liveness lower bound %s) + workspace %s, weights %s packed\n",
 		mib(p.ActivationBytes), mib(p.LowerBoundBytes), mib(p.WorkspaceBytes), mib(p.WeightBytes))
 	fmt.Fprintf(w, "              Go heap %s, max RSS %s, %.1f allocs/inference\n", mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
+}
+
+func writePlan(path string, stdout io.Writer, p *engine.Plan) error {
+	if path == "-" {
+		return p.WritePlan(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write the plan: %v", err)
+	}
+	if err := p.WritePlan(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return f.Close()
+}
+
+// printKernelSummary says which kernels the plan's steps got, in one line.
+func printKernelSummary(w io.Writer, p *engine.Plan) {
+	counts := p.KernelCounts()
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s×%d", k, counts[k])
+	}
+	fmt.Fprintf(w, "  plan        %s, %d reorders (--plan FILE writes every layer's kernel and layout)\n", strings.Join(parts, " "), p.Reorders)
 }

@@ -12,8 +12,10 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/resbench/resbench/kernels"
@@ -38,7 +40,8 @@ type Config struct {
 // Step is one planned node: the kernel it got and the closure that runs it.
 type Step struct {
 	Node    *graph.Node
-	Kernel  string         // implementation chosen, e.g. "im2col", "winograd-f4", "vector"
+	Kernel  string         // algorithm chosen, e.g. "im2col", "winograd-f4", "vector"
+	Micro   string         // the conv implementation's own name (microkernel, tile)
 	Layout  kernels.Layout // layout of the step's output
 	Note    string         // why the kernel differs from the one asked for, if it does
 	Elapsed time.Duration  // accumulated by RunTimed
@@ -117,7 +120,7 @@ func (p *Plan) compile(g *graph.Graph) error {
 	g = g.Clone()
 	p.Graph = g
 	convs := map[string]kernels.Conv{}
-	notes := map[string]string{}
+	notes, algos := map[string]string{}, map[string]string{}
 	if cfg.Kernel != KernelNaive {
 		for _, n := range g.Nodes {
 			op, ok := n.Op.(*graph.Conv2D)
@@ -128,11 +131,11 @@ func (p *Plan) compile(g *graph.Graph) error {
 			if err != nil {
 				return fmt.Errorf("node %s: %w", n.Name, err)
 			}
-			conv, note, err := p.chooseConv(n, kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU})
+			conv, algo, note, err := p.chooseConv(n, kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU})
 			if err != nil {
 				return err
 			}
-			convs[n.Name], notes[n.Name] = conv, note
+			convs[n.Name], algos[n.Name], notes[n.Name] = conv, algo, note
 		}
 	}
 	lay, reorders, err := assignLayouts(g, convs)
@@ -157,7 +160,7 @@ func (p *Plan) compile(g *graph.Graph) error {
 		}
 		if op, ok := n.Op.(*graph.Conv2D); ok && cfg.Kernel != KernelNaive {
 			step, ws := p.convStep(n, op, convs[n.Name])
-			step.Note = notes[n.Name]
+			step.Kernel, step.Note = algos[n.Name], notes[n.Name]
 			wsLen = max(wsLen, ws)
 			p.Steps = append(p.Steps, step)
 			continue
@@ -297,7 +300,7 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D, conv kernels.Conv) (Ste
 			mean()
 		}
 	}
-	return Step{Node: n, Kernel: conv.Name(), Layout: l, run: run}, wsLen
+	return Step{Node: n, Micro: conv.Name(), Layout: l, run: run}, wsLen
 }
 
 // Close stops the plan's worker threads.
@@ -341,4 +344,24 @@ func (p *Plan) RunTimed() {
 		s.run()
 		s.Elapsed += time.Since(t)
 	}
+}
+
+// WritePlan writes the plan one step per line: the node, its op and shape,
+// the kernel and layout it got, and why it differs from what was asked, if
+// it does. Reorders are steps too, so they show where layouts change.
+func (p *Plan) WritePlan(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "# plan: kernel=%s threads=%d isa=%s, %d steps, %d reorders\n", p.Config.Kernel, p.Config.Threads, p.Tier, len(p.Steps), p.Reorders)
+	fmt.Fprintln(tw, "STEP\tNODE\tOP\tOUTPUT\tKERNEL\tMICROKERNEL\tLAYOUT\tNOTE")
+	for i, s := range p.Steps {
+		op := s.Node.Op.Type()
+		if c, ok := s.Node.Op.(*graph.Conv2D); ok {
+			op = fmt.Sprintf("conv%dx%d/%d", c.KH, c.KW, c.StrideH)
+			if c.Groups > 1 {
+				op += fmt.Sprintf("g%d", c.Groups)
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\t%s\n", i, s.Node.Name, op, s.Node.Shape, s.Kernel, s.Micro, s.Layout, s.Note)
+	}
+	return tw.Flush()
 }

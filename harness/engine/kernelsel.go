@@ -75,7 +75,10 @@ func (p *Plan) buildConv(kernel string, spec kernels.ConvSpec) (kernels.Conv, er
 // chooseConv plans the conv node n: with the kernel Config.Layers names for
 // it (auto's choice), or else Config.Kernel; a kernel that cannot run the
 // shape falls back to im2col, and the note says so.
-func (p *Plan) chooseConv(n *graph.Node, spec kernels.ConvSpec) (conv kernels.Conv, note string, err error) {
+//
+// It returns the conv, the algorithm it runs (a ConvKernels name) and the
+// note.
+func (p *Plan) chooseConv(n *graph.Node, spec kernels.ConvSpec) (conv kernels.Conv, algo, note string, err error) {
 	want := p.Config.Kernel
 	if k, ok := p.Config.Layers[n.Name]; ok {
 		want = k
@@ -83,20 +86,22 @@ func (p *Plan) chooseConv(n *graph.Node, spec kernels.ConvSpec) (conv kernels.Co
 	if want == KernelWinograd {
 		return p.bestWinograd(n, spec)
 	}
+	algo = want
 	conv, err = p.buildConv(want, spec)
 	if errors.Is(err, errUnsupported) {
 		conv, err = p.buildConv(KernelIm2col, spec)
-		note = fmt.Sprintf("%s cannot run %v: fell back to im2col", want, &spec.Shape)
+		algo, note = KernelIm2col, fmt.Sprintf("%s cannot run %v: fell back to im2col", want, &spec.Shape)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("node %s: %w", n.Name, err)
+		return nil, "", "", fmt.Errorf("node %s: %w", n.Name, err)
 	}
-	return conv, note, nil
+	return conv, algo, note, nil
 }
 
 // bestWinograd measures F2, F4 and F6 on the layer and keeps the fastest.
-func (p *Plan) bestWinograd(n *graph.Node, spec kernels.ConvSpec) (kernels.Conv, string, error) {
+func (p *Plan) bestWinograd(n *graph.Node, spec kernels.ConvSpec) (kernels.Conv, string, string, error) {
 	var best kernels.Conv
+	var bestK string
 	var bestT float64
 	for _, k := range []string{KernelWinogradF2, KernelWinogradF4, KernelWinogradF6} {
 		c, err := p.buildConv(k, spec)
@@ -104,18 +109,18 @@ func (p *Plan) bestWinograd(n *graph.Node, spec kernels.ConvSpec) (kernels.Conv,
 			break
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("node %s: %w", n.Name, err)
+			return nil, "", "", fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		if t := timeConv(c, spec.Shape); best == nil || t < bestT {
-			best, bestT = c, t
+			best, bestK, bestT = c, k, t
 		}
 	}
 	if best == nil {
 		c, err := p.buildConv(KernelIm2col, spec)
 		if err != nil {
-			return nil, "", fmt.Errorf("node %s: %w", n.Name, err)
+			return nil, "", "", fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		return c, fmt.Sprintf("winograd cannot run %v: fell back to im2col", &spec.Shape), nil
+		return c, KernelIm2col, fmt.Sprintf("winograd cannot run %v: fell back to im2col", &spec.Shape), nil
 	}
-	return best, "fastest of winograd-f2/f4/f6 measured", nil
+	return best, bestK, "fastest of winograd-f2/f4/f6 on this layer, measured", nil
 }
