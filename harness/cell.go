@@ -3,9 +3,11 @@ package harness
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,7 +21,7 @@ import (
 type Cell struct {
 	Model   string // canonical model name
 	Form    variants.Form
-	Fusion  string
+	Fusion  string // fusion.Canonical spelling: none, all, or names joined by '+'
 	Kernel  string
 	Size    int
 	Batch   int
@@ -38,16 +40,35 @@ func (c Cell) Name() string {
 		c.Model, form, c.Fusion, c.Kernel, c.Size, c.Batch, c.Threads)
 }
 
-// RunOptions control how a cell is measured.
+// RunOptions control how a cell is measured. The stopping rule combines
+// MLPerf LoadGen's (a minimum count and a minimum duration, both met) with
+// torch.utils.benchmark's adaptive_autorange (stop once the estimate is
+// precise enough): timed runs continue until MinCount runs and MinTime
+// have both passed, and then until the 95% confidence interval of the
+// median is within ±TargetCI of it, or MaxCount runs or MaxTime are reached.
 type RunOptions struct {
-	Warmup int // untimed inferences first
-	Count  int // timed inferences
-	Seed   uint64
+	Warmup   int // untimed inferences first (benchdnn and torch both warm up)
+	MinCount int
+	MaxCount int // 0 means MinCount: a fixed count
+	MinTime  time.Duration
+	MaxTime  time.Duration // 0: no limit beyond MaxCount
+	// TargetCI is the relative half-width of the median's 95% confidence
+	// interval to stop at (e.g. 0.02); 0 stops at MinCount/MinTime.
+	TargetCI float64
+	Seed     uint64
+	// Parity is the number of inputs checked against the float64 oracle
+	// (0: no parity check).
+	Parity int
 	// Progress, if set, is called after every inference with the phase
-	// ("warmup" or "timed"), the number done and the number planned.
+	// ("warmup", "timed" or "parity"), the number done and the number
+	// planned (for timed runs, MaxCount).
 	Progress func(phase string, done, total int)
 	// FusionLog, if set, receives one line per rewrite the passes make.
 	FusionLog fusion.Logger
+	// Oracles caches float64 oracle outputs across cells (nil: none).
+	Oracles *OracleCache
+	// Layers overrides kernels per layer (tests inject a wrong kernel).
+	Layers map[string]string
 }
 
 // Result is a measured cell.
@@ -61,39 +82,68 @@ type Result struct {
 	ImagesPerSec float64
 	// GFLOPS is the effective rate, 2·MACs over the median latency.
 	GFLOPS float64
+	// Noisy is set when the spread (IQR/median) is over 10%, the threshold
+	// torch.utils.benchmark warns at.
+	Noisy bool
 	// Memory
 	ActivationBytes int64   // planned activation arena + shared workspace
 	LowerBoundBytes int64   // liveness lower bound of the activations
-	WeightBytes     int64   // weights as the plan holds them
+	WeightBytes     int64   // weights as the plan holds them (packed)
 	HeapPeakBytes   uint64  // Go heap in use after the timed runs (runtime/metrics)
 	MaxRSSBytes     int64   // process max resident set size (getrusage)
 	AllocsPerRun    float64 // heap allocations per timed inference
+	Parity          *Parity // nil when not checked
 	Plan            *engine.Plan
 	Fusion          []fusion.Report
+}
+
+// Parity is a cell's agreement with the float64 oracle of the unfused
+// model on the same weights, over several inputs.
+type Parity struct {
+	Inputs int
+	MaxAbs float64 // max |got − oracle| over every logit of every input
+	RelL2  float64 // worst per-input relative L2 error of the logits
+	Top1   float64 // fraction of images whose top-1 class agrees
+	Top5   float64 // fraction of images whose top-5 sets agree
+	Tol    float64 // the kernel's relative L2 bound
+	Failed bool
+	Reason string
 }
 
 // LatencyStats are order statistics of the timed runs.
 type LatencyStats struct {
 	Min, Median, P90, P99, Max time.Duration
-	N                          int
+	Q1, Q3                     time.Duration
+	// CILow and CIHigh bound the median with 95% confidence
+	// (distribution-free, from binomial order statistics).
+	CILow, CIHigh time.Duration
+	N             int
 }
 
 // Stats computes order statistics with the nearest-rank method.
 func Stats(ds []time.Duration) LatencyStats {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	if len(s) == 0 {
+	n := len(s)
+	if n == 0 {
 		return LatencyStats{}
 	}
 	rank := func(p float64) time.Duration {
-		i := int(p*float64(len(s))+0.999999) - 1
-		return s[max(0, min(i, len(s)-1))]
+		i := int(math.Ceil(p*float64(n))) - 1
+		return s[max(0, min(i, n-1))]
 	}
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	med := s[n/2]
+	if n%2 == 0 {
+		med = (s[n/2-1] + s[n/2]) / 2
 	}
-	return LatencyStats{Min: s[0], Median: med, P90: rank(0.90), P99: rank(0.99), Max: s[len(s)-1], N: len(s)}
+	st := LatencyStats{Min: s[0], Median: med, P90: rank(0.90), P99: rank(0.99), Max: s[n-1],
+		Q1: rank(0.25), Q3: rank(0.75), N: n}
+	// The ranks n/2 ± 1.96·√n/2 bracket the median with ~95% confidence.
+	half := 1.96 * math.Sqrt(float64(n)) / 2
+	lo := int(math.Floor(float64(n)/2 - half))
+	hi := int(math.Ceil(float64(n)/2+half)) - 1
+	st.CILow, st.CIHigh = s[max(0, lo)], s[min(n-1, hi)]
+	return st
 }
 
 // Build constructs the cell's model at its size and batch, unfused.
@@ -118,24 +168,26 @@ func RandomInput(x []float32, seed uint64) {
 	}
 }
 
-// Measure builds, compiles and times one cell. If ctx is cancelled between
-// inferences it stops and returns ctx's error together with a Result
-// holding the timed runs finished so far (nil if none), so an interrupted
-// run loses nothing it measured.
+// Measure builds, compiles and times one cell, then checks its parity. If
+// ctx is cancelled between inferences it stops and returns ctx's error
+// together with a Result holding the timed runs finished so far (nil if
+// none), so an interrupted run loses nothing it measured.
 func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
-	if opt.Count < 1 {
-		return nil, fmt.Errorf("count %d must be positive", opt.Count)
+	if opt.MinCount < 1 {
+		return nil, fmt.Errorf("count %d must be positive", opt.MinCount)
 	}
+	opt.MaxCount = max(opt.MaxCount, opt.MinCount)
 	g, err := c.Build(opt.Seed)
 	if err != nil {
 		return nil, err
 	}
 	params := g.Params()
+	unfused := g
 	g, reports, err := c.Fuse(g, opt.FusionLog)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers})
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +206,9 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	}
 	var allocs uint64
 	counter := newAllocCounter()
-	res.Latencies = make([]time.Duration, 0, opt.Count)
-	for i := range opt.Count {
+	res.Latencies = make([]time.Duration, 0, opt.MaxCount)
+	start := time.Now()
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			if i == 0 {
 				return nil, err
@@ -170,11 +223,39 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 		allocs += counter.read() - a0
 		res.Latencies = append(res.Latencies, d)
 		if opt.Progress != nil {
-			opt.Progress("timed", i+1, opt.Count)
+			opt.Progress("timed", i+1, opt.MaxCount)
+		}
+		if done(res.Latencies, time.Since(start), opt) {
+			break
 		}
 	}
 	res.finish(allocs)
+	if opt.Parity > 0 {
+		p, err := checkParity(ctx, c, unfused, plan, opt)
+		if err != nil {
+			return res, err
+		}
+		res.Parity = p
+	}
 	return res, nil
+}
+
+// done is the stopping rule of RunOptions.
+func done(lat []time.Duration, elapsed time.Duration, opt RunOptions) bool {
+	n := len(lat)
+	switch {
+	case n >= opt.MaxCount:
+		return true
+	case opt.MaxTime > 0 && elapsed >= opt.MaxTime && n >= opt.MinCount:
+		return true
+	case n < opt.MinCount || elapsed < opt.MinTime:
+		return false
+	case opt.TargetCI <= 0:
+		return true
+	}
+	st := Stats(lat)
+	med := float64(st.Median)
+	return float64(st.CIHigh-st.CILow)/2 <= opt.TargetCI*med
 }
 
 // finish reduces the timed runs to the summary figures. allocs is the heap
@@ -189,6 +270,102 @@ func (res *Result) finish(allocs uint64) {
 	sec := res.Stats.Median.Seconds()
 	res.ImagesPerSec = float64(res.Cell.Batch) / sec
 	res.GFLOPS = 2 * float64(res.MACs) / sec / 1e9
+	res.Noisy = float64(res.Stats.Q3-res.Stats.Q1) > 0.10*float64(res.Stats.Median)
+}
+
+// OracleCache keeps float64 oracle logits per model, form, size, batch,
+// seed and input, so a matrix computes each once for all its fusions,
+// kernels and thread counts.
+type OracleCache struct {
+	mu sync.Mutex
+	m  map[string][]float64
+	// Threads for the oracle's convolutions.
+	Threads int
+}
+
+// NewOracleCache returns an empty cache whose oracle uses threads
+// goroutines.
+func NewOracleCache(threads int) *OracleCache {
+	return &OracleCache{m: map[string][]float64{}, Threads: max(threads, 1)}
+}
+
+// checkParity runs the plan on opt.Parity inputs and compares the logits
+// with the float64 oracle of the unfused graph.
+func checkParity(ctx context.Context, c Cell, unfused *graph.Graph, plan *engine.Plan, opt RunOptions) (*Parity, error) {
+	cache := opt.Oracles
+	if cache == nil {
+		cache = NewOracleCache(c.Threads)
+	}
+	p := &Parity{Inputs: opt.Parity, Tol: engine.Tolerance(c.Kernel)}
+	var oracle *engine.Oracle
+	classes := unfused.Output.Shape.C
+	top1, top5 := 0, 0
+	for i := range opt.Parity {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		seed := opt.Seed + 1000 + uint64(i)
+		x := make([]float32, unfused.Input.Shape.Elems())
+		RandomInput(x, seed)
+		key := fmt.Sprintf("%s|%v|%d|%d|%d|%d", c.Model, c.Form, c.Size, c.Batch, opt.Seed, seed)
+		cache.mu.Lock()
+		want, ok := cache.m[key]
+		cache.mu.Unlock()
+		if !ok {
+			if oracle == nil {
+				var err error
+				if oracle, err = engine.NewOracleThreads(unfused, cache.Threads); err != nil {
+					return nil, err
+				}
+			}
+			want = slices.Clone(oracle.Run(x))
+			cache.mu.Lock()
+			cache.m[key] = want
+			cache.mu.Unlock()
+		}
+		copy(plan.Input(), x)
+		plan.Run()
+		got := plan.Output()
+		d := engine.Compare(got, want)
+		p.MaxAbs = max(p.MaxAbs, d.MaxAbs)
+		p.RelL2 = max(p.RelL2, d.RelL2)
+		for b := range c.Batch {
+			w, g := want[b*classes:(b+1)*classes], got[b*classes:(b+1)*classes]
+			tw, tg := engine.TopK(w, 5), engine.TopK(g, 5)
+			if tw[0] == tg[0] {
+				top1++
+			} else if w[tw[0]]-w[tg[0]] > 4*d.MaxAbs {
+				// Not a near-tie the rounding could flip: a wrong answer.
+				p.Failed = true
+				p.Reason = fmt.Sprintf("input %d image %d: top-1 class %d, oracle %d", i, b, tg[0], tw[0])
+			}
+			if sameSet(tw, tg) {
+				top5++
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress("parity", i+1, opt.Parity)
+		}
+	}
+	images := float64(opt.Parity * c.Batch)
+	p.Top1, p.Top5 = float64(top1)/images, float64(top5)/images
+	if !(p.RelL2 <= p.Tol) { // also catches NaN
+		p.Failed = true
+		p.Reason = fmt.Sprintf("relative L2 error %.3g > the %s tolerance %.g", p.RelL2, c.Kernel, p.Tol)
+	}
+	return p, nil
+}
+
+func sameSet(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func maxRSS() int64 {

@@ -1,8 +1,9 @@
 package harness
 
 import (
+	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -54,19 +55,28 @@ func (e Env) config() []benchfmt.Config {
 
 // ResultWriter writes measured cells in Go's benchmark format.
 type ResultWriter struct {
+	f   io.Writer
+	buf bytes.Buffer
 	w   *benchfmt.Writer
 	env Env
 }
 
 // NewResultWriter writes to f with env as the file configuration.
-func NewResultWriter(f *os.File, env Env) *ResultWriter {
-	return &ResultWriter{w: benchfmt.NewWriter(f), env: env}
+func NewResultWriter(f io.Writer, env Env) *ResultWriter {
+	rw := &ResultWriter{f: f, env: env}
+	rw.w = benchfmt.NewWriter(&rw.buf)
+	return rw
 }
 
 // Write emits one benchmark line per timed inference: latency as ns/op
 // (repeated samples, so benchstat computes the median and its confidence
 // interval), throughput and effective GFLOP/s of that run, and the cell's
-// memory figures as extra units.
+// memory figures as extra units. The "runs" unit is the cell's number of
+// lines, so a reader can tell a complete cell from one cut short; a cell
+// whose parity check failed has "parity-fail" 1 on every line.
+//
+// The lines of a cell are written with one Write call on f, so that a run
+// killed between cells leaves whole cells behind.
 func (rw *ResultWriter) Write(r *Result) error {
 	cfg := rw.env.config()
 	cfg = append(cfg,
@@ -84,10 +94,28 @@ func (rw *ResultWriter) Write(r *Result) error {
 			{Value: float64(r.HeapPeakBytes), Unit: "heap-B"},
 			{Value: float64(r.MaxRSSBytes), Unit: "maxrss-B"},
 			{Value: r.AllocsPerRun, Unit: "allocs/op"},
+			{Value: float64(len(r.Latencies)), Unit: "runs"},
 		}}
+		if p := r.Parity; p != nil {
+			fail := 0.0
+			if p.Failed {
+				fail = 1
+			}
+			res.Values = append(res.Values,
+				benchfmt.Value{Value: p.RelL2, Unit: "parity-relL2"},
+				benchfmt.Value{Value: p.MaxAbs, Unit: "parity-maxabs"},
+				benchfmt.Value{Value: p.Top1, Unit: "top1-agree"},
+				benchfmt.Value{Value: p.Top5, Unit: "top5-agree"},
+				benchfmt.Value{Value: fail, Unit: "parity-fail"})
+		}
 		if err := rw.w.Write(res); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := rw.f.Write(rw.buf.Bytes())
+	rw.buf.Reset()
+	if f, ok := rw.f.(interface{ Sync() error }); ok && err == nil {
+		err = f.Sync()
+	}
+	return err
 }

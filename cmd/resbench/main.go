@@ -53,7 +53,17 @@
 //	    --size N            input height and width (default 224)
 //	    --batch N           images per inference (default 1)
 //	    --threads N         worker threads (default: all cores)
-//	    --count N           timed inferences (default 10)
+//	    --count N           minimum timed inferences (default 10)
+//	    --max-count N       keep timing up to N inferences while the median's
+//	                        confidence interval is wider than --target-ci
+//	    --min-time D        time for at least D in total (e.g. 2s)
+//	    --max-time D        stop timing after D even if --target-ci is not met
+//	    --target-ci F       stop once the median's 95% confidence interval is
+//	                        within ±F of it (e.g. 0.02)
+//	    --parity N          check N inputs against the float64 oracle of the
+//	                        unfused model (default 1; 0 skips it); a result
+//	                        outside the kernel's tolerance is reported as
+//	                        FAILED and the command exits with status 2
 //	    --warmup N          untimed inferences first (default 2)
 //	    --seed N            weights and input seed (default 1)
 //	    -o FILE             write results in Go benchmark format to FILE

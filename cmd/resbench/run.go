@@ -29,7 +29,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	size := positiveFlag(fs, "size", 224, "input size")
 	batch := positiveFlag(fs, "batch", 1, "batch size")
 	threads := positiveFlag(fs, "threads", runtime.NumCPU(), "threads")
-	count := positiveFlag(fs, "count", 10, "timed runs")
+	count := positiveFlag(fs, "count", 10, "minimum timed runs")
+	maxCount := fs.Int("max-count", 0, "maximum timed runs (0: --count)")
+	minTime := fs.Duration("min-time", 0, "minimum total timed duration")
+	maxTime := fs.Duration("max-time", 0, "stop timing after this long (0: no limit)")
+	targetCI := fs.Float64("target-ci", 0, "stop when the median's 95% CI is within ±this fraction")
+	parity := fs.Int("parity", 1, "inputs checked against the float64 oracle (0: none)")
 	warmup := 2
 	fs.Var(nonNegative{&warmup}, "warmup", "warm-up runs")
 	seed := fs.Uint64("seed", 1, "seed")
@@ -83,16 +88,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", spec.Name, cell.Name(), *size, *size, *batch)
 	start := time.Now()
 	progress := func(phase string, done, total int) {
-		fmt.Fprintf(stderr, "\r%s %d/%d  (%.1fs elapsed)", phase, done, total, time.Since(start).Seconds())
-		if phase == "timed" && done == total {
-			fmt.Fprintln(stderr)
-		}
+		fmt.Fprintf(stderr, "\r%-6s %d/%d  (%.1fs elapsed)   ", phase, done, total, time.Since(start).Seconds())
 	}
-	opt := harness.RunOptions{Warmup: warmup, Count: *count, Seed: *seed, Progress: progress}
+	if *maxCount < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 || *parity < 0 {
+		return usagef("run: --max-count, --min-time, --max-time, --target-ci and --parity must not be negative")
+	}
+	opt := harness.RunOptions{Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
+		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: progress}
 	if *verbose {
 		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }
 	}
 	res, err := harness.Measure(ctx, cell, opt)
+	fmt.Fprintln(stderr)
 	interrupted := errors.Is(err, context.Canceled)
 	if err != nil && !(interrupted && res != nil) {
 		if interrupted {
@@ -127,7 +134,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "wrote %d results to %s\n", len(res.Latencies), *out)
 	}
 	if interrupted {
-		return fmt.Errorf("interrupted after %d of %d timed inferences", len(res.Latencies), *count)
+		return fmt.Errorf("interrupted after %d timed inferences", len(res.Latencies))
+	}
+	if res.Parity != nil && res.Parity.Failed {
+		return fmt.Errorf("parity FAILED: %s", res.Parity.Reason)
 	}
 	return nil
 }
@@ -145,9 +155,20 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	s := r.Stats
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Nanoseconds())/1e6) }
 	fmt.Fprintf(w, "%s\n", r.Cell.Name())
-	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N)
+	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d, median 95%% CI %s–%s)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N, ms(s.CILow), ms(s.CIHigh))
+	if r.Noisy {
+		fmt.Fprintf(w, "  WARNING     noisy: IQR is %.0f%% of the median (over 10%%); the machine may be busy\n", 100*float64(s.Q3-s.Q1)/float64(s.Median))
+	}
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
 	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %d threads)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, r.Cell.Threads)
+	if pa := r.Parity; pa != nil {
+		status := "ok"
+		if pa.Failed {
+			status = "FAILED: " + pa.Reason
+		}
+		fmt.Fprintf(w, "  parity      %s vs float64 oracle over %d input(s): rel L2 %.2g (tolerance %.g), max |err| %.2g, top-1 %.0f%%, top-5 %.0f%%\n",
+			status, pa.Inputs, pa.RelL2, pa.Tol, pa.MaxAbs, 100*pa.Top1, 100*pa.Top5)
+	}
 	p := r.Plan
 	printKernelSummary(w, p)
 	fmt.Fprintf(w, "  memory      activations %s planned (liveness lower bound %s) + workspace %s, weights %s packed\n",

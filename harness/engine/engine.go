@@ -179,7 +179,7 @@ func (p *Plan) compile(g *graph.Graph) error {
 				return fmt.Errorf("node %s: no %v kernel for op %s", n.Name, lay[n], n.Op.Type())
 			}
 			var err error
-			if run, err = naiveStep(n, p.bufs, same); err != nil {
+			if run, err = naiveStep(n, p.bufs, same, 1); err != nil {
 				return err
 			}
 			kernel = KernelNaive

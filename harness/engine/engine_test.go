@@ -11,13 +11,6 @@ import (
 	"github.com/resbench/resbench/variants/graph"
 )
 
-// The naive float32 path's tolerance against the float64 oracle. Both run
-// the same loops in the same order, so the only difference is float32
-// rounding in accumulations of up to 4608 terms through up to 50 blocks:
-// measured relative L2 errors are 0.5e-6 to 1e-6 on every model (see the -v
-// log), and 2e-5 leaves room without hiding a wrong result, which is O(1).
-const naiveRelL2Tol = 2e-5
-
 // smallSize keeps the whole-zoo tests fast: 64x64 runs every layer type
 // with a 2x2 final feature map.
 const smallSize = 64
@@ -55,23 +48,6 @@ func runPlan(t testing.TB, g *graph.Graph, cfg Config, x []float32) []float32 {
 	return slices.Clone(p.Output())
 }
 
-// kernelRelL2Tol is each kernel's end-to-end tolerance on the logits,
-// relative L2 against the float64 oracle. Measured values are in the -v log.
-var kernelRelL2Tol = map[string]float64{
-	KernelNaive:  naiveRelL2Tol,
-	KernelIm2col: 2e-5, // a reordered float32 dot product: same order of error as naive
-	KernelDirect: 2e-5, // likewise
-	// Winograd's transforms add rounding that grows with the tile; on the
-	// logits it stays small (measured ≤ 0.6e-6 for F2/F4 and ≤ 1.4e-6 for
-	// F6, against 0.5–1e-6 for the plain kernels): the per-layer bounds in
-	// kerneltest are the sharper check.
-	KernelWinogradF2: 2e-5,
-	KernelWinogradF4: 2e-5,
-	KernelWinogradF6: 5e-5,
-	KernelWinograd:   5e-5,
-	KernelAuto:       5e-5, // may pick F6
-}
-
 func TestMain(m *testing.M) {
 	// Keep the auto kernel's calibration cache out of the user's home.
 	dir, err := os.MkdirTemp("", "resbench-cache")
@@ -104,11 +80,11 @@ func TestKernelsMatchOracleOnEveryModel(t *testing.T) {
 				got := runPlan(t, g, Config{Kernel: kernel, Threads: 2}, x)
 				d := Compare(got, want)
 				t.Logf("%s %s: max|err| %.3g (max|ref| %.3g), rel L2 %.3g", spec.Name, kernel, d.MaxAbs, d.MaxRef, d.RelL2)
-				if tol, ok := kernelRelL2Tol[kernel]; !ok || tol == 0 {
+				if Tolerance(kernel) == 0 {
 					t.Fatalf("no tolerance for kernel %s", kernel)
 				}
-				if d.RelL2 > kernelRelL2Tol[kernel] {
-					t.Errorf("%s vs oracle: rel L2 %.3g > %.g", kernel, d.RelL2, kernelRelL2Tol[kernel])
+				if d.RelL2 > Tolerance(kernel) {
+					t.Errorf("%s vs oracle: rel L2 %.3g > %.g", kernel, d.RelL2, Tolerance(kernel))
 				}
 				for b := range 2 {
 					w, g := want[b*1000:(b+1)*1000], got[b*1000:(b+1)*1000]

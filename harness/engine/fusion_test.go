@@ -49,9 +49,9 @@ func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
 					}
 					got := runPlan(t, fused, Config{Kernel: kernel, Threads: 2}, x)
 					d := Compare(got, want)
-					if d.RelL2 > kernelRelL2Tol[kernel] || TopK(got, 1)[0] != TopK(want, 1)[0] {
+					if d.RelL2 > Tolerance(kernel) || TopK(got, 1)[0] != TopK(want, 1)[0] {
 						t.Errorf("fusion=%s kernel=%s: rel L2 %.3g (tol %.g), top-1 %d vs oracle %d",
-							fusion.Canonical(combo), kernel, d.RelL2, kernelRelL2Tol[kernel], TopK(got, 1)[0], TopK(want, 1)[0])
+							fusion.Canonical(combo), kernel, d.RelL2, Tolerance(kernel), TopK(got, 1)[0], TopK(want, 1)[0])
 					}
 				}
 			}

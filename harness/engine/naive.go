@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"sync"
+
+	"github.com/resbench/resbench/kernels"
 
 	"github.com/resbench/resbench/kernels/naive"
 	"github.com/resbench/resbench/variants/graph"
@@ -11,7 +14,10 @@ import (
 // inputs from bufs and writing bufs[n.ID]. It is generic so that the naive
 // float32 executor and the float64 oracle are the same code; param converts
 // a weight slice once, at plan time.
-func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) []T) (func(), error) {
+//
+// threads > 1 splits convolutions over output channels on that many
+// goroutines (started per call: the oracle is not a timed path).
+func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) []T, threads int) (func(), error) {
 	out := bufs[n.ID]
 	in := func(i int) []T { return bufs[n.Inputs[i].ID] }
 	x := n.Inputs[0].Shape
@@ -35,6 +41,9 @@ func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) [
 				naive.Conv2D(&s, src, w, b, res, op.ReLU, full)
 				naive.MaxPool(p, full, out)
 			}, nil
+		}
+		if threads > 1 {
+			return func() { parallelConv(&s, src, w, b, res, op.ReLU, out, threads) }, nil
 		}
 		return func() { naive.Conv2D(&s, src, w, b, res, op.ReLU, out) }, nil
 	case *graph.BatchNorm:
@@ -90,4 +99,20 @@ func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) [
 		return func() { copy(out, src) }, nil
 	}
 	return nil, fmt.Errorf("node %s: no naive kernel for op %q", n.Name, n.Op.Type())
+}
+
+// parallelConv runs naive.Conv2DRange on threads goroutines, each a range of
+// output channels; every output is still computed by one goroutine in the
+// reference order, so the result does not depend on threads.
+func parallelConv[T naive.Float](s *kernels.ConvShape, in, w, b, res []T, relu bool, out []T, threads int) {
+	var wg sync.WaitGroup
+	per := (s.OutC + threads - 1) / threads
+	for lo := 0; lo < s.OutC; lo += per {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			naive.Conv2DRange(s, in, w, b, res, relu, out, lo, hi)
+		}(lo, min(lo+per, s.OutC))
+	}
+	wg.Wait()
 }

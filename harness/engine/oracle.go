@@ -16,8 +16,13 @@ type Oracle struct {
 	steps []func()
 }
 
-// NewOracle plans g for float64 execution at its current shapes.
-func NewOracle(g *graph.Graph) (*Oracle, error) {
+// NewOracle plans g for float64 execution at its current shapes, single
+// threaded.
+func NewOracle(g *graph.Graph) (*Oracle, error) { return NewOracleThreads(g, 1) }
+
+// NewOracleThreads is NewOracle with convolutions split over threads
+// goroutines; the result is the same for any thread count.
+func NewOracleThreads(g *graph.Graph, threads int) (*Oracle, error) {
 	o := &Oracle{g: g, bufs: make([][]float64, len(g.Nodes))}
 	for _, n := range g.Nodes {
 		o.bufs[n.ID] = make([]float64, n.Shape.Elems())
@@ -33,7 +38,7 @@ func NewOracle(g *graph.Graph) (*Oracle, error) {
 		return v
 	}
 	for _, n := range g.Nodes[1:] {
-		s, err := naiveStep(n, o.bufs, widen)
+		s, err := naiveStep(n, o.bufs, widen, threads)
 		if err != nil {
 			return nil, fmt.Errorf("oracle: %w", err)
 		}

@@ -8,6 +8,12 @@ import "github.com/resbench/resbench/kernels"
 // bias[oc] (if non-nil), then residual (if non-nil, same shape as out), then
 // applies ReLU (if relu). s must have been validated.
 func Conv2D[T Float](s *kernels.ConvShape, in, w, bias, residual []T, relu bool, out []T) {
+	Conv2DRange(s, in, w, bias, residual, relu, out, 0, s.OutC)
+}
+
+// Conv2DRange is Conv2D for output channels [ocLo, ocHi) only, so that
+// callers can split a convolution over goroutines (the oracle does).
+func Conv2DRange[T Float](s *kernels.ConvShape, in, w, bias, residual []T, relu bool, out []T, ocLo, ocHi int) {
 	inPlane, outPlane := s.H*s.W, s.OutH*s.OutW
 	// For each kernel column, the range of output columns whose input
 	// column falls inside the image; hoisting it keeps padding tests out of
@@ -31,7 +37,7 @@ func Conv2D[T Float](s *kernels.ConvShape, in, w, bias, residual []T, relu bool,
 		lo[kw], hi[kw] = l, min(h, s.OutW)
 	}
 	for n := range s.N {
-		for oc := range s.OutC {
+		for oc := ocLo; oc < ocHi; oc++ {
 			g := oc / s.OutCG
 			dst := out[(n*s.OutC+oc)*outPlane : (n*s.OutC+oc+1)*outPlane]
 			var b T
