@@ -123,7 +123,7 @@ func TestRunWritesBenchfmt(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(stderr, "timed 3/3") {
+	if !strings.Contains(stderr, "3/3") || !strings.Contains(stderr, "timed") {
 		t.Errorf("no progress on stderr: %q", stderr)
 	}
 	f, err := os.Open(path)

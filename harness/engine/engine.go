@@ -255,7 +255,12 @@ func (p *Plan) planBuffers() {
 	for _, n := range g.Nodes {
 		off, size := mp.offset[n.ID], mp.size[n.ID]
 		if a := p.aliasOf(n); a != nil {
-			off = mp.offset[a.ID] + p.aliasOffset(n)
+			// A view of its input's buffer (itself possibly a view), which
+			// is planned already: inputs come first.
+			off = p.aliasOffset(n)
+			size = p.elems(n)
+			p.bufs[n.ID] = p.bufs[a.ID][off : off+size : off+size]
+			continue
 		}
 		p.bufs[n.ID] = arena[off : off+size : off+size]
 	}
