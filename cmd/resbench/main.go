@@ -71,6 +71,24 @@
 //	    Ctrl-C stops a run between inferences; the inferences already timed
 //	    are still summarized and written to -o.
 //
+//	compare [flags] FILE...
+//	    Compare result files benchstat-style, with the statistics of
+//	    golang.org/x/perf (benchfmt, benchproc, benchmath): per benchmark the
+//	    median with its 95% confidence interval, and between columns the
+//	    change with a Mann-Whitney U test, "~" when it is not significant,
+//	    and a geomean row per unit. Files label their column; "label=path"
+//	    renames one. Flags:
+//
+//	    -col PROJ        column projection, e.g. /kernel (default .file)
+//	    -row PROJ        row projection, e.g. /model (default .fullname)
+//	    -filter EXPR     keep matching results, e.g. /model:resnet50
+//	    --alpha A        significance level (default 0.05)
+//	    --force          compare files from different CPUs or ISA tiers; by
+//	                     default that is refused, since their timings do not
+//	                     compare
+//	    --html FILE      also write one self-contained HTML page with the
+//	                     environment, the tables and latency/roofline plots
+//
 //	help
 //	    Print this manual.
 //
@@ -122,20 +140,21 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"models":  cmdModels,
 	"fusions": cmdFusions,
 	"machine": cmdMachine,
+	"compare": cmdCompare,
 	"run":     cmdRun,
 	"help":    cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, machine, models, fusions, run")
+		return usagef("no command given; commands: help, machine, models, fusions, run, compare")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, machine, models, fusions, run", args[0])
+		return usagef("unknown command %q; commands: help, machine, models, fusions, run, compare", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

@@ -190,3 +190,37 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestCompare(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "reports")
+	out, _, err := runCLI("compare", "old="+filepath.Join(dir, "synth-old.txt"), "new="+filepath.Join(dir, "synth-faster30.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "-2") || !strings.Contains(out, "geomean") || !strings.Contains(out, "p=0.000") {
+		t.Errorf("30%%-faster comparison lacks a significant change:\n%s", out)
+	}
+	out, _, err = runCLI("compare", "old="+filepath.Join(dir, "synth-old.txt"), "new="+filepath.Join(dir, "synth-rerun.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "~") {
+		t.Errorf("same-distribution comparison shows no ~:\n%s", out)
+	}
+	if _, _, err := runCLI("compare", filepath.Join(dir, "synth-old.txt"), filepath.Join(dir, "synth-other-cpu.txt")); err == nil {
+		t.Error("comparing files from different CPUs must be refused without --force")
+	}
+	if _, stderr, err := runCLI("compare", "--force", filepath.Join(dir, "synth-old.txt"), filepath.Join(dir, "synth-other-cpu.txt")); err != nil || !strings.Contains(stderr, "WARNING") {
+		t.Errorf("--force: err %v, stderr %q", err, stderr)
+	}
+	html := filepath.Join(t.TempDir(), "r.html")
+	if _, _, err := runCLI("compare", "--html", html, filepath.Join(dir, "synth-old.txt"), filepath.Join(dir, "synth-faster30.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<table") || !strings.Contains(string(b), "data:image/png;base64,") {
+		t.Errorf("HTML report missing tables or plots (%v)", err)
+	}
+	if _, _, err := runCLI("compare", "main.go"); err == nil || !strings.Contains(err.Error(), "not Go benchmark format") {
+		t.Errorf("compare on a Go source file: %v", err)
+	}
+}
