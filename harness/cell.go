@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/resbench/resbench/harness/engine"
+	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/fusion"
 	"github.com/resbench/resbench/variants/graph"
@@ -67,8 +68,10 @@ type RunOptions struct {
 	FusionLog fusion.Logger
 	// Oracles caches float64 oracle outputs across cells (nil: none).
 	Oracles *OracleCache
-	// Layers overrides kernels per layer (tests inject a wrong kernel).
+	// Layers overrides kernels per layer.
 	Layers map[string]string
+	// WrapConv wraps planned convolutions (tests inject a wrong kernel).
+	WrapConv func(node string, c kernels.Conv) kernels.Conv
 }
 
 // Result is a measured cell.
@@ -187,7 +190,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv})
 	if err != nil {
 		return nil, err
 	}

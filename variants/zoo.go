@@ -183,3 +183,6 @@ func BuildSpec(spec Spec, opt Options) (g *graph.Graph, err error) {
 	b.build()
 	return b.g, nil
 }
+
+// MarshalText writes the form as its letter (for JSON).
+func (f Form) MarshalText() ([]byte, error) { return []byte(f.String()), nil }

@@ -71,6 +71,39 @@
 //	    Ctrl-C stops a run between inferences; the inferences already timed
 //	    are still summarized and written to -o.
 //
+//	matrix -o FILE [flags]
+//	    Measure every cell of model × ResNeXt form × fusion selection ×
+//	    kernel × batch × threads, one at a time, each as "run" does (warm-up,
+//	    timed runs with the same stopping rule, memory, parity against the
+//	    float64 oracle). Each finished cell is appended to FILE at once (Go
+//	    benchmark format, one write and fsync per cell), so an interrupted
+//	    run (Ctrl-C, a crash, a kill) loses no finished cell, and running the
+//	    same command again resumes: finished cells are skipped, a partial one
+//	    is cut off. Resuming with different settings is refused, naming
+//	    them. A progress line before each cell shows cells done, the current
+//	    cell and an ETA; a summary table follows at the end. Flags:
+//
+//	    --models LIST       models, or all (default all)
+//	    --forms LIST        ResNeXt forms to sweep: a,b,c (default c)
+//	    --fusions LIST      fusion selections per model: none, each (every pass
+//	                        alone), all, all-but-one, or full (the whole power
+//	                        set of the passes that apply); default none,all
+//	    --kernels LIST      kernels (default auto)
+//	    --batch LIST        batch sizes (default 1)
+//	    --threads LIST      thread counts (default 1)
+//	    --size N            input size (default 224)
+//	    --count, --max-count, --warmup, --min-time, --max-time, --target-ci,
+//	    --seed              as for run, per cell
+//	    --parity N          oracle inputs per cell (default 2)
+//	    --shard i/n         run a deterministic 1/n of the cells (0 ≤ i < n), so
+//	                        a fleet can split a matrix; result files merge by
+//	                        concatenation
+//	    --config FILE       read settings from FILE, lines "key = value" with
+//	                        the flags' names as keys (models, kernels, fusions,
+//	                        batch, threads, size, count, ...); flags on the
+//	                        command line win
+//	    --json FILE         also append one JSON object per cell to FILE
+//
 //	compare [flags] FILE...
 //	    Compare result files benchstat-style, with the statistics of
 //	    golang.org/x/perf (benchfmt, benchproc, benchmath): per benchmark the
@@ -141,20 +174,21 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"fusions": cmdFusions,
 	"machine": cmdMachine,
 	"compare": cmdCompare,
+	"matrix":  cmdMatrix,
 	"run":     cmdRun,
 	"help":    cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, machine, models, fusions, run, compare")
+		return usagef("no command given; commands: help, machine, models, fusions, run, matrix, compare")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, machine, models, fusions, run, compare", args[0])
+		return usagef("unknown command %q; commands: help, machine, models, fusions, run, matrix, compare", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

@@ -35,6 +35,9 @@ type Config struct {
 	// Layers overrides Kernel for the named conv nodes (auto's per-layer
 	// choice).
 	Layers map[string]string
+	// WrapConv, if set, may replace each planned convolution (node name,
+	// conv) with a wrapper: for fault injection in tests and for tracing.
+	WrapConv func(node string, c kernels.Conv) kernels.Conv
 }
 
 // Step is one planned node: the kernel it got and the closure that runs it.
@@ -134,6 +137,9 @@ func (p *Plan) compile(g *graph.Graph) error {
 			conv, algo, note, err := p.chooseConv(n, kernels.ConvSpec{Shape: s, Weight: op.Weight, Bias: op.Bias, ReLU: op.ReLU})
 			if err != nil {
 				return err
+			}
+			if cfg.WrapConv != nil {
+				conv = cfg.WrapConv(n.Name, conv)
 			}
 			convs[n.Name], algos[n.Name], notes[n.Name] = conv, algo, note
 		}

@@ -74,7 +74,7 @@ func Names() []string {
 }
 
 // Parse turns a --fusion value into pass names in canonical order: "none",
-// "all", or a comma-separated list of pass names.
+// "all", "all-but-PASS", or a comma-separated list of pass names.
 func Parse(list string) ([]string, error) {
 	switch list {
 	case "", "none":
@@ -83,6 +83,12 @@ func Parse(list string) ([]string, error) {
 		return Names(), nil
 	}
 	valid := Names()
+	if but, ok := strings.CutPrefix(list, "all-but-"); ok {
+		if !slices.Contains(valid, but) {
+			return nil, fmt.Errorf("unknown fusion pass %q in %q; valid: %s", but, list, strings.Join(valid, ", "))
+		}
+		return slices.DeleteFunc(slices.Clone(valid), func(n string) bool { return n == but }), nil
+	}
 	want := map[string]bool{}
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/resbench/resbench/harness"
+)
+
+// A matrix run killed by a real SIGKILL midway keeps every finished cell
+// intact, and running the same command again resumes from there.
+func TestMatrixSurvivesKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a matrix")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "resbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "m.txt")
+	args := []string{"matrix", "--models", "resnet18,resnet34", "--kernels", "im2col,direct", "--fusions", "none,all",
+		"--size", "64", "--count", "20", "--parity", "1", "-o", out}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill once at least two cells are on disk, while others are pending.
+	deadline := time.Now().Add(2 * time.Minute)
+	var before *harness.Done
+	for {
+		d, err := harness.ScanResults(out)
+		if err == nil && len(d.Cells) >= 2 {
+			before = d
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no two cells after 2 minutes:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	after, err := harness.ScanResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Cells) < len(before.Cells) || len(after.Cells) >= 8 {
+		t.Fatalf("after the kill: %d whole cells (saw %d before it); the run should have been cut short", len(after.Cells), len(before.Cells))
+	}
+	checkBenchfmt(t, out, after.Kept)
+
+	// Resume: the same command finishes the matrix without redoing cells.
+	resume := exec.Command(bin, args...)
+	resume.Env = cmd.Env
+	got, err := resume.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, got)
+	}
+	if want := "resumed from the file"; !strings.Contains(string(got), want) {
+		t.Errorf("resume output lacks %q:\n%s", want, got)
+	}
+	final, err := harness.ScanResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(final.Cells) != 8 {
+		t.Errorf("after resuming: %d cells, want 8", len(final.Cells))
+	}
+	for name := range after.Cells {
+		if !final.Cells[name] {
+			t.Errorf("cell %s was lost", name)
+		}
+	}
+	checkBenchfmt(t, out, final.Size)
+	// Each cell's lines appear once: no cell was measured twice.
+	data, _ := os.ReadFile(out)
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "Benchmark") {
+			counts[strings.Fields(line)[0]]++
+		}
+	}
+	for name, n := range counts {
+		if n < 20 || n > 20 {
+			t.Errorf("%s has %d lines, want 20 (one per timed run)", name, n)
+		}
+	}
+}
+
+// checkBenchfmt parses the first n bytes of a results file as stock tools
+// would.
+func checkBenchfmt(t *testing.T, path string, n int64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := benchfmt.NewReader(bytes.NewReader(data[:n]), path)
+	results := 0
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatalf("%v", rec)
+		case *benchfmt.Result:
+			results++
+		}
+	}
+	if results == 0 {
+		t.Fatal("no results")
+	}
+}

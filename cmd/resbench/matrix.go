@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/resbench/resbench/harness"
+	"github.com/resbench/resbench/variants"
+)
+
+func cmdMatrix(args []string, stdout, stderr io.Writer) error {
+	def := harness.DefaultMatrix()
+	fs := newFlagSet("matrix")
+	configPath := fs.String("config", "", "matrix settings file")
+	models := fs.String("models", "all", "models")
+	forms := fs.String("forms", "c", "ResNeXt forms")
+	fusions := fs.String("fusions", def.Fusions, "fusion samples")
+	kernels := fs.String("kernels", strings.Join(def.Kernels, ","), "kernels")
+	batches := fs.String("batch", "1", "batch sizes")
+	threads := fs.String("threads", "1", "thread counts")
+	size := fs.Int("size", def.Size, "input size")
+	count := fs.Int("count", 10, "minimum timed runs per cell")
+	maxCount := fs.Int("max-count", 0, "maximum timed runs per cell")
+	warmup := fs.Int("warmup", 2, "warm-up runs per cell")
+	minTime := fs.Duration("min-time", 0, "minimum timed duration per cell")
+	maxTime := fs.Duration("max-time", 0, "maximum timed duration per cell")
+	targetCI := fs.Float64("target-ci", 0, "median CI target")
+	parity := fs.Int("parity", 2, "inputs checked against the oracle per cell")
+	seed := fs.Uint64("seed", 1, "seed")
+	shard := fs.String("shard", "", "i/n")
+	out := fs.String("o", "", "results file")
+	jsonOut := fs.String("json", "", "JSON-lines results file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("matrix: -o FILE is required: results are appended there cell by cell, and re-running with the same -o resumes")
+	}
+	// A config file sets defaults; flags given on the command line win.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *configPath != "" {
+		f, err := os.Open(*configPath)
+		if err != nil {
+			return fmt.Errorf("cannot read the matrix config: %v", err)
+		}
+		cfg, err := harness.ReadConfig(*configPath, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		for key, value := range cfg {
+			if set[key] {
+				continue
+			}
+			if err := fs.Set(key, value); err != nil {
+				return fmt.Errorf("%s: %s = %s: %v", *configPath, key, value, err)
+			}
+		}
+	}
+	m := harness.Matrix{Fusions: *fusions, Size: *size, Kernels: splitList(*kernels)}
+	if *models == "all" {
+		m.Models = def.Models
+	} else {
+		m.Models = splitList(*models)
+	}
+	for _, f := range splitList(*forms) {
+		form, err := variants.ParseForm(f)
+		if err != nil {
+			return err
+		}
+		m.Forms = append(m.Forms, form)
+	}
+	var err error
+	if m.Batches, err = intList("batch", *batches); err != nil {
+		return err
+	}
+	if m.Threads, err = intList("threads", *threads); err != nil {
+		return err
+	}
+	if *count < 1 || *maxCount < 0 || *warmup < 0 || *parity < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 {
+		return usagef("matrix: --count must be positive; --max-count, --warmup, --parity, --min-time, --max-time, --target-ci not negative")
+	}
+	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut,
+		Opt: harness.RunOptions{Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
+			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2)}}
+	if *shard != "" {
+		if mr.ShardI, mr.ShardN, err = harness.ParseShard(*shard); err != nil {
+			return err
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pk := harness.ActivePeak(maxInt(m.Threads), 200*time.Millisecond)
+	mr.Env = harness.CurrentEnv()
+	mr.Env.Extra = peakConfig(pk)
+	start := time.Now()
+	mr.Progress = func(done, total int, c harness.Cell, eta time.Duration) {
+		bar := progressBar(done, total, 24)
+		etaText := "ETA --"
+		if eta > 0 {
+			etaText = "ETA " + eta.Round(time.Second).String()
+		}
+		fmt.Fprintf(stderr, "%s %d/%d cells  %s  elapsed %s  now: %s\n", bar, done, total, etaText, time.Since(start).Round(time.Second), c.Name())
+	}
+	mr.CellDone = func(r *harness.Result) {
+		status := ""
+		if r.Parity != nil && r.Parity.Failed {
+			status = "  FAILED: " + r.Parity.Reason
+		} else if r.Noisy {
+			status = "  (noisy)"
+		}
+		fmt.Fprintf(stderr, "    median %.2f ms, %.1f GFLOP/s%s\n", float64(r.Stats.Median.Microseconds())/1000, r.GFLOPS, status)
+	}
+	sum, err := mr.Run(ctx)
+	if sum != nil {
+		printMatrixSummary(stdout, sum, pk)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted; the %d finished cells are in %s, and running the same command again resumes", sumDone(sum), *out)
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "results in %s (benchstat %s, or resbench compare)\n", *out, *out)
+	if sum.Failed > 0 {
+		return fmt.Errorf("%d cells FAILED their parity check (see the summary)", sum.Failed)
+	}
+	return nil
+}
+
+func sumDone(s *harness.MatrixSummary) int {
+	if s == nil {
+		return 0
+	}
+	return s.Resumed + s.Measured
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intList(name, s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, usagef("matrix: --%s %q: %q is not a positive integer", name, s, f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, usagef("matrix: --%s needs at least one value", name)
+	}
+	return out, nil
+}
+
+func maxInt(v []int) int {
+	m := 1
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func progressBar(done, total, width int) string {
+	filled := 0
+	if total > 0 {
+		filled = done * width / total
+	}
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
+}
+
+func printMatrixSummary(w io.Writer, s *harness.MatrixSummary, pk harness.Peak) {
+	fmt.Fprintf(w, "matrix: %d cells, %d measured now, %d resumed from the file, %d FAILED parity, %d noisy\n",
+		s.Total, s.Measured, s.Resumed, s.Failed, s.Noisy)
+	if len(s.Results) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	io.WriteString(tw, "median ms\t95% CI\tp99 ms\tGFLOP/s\t%peak\tparity\t\t\n")
+	for _, r := range s.Results {
+		parity := "-"
+		if p := r.Parity; p != nil {
+			parity = fmt.Sprintf("%.1e", p.RelL2)
+			if p.Failed {
+				parity = "FAILED"
+			}
+		}
+		peakT := pk.GFLOPS1 * float64(r.Cell.Threads)
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		noisy := ""
+		if r.Noisy {
+			noisy = "noisy"
+		}
+		fmt.Fprintf(tw, "%.2f\t±%.1f%%\t%.2f\t%.1f\t%.0f%%\t%s\t%s\t %s\n", ms(r.Stats.Median),
+			50*float64(r.Stats.CIHigh-r.Stats.CILow)/float64(r.Stats.Median), ms(r.Stats.P99), r.GFLOPS, 100*r.GFLOPS/peakT, parity, noisy, r.Cell.Name())
+	}
+	tw.Flush()
+}

@@ -1,0 +1,195 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/variants"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "resbench-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("RESBENCH_CACHE_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func ms(v ...int) []time.Duration {
+	d := make([]time.Duration, len(v))
+	for i, x := range v {
+		d[i] = time.Duration(x) * time.Millisecond
+	}
+	return d
+}
+
+func TestStats(t *testing.T) {
+	s := Stats(ms(5, 1, 4, 2, 3, 10, 6, 7, 8, 9))
+	if s.Min != ms(1)[0] || s.Max != ms(10)[0] || s.Median != 5500*time.Microsecond || s.P90 != ms(9)[0] || s.N != 10 {
+		t.Errorf("stats %+v", s)
+	}
+	if !(s.CILow <= s.Median && s.Median <= s.CIHigh) || s.CILow == s.CIHigh {
+		t.Errorf("median CI [%v, %v] must bracket %v", s.CILow, s.CIHigh, s.Median)
+	}
+}
+
+func TestStoppingRule(t *testing.T) {
+	steady := ms(10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10)
+	noisy := ms(10, 30, 5, 22, 9, 40, 3, 18, 27, 11, 2, 35)
+	opt := RunOptions{MinCount: 5, MaxCount: 100, TargetCI: 0.02}
+	if !done(steady, time.Second, opt) {
+		t.Error("a steady series with n ≥ MinCount should stop")
+	}
+	if done(noisy, time.Second, opt) {
+		t.Error("a noisy series should keep going towards the CI target")
+	}
+	if done(steady[:3], time.Second, opt) {
+		t.Error("must reach MinCount")
+	}
+	if done(steady, time.Millisecond, RunOptions{MinCount: 5, MaxCount: 100, MinTime: time.Second}) {
+		t.Error("must reach MinTime")
+	}
+	if !done(noisy, time.Second, RunOptions{MinCount: 5, MaxCount: 12, TargetCI: 0.001}) {
+		t.Error("must stop at MaxCount")
+	}
+	if !done(noisy, time.Hour, RunOptions{MinCount: 5, MaxCount: 1000, TargetCI: 0.001, MaxTime: time.Minute}) {
+		t.Error("must stop at MaxTime")
+	}
+}
+
+// A deliberately wrong kernel (one conv's output nudged by 1%) must be
+// reported as a FAILED cell, never as a fast one.
+func TestWrongKernelFailsParity(t *testing.T) {
+	c := Cell{Model: "resnet18", Form: variants.FormC, Fusion: "all", Kernel: "im2col", Size: 32, Batch: 1, Threads: 1}
+	opt := RunOptions{MinCount: 2, Parity: 2, Seed: 1, WrapConv: func(node string, conv kernels.Conv) kernels.Conv {
+		if node == "layer3.0.conv1" {
+			return wrong{conv}
+		}
+		return conv
+	}}
+	res, err := Measure(context.Background(), c, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Parity == nil || !res.Parity.Failed {
+		t.Fatalf("a wrong kernel passed parity: %+v", res.Parity)
+	}
+	// The same cell without the fault passes.
+	opt.WrapConv = nil
+	if res, err = Measure(context.Background(), c, opt); err != nil || res.Parity.Failed {
+		t.Fatalf("the correct kernel failed: %v %+v", err, res.Parity)
+	}
+	// And the failure reaches the result file.
+	var b strings.Builder
+	w := NewResultWriter(&b, CurrentEnv())
+	res.Parity.Failed = true
+	if err := w.Write(res); err != nil || !strings.Contains(b.String(), "1 parity-fail") {
+		t.Errorf("FAILED cell not marked in the results: %v\n%s", err, b.String())
+	}
+}
+
+type wrong struct{ kernels.Conv }
+
+func (w wrong) Run(in, out, res, ws []float32) {
+	w.Conv.Run(in, out, res, ws)
+	for i := range out {
+		out[i] *= 1.01
+	}
+}
+
+func TestCellsAndShards(t *testing.T) {
+	m := Matrix{Models: []string{"resnet50", "se-resnext50"}, Forms: []variants.Form{variants.FormC, variants.FormA},
+		Fusions: "none,each,all,all-but-one", Kernels: []string{"auto", "im2col"}, Batches: []int{1, 8}, Threads: []int{1, 2}, Size: 224}
+	cells, err := m.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, c := range cells {
+		if names[c.Name()] {
+			t.Fatalf("duplicate cell %s", c.Name())
+		}
+		names[c.Name()] = true
+	}
+	if !names["Model/model=se-resnext50-32x4d/form=a/fusion=all/kernel=auto/size=224/batch=8/threads=2"] ||
+		!names["Model/model=resnet50/fusion=all-but-bn-fold/kernel=im2col/size=224/batch=1/threads=1"] ||
+		!names["Model/model=resnet50/fusion=none/kernel=auto/size=224/batch=1/threads=1"] {
+		t.Errorf("expected cells missing from %d cells", len(cells))
+	}
+	// Shards are disjoint, cover everything, and are the same every time.
+	var union []string
+	for i := range 3 {
+		for _, c := range Shard(cells, i, 3) {
+			union = append(union, c.Name())
+		}
+	}
+	if len(union) != len(cells) {
+		t.Errorf("shards cover %d of %d cells", len(union), len(cells))
+	}
+	again, _ := m.Cells()
+	if !slices.EqualFunc(cells, again, func(a, b Cell) bool { return a == b }) {
+		t.Error("cell order is not deterministic")
+	}
+	for _, bad := range []string{"3/3", "-1/2", "1", "a/b", "0/0"} {
+		if _, _, err := ParseShard(bad); err == nil {
+			t.Errorf("ParseShard(%q) accepted", bad)
+		}
+	}
+}
+
+func TestReadConfig(t *testing.T) {
+	cfg, err := ReadConfig("m.conf", strings.NewReader("# sweep\nmodels = resnet50, se-resnext50\n\nthreads=1,2\n"))
+	if err != nil || cfg["models"] != "resnet50,se-resnext50" || cfg["threads"] != "1,2" {
+		t.Fatalf("%v %v", cfg, err)
+	}
+	for text, want := range map[string]string{
+		"models = resnet50\nbogus line\n": "m.conf:2: want key = value",
+		"models = a\nflavour = b\n":       "m.conf:2: unknown key \"flavour\"",
+		"kernels =\n":                     "m.conf:1: kernels has no value",
+		"size = 64\n# c\nsize = 32\n":     "m.conf:3: size is set twice",
+	} {
+		if _, err := ReadConfig("m.conf", strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("config %q: error %v, want %q", text, err, want)
+		}
+	}
+}
+
+// A results file cut mid-line after a kill keeps its whole cells, drops the
+// partial one, and refuses a resume with other settings, naming them.
+func TestScanResultsTruncated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.txt")
+	whole := "matrix-size: 64\nBenchmarkModel/model=a 1 5 ns/op 2 runs\nBenchmarkModel/model=a 1 6 ns/op 2 runs\n"
+	partial := "BenchmarkModel/model=b 1 5 ns/op 3 runs\nBenchmarkModel/model=b 1 5 ns/o"
+	if err := os.WriteFile(path, []byte(whole+partial), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ScanResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Cells["Model/model=a"] || d.Cells["Model/model=b"] || d.Kept != int64(len(whole)) {
+		t.Errorf("cells %v kept %d (want %d)", d.Cells, d.Kept, len(whole))
+	}
+	err = d.CheckSettings([][2]string{{"matrix-size", "224"}})
+	if err == nil || !strings.Contains(err.Error(), `matrix-size: file has "64", this run "224"`) {
+		t.Errorf("settings check: %v", err)
+	}
+	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err != nil {
+		t.Error(err)
+	}
+	if err := os.WriteFile(path, []byte("BenchmarkFoo 10 5 ns/op\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ScanResults(path); err == nil || !strings.Contains(err.Error(), "not written by resbench matrix") {
+		t.Errorf("foreign file: %v", err)
+	}
+}

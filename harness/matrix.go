@@ -1,0 +1,271 @@
+package harness
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/resbench/resbench/harness/engine"
+	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/fusion"
+)
+
+// Matrix describes a sweep: every combination of model (× ResNeXt form),
+// fusion selection, kernel, batch and thread count at one input size.
+type Matrix struct {
+	Models  []string // canonical names
+	Forms   []variants.Form
+	Fusions string // "none,all" (default), any of none/each/all/all-but-one, or "full"
+	Kernels []string
+	Batches []int
+	Threads []int
+	Size    int
+}
+
+// DefaultMatrix is every model, fusions none and all, the auto kernel,
+// batch 1, one thread, 224x224.
+func DefaultMatrix() Matrix {
+	var models []string
+	for _, s := range variants.Models() {
+		models = append(models, s.Name)
+	}
+	return Matrix{Models: models, Forms: []variants.Form{variants.FormC}, Fusions: "none,all",
+		Kernels: []string{engine.KernelAuto}, Batches: []int{1}, Threads: []int{1}, Size: 224}
+}
+
+// fusionSamples are the words --fusions accepts.
+var fusionSamples = []string{"none", "each", "all", "all-but-one", "full"}
+
+// Validate checks every axis and resolves model aliases.
+func (m *Matrix) Validate() error {
+	if len(m.Models) == 0 || len(m.Kernels) == 0 || len(m.Batches) == 0 || len(m.Threads) == 0 || len(m.Forms) == 0 {
+		return fmt.Errorf("matrix: every axis needs at least one value")
+	}
+	for i, name := range m.Models {
+		spec, err := variants.Lookup(name)
+		if err != nil {
+			return err
+		}
+		m.Models[i] = spec.Name
+	}
+	for _, k := range m.Kernels {
+		if _, err := engine.ParseKernel(k); err != nil {
+			return err
+		}
+	}
+	for _, w := range strings.Split(m.Fusions, ",") {
+		if !slices.Contains(fusionSamples, w) {
+			return fmt.Errorf("unknown fusion sample %q; valid: %s (comma-separated)", w, strings.Join(fusionSamples, ", "))
+		}
+	}
+	for _, b := range append(slices.Clone(m.Batches), m.Threads...) {
+		if b < 1 {
+			return fmt.Errorf("batch and thread counts must be positive, got %d", b)
+		}
+	}
+	if m.Size < variants.MinSize {
+		return fmt.Errorf("size %d is too small; the models need at least %d", m.Size, variants.MinSize)
+	}
+	return nil
+}
+
+// Cells enumerates the matrix in a fixed order: model, form, fusion,
+// kernel, batch, threads.
+func (m Matrix) Cells() ([]Cell, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	var cells []Cell
+	for _, model := range m.Models {
+		spec, _ := variants.Lookup(model)
+		g, err := variants.BuildSpec(spec, variants.Options{Size: m.Size, CountOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		applicable, err := fusion.Applicable(g)
+		if err != nil {
+			return nil, err
+		}
+		combos := sampleFusions(applicable, strings.Split(m.Fusions, ","))
+		forms := []variants.Form{variants.FormC}
+		if spec.IsResNeXt() {
+			forms = m.Forms
+		}
+		for _, form := range forms {
+			for _, combo := range combos {
+				for _, k := range m.Kernels {
+					for _, b := range m.Batches {
+						for _, t := range m.Threads {
+							cells = append(cells, Cell{Model: model, Form: form, Fusion: fusionName(combo, applicable), Kernel: k, Size: m.Size, Batch: b, Threads: t})
+						}
+					}
+				}
+			}
+		}
+	}
+	return cells, nil
+}
+
+// Shard keeps the cells whose index is i modulo n (0 ≤ i < n): a
+// deterministic 1/n of the matrix, so a fleet can split it; results in
+// benchmark format merge by concatenation.
+func Shard(cells []Cell, i, n int) []Cell {
+	var out []Cell
+	for j, c := range cells {
+		if j%n == i {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ParseShard parses "i/n".
+func ParseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		i, err = strconv.Atoi(a)
+		if err == nil {
+			n, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q must be i/n with 0 ≤ i < n", s)
+	}
+	return i, n, nil
+}
+
+// Settings are the key=value pairs that define a matrix run's results;
+// they are written as config lines, and a resumed run must match them.
+func (m Matrix) Settings(opt RunOptions) [][2]string {
+	forms := make([]string, len(m.Forms))
+	for i, f := range m.Forms {
+		forms[i] = f.String()
+	}
+	ints := func(v []int) string {
+		s := make([]string, len(v))
+		for i, x := range v {
+			s[i] = strconv.Itoa(x)
+		}
+		return strings.Join(s, ",")
+	}
+	return [][2]string{
+		{"matrix-models", strings.Join(m.Models, ",")},
+		{"matrix-forms", strings.Join(forms, ",")},
+		{"matrix-fusions", m.Fusions},
+		{"matrix-kernels", strings.Join(m.Kernels, ",")},
+		{"matrix-batch", ints(m.Batches)},
+		{"matrix-threads", ints(m.Threads)},
+		{"matrix-size", strconv.Itoa(m.Size)},
+		{"matrix-seed", strconv.FormatUint(opt.Seed, 10)},
+		{"matrix-count", fmt.Sprintf("min=%d,max=%d,warmup=%d,min-time=%v,max-time=%v,target-ci=%g,parity=%d",
+			opt.MinCount, opt.MaxCount, opt.Warmup, opt.MinTime, opt.MaxTime, opt.TargetCI, opt.Parity)},
+	}
+}
+
+// ConfigFile holds matrix settings read from a small text file:
+//
+//	# comment
+//	models  = resnet50, se-resnext50
+//	kernels = auto, im2col
+//	fusions = none, all
+//	batch   = 1
+//	threads = 1, 2
+//	size    = 224
+//
+// Keys may be any of models, forms, fusions, kernels, batch, threads,
+// size, count, max-count, warmup, parity, seed, min-time, max-time,
+// target-ci; values are what the flag of the same name takes.
+type ConfigFile map[string]string
+
+var configKeys = []string{"models", "forms", "fusions", "kernels", "batch", "threads", "size",
+	"count", "max-count", "warmup", "parity", "seed", "min-time", "max-time", "target-ci"}
+
+// ReadConfig parses a matrix config file; errors name the line.
+func ReadConfig(name string, r io.Reader) (ConfigFile, error) {
+	cfg := ConfigFile{}
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(text, "=")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s:%d: want key = value, got %q", name, line, text)
+		case !slices.Contains(configKeys, key):
+			return nil, fmt.Errorf("%s:%d: unknown key %q; valid keys: %s", name, line, key, strings.Join(configKeys, ", "))
+		case value == "":
+			return nil, fmt.Errorf("%s:%d: %s has no value", name, line, key)
+		}
+		if _, dup := cfg[key]; dup {
+			return nil, fmt.Errorf("%s:%d: %s is set twice", name, line, key)
+		}
+		cfg[key] = strings.Join(strings.Fields(strings.ReplaceAll(value, ", ", ",")), "")
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return cfg, nil
+}
+
+// sampleFusions lists the selections of applicable passes the sample words
+// ask for, in the order none, each, all, all-but-one (or the power set for
+// "full"), without duplicates.
+func sampleFusions(applicable, want []string) [][]string {
+	if slices.Contains(want, "full") {
+		return fusion.Combos(applicable, true)
+	}
+	var out [][]string
+	seen := map[string]bool{}
+	add := func(c []string) {
+		if k := strings.Join(c, "+"); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	for _, w := range []string{"none", "each", "all", "all-but-one"} {
+		if !slices.Contains(want, w) {
+			continue
+		}
+		switch w {
+		case "none":
+			add(nil)
+		case "each":
+			for _, p := range applicable {
+				add([]string{p})
+			}
+		case "all":
+			add(slices.Clone(applicable))
+		case "all-but-one":
+			for i := range applicable {
+				add(append(slices.Clone(applicable[:i]), applicable[i+1:]...))
+			}
+		}
+	}
+	return out
+}
+
+// fusionName spells a selection for a benchmark name: "all" when it is
+// every pass that applies to the model, "all-but-PASS" when it lacks one,
+// else the canonical '+'-joined list. All three mean the same graph to
+// Cell.Fuse, since passes that do not apply rewrite nothing.
+func fusionName(combo, applicable []string) string {
+	switch {
+	case len(combo) == 0:
+		return "none"
+	case len(applicable) > 1 && len(combo) == len(applicable):
+		return "all"
+	case len(applicable) > 1 && len(combo) == len(applicable)-1:
+		for _, p := range applicable {
+			if !slices.Contains(combo, p) {
+				return "all-but-" + p
+			}
+		}
+	}
+	return fusion.Canonical(combo)
+}

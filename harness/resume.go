@@ -1,0 +1,104 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Done is what an existing results file already holds: the cells that
+// finished, and its matrix settings.
+type Done struct {
+	Cells    map[string]bool // benchmark names (without "Benchmark") of whole cells
+	Settings map[string]string
+	// Kept is the length of the file's valid prefix: whole lines of whole
+	// cells. A run killed mid-write leaves a partial line or a partial
+	// cell after it, which resuming cuts off.
+	Kept int64
+	Size int64
+}
+
+// ScanResults reads a results file written by a matrix run. A cell is
+// whole when it has as many lines as its "runs" unit says; a trailing
+// partial cell or partial line is not counted and Kept stops before it.
+// A missing file is an empty Done.
+func ScanResults(path string) (*Done, error) {
+	d := &Done{Cells: map[string]bool{}, Settings: map[string]string{}}
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return d, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.Size = int64(len(data))
+	var cur string
+	count, want := 0, 0
+	settings := map[string]string{}
+	off := 0
+	for off < len(data) {
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			break // a partial last line
+		}
+		line := string(data[off : off+nl])
+		off += nl + 1
+		switch {
+		case strings.HasPrefix(line, "Benchmark"):
+			fields := strings.Fields(line)
+			name := strings.TrimPrefix(fields[0], "Benchmark")
+			runs := -1
+			for i := 3; i < len(fields); i += 2 {
+				if fields[i] == "runs" {
+					runs, _ = strconv.Atoi(fields[i-1])
+				}
+			}
+			if runs < 1 {
+				return nil, fmt.Errorf("%s: line %q has no runs count; it was not written by resbench matrix", path, truncate(line))
+			}
+			if name != cur {
+				cur, count, want = name, 0, runs
+			}
+			count++
+			if count == want {
+				d.Cells[cur] = true
+				d.Kept = int64(off)
+				for k, v := range settings {
+					d.Settings[k] = v
+				}
+			}
+		default:
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasPrefix(k, "matrix-") {
+				settings[k] = strings.TrimSpace(v)
+			}
+		}
+	}
+	return d, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// CheckSettings compares the settings a file records with a new run's, and
+// names every key that differs.
+func (d *Done) CheckSettings(want [][2]string) error {
+	if len(d.Cells) == 0 {
+		return nil
+	}
+	var diffs []string
+	for _, kv := range want {
+		if have, ok := d.Settings[kv[0]]; !ok || have != kv[1] {
+			diffs = append(diffs, fmt.Sprintf("%s: file has %q, this run %q", kv[0], have, kv[1]))
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("cannot resume: the results file was written with different settings (%s); use another -o or the same settings", strings.Join(diffs, "; "))
+	}
+	return nil
+}

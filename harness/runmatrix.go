@@ -1,0 +1,177 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// MatrixRun runs the cells of a matrix one at a time, appending each
+// finished cell to the results file at once (one write and an fsync per
+// cell), so that an interrupted run loses nothing already measured and a
+// re-run with the same output file resumes, skipping finished cells.
+type MatrixRun struct {
+	Matrix Matrix
+	Opt    RunOptions
+	// ShardI/ShardN select a deterministic 1/N of the cells (N 0: all).
+	ShardI, ShardN int
+	Out            string // results file (Go benchmark format), appended to
+	JSON           string // optional JSON-lines file, one object per cell
+	Env            Env
+	// Progress is called before each cell with the cells done (including
+	// resumed ones), the total, the cell and an estimate of the time left.
+	Progress func(done, total int, c Cell, eta time.Duration)
+	// CellDone is called after each measured cell.
+	CellDone func(r *Result)
+}
+
+// MatrixSummary is what a matrix run did.
+type MatrixSummary struct {
+	Total, Resumed, Measured, Failed, Noisy int
+	Results                                 []*Result // the cells measured by this run
+}
+
+// Run measures every cell not already in the results file.
+func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
+	cells, err := mr.Matrix.Cells()
+	if err != nil {
+		return nil, err
+	}
+	if mr.ShardN > 0 {
+		cells = Shard(cells, mr.ShardI, mr.ShardN)
+	}
+	settings := mr.Matrix.Settings(mr.Opt)
+	done, err := ScanResults(mr.Out)
+	if err != nil {
+		return nil, err
+	}
+	if err := done.CheckSettings(settings); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(mr.Out, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write results: %v", err)
+	}
+	defer f.Close()
+	// Cut a partial cell or line left by a killed run, then append.
+	if done.Kept < done.Size {
+		if err := f.Truncate(done.Kept); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := f.Seek(done.Kept, 0); err != nil {
+		return nil, err
+	}
+	var jf *os.File
+	if mr.JSON != "" {
+		if jf, err = os.OpenFile(mr.JSON, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+			return nil, fmt.Errorf("cannot write JSON results: %v", err)
+		}
+		defer jf.Close()
+	}
+	env := mr.Env
+	env.Extra = append(append([][2]string(nil), env.Extra...), settings...)
+	w := NewResultWriter(f, env)
+	sum := &MatrixSummary{Total: len(cells)}
+	for _, c := range cells {
+		if done.Cells[c.Name()] {
+			sum.Resumed++
+		}
+	}
+	start := time.Now()
+	for _, c := range cells {
+		if done.Cells[c.Name()] {
+			continue
+		}
+		if mr.Progress != nil {
+			var eta time.Duration
+			if sum.Measured > 0 {
+				left := sum.Total - sum.Resumed - sum.Measured
+				eta = time.Since(start) / time.Duration(sum.Measured) * time.Duration(left)
+			}
+			mr.Progress(sum.Resumed+sum.Measured, sum.Total, c, eta)
+		}
+		// Start each cell from a collected heap, so its heap figure is
+		// its own.
+		runtime.GC()
+		res, err := Measure(ctx, c, mr.Opt)
+		if err != nil {
+			// An interrupted cell is dropped whole: resuming re-measures it.
+			return sum, fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		if err := w.Write(res); err != nil {
+			return sum, fmt.Errorf("writing %s: %v", mr.Out, err)
+		}
+		if jf != nil {
+			if err := writeJSON(jf, res); err != nil {
+				return sum, fmt.Errorf("writing %s: %v", mr.JSON, err)
+			}
+		}
+		sum.Measured++
+		if res.Parity != nil && res.Parity.Failed {
+			sum.Failed++
+		}
+		if res.Noisy {
+			sum.Noisy++
+		}
+		res.Plan = nil // let the cell's weights go
+		sum.Results = append(sum.Results, res)
+		if mr.CellDone != nil {
+			mr.CellDone(res)
+		}
+	}
+	return sum, nil
+}
+
+// CellJSON is the JSON form of a measured cell.
+type CellJSON struct {
+	Name            string   `json:"name"`
+	Cell            Cell     `json:"cell"`
+	LatencyNS       []int64  `json:"latency_ns"`
+	MedianNS        int64    `json:"median_ns"`
+	P90NS           int64    `json:"p90_ns"`
+	P99NS           int64    `json:"p99_ns"`
+	MinNS           int64    `json:"min_ns"`
+	CILowNS         int64    `json:"median_ci_low_ns"`
+	CIHighNS        int64    `json:"median_ci_high_ns"`
+	ImagesPerSec    float64  `json:"images_per_sec"`
+	GFLOPS          float64  `json:"gflops"`
+	Noisy           bool     `json:"noisy"`
+	MACs            int64    `json:"macs"`
+	Params          int64    `json:"params"`
+	ActivationBytes int64    `json:"activation_bytes"`
+	LowerBoundBytes int64    `json:"liveness_lower_bound_bytes"`
+	WeightBytes     int64    `json:"weight_bytes"`
+	HeapBytes       uint64   `json:"heap_bytes"`
+	MaxRSSBytes     int64    `json:"max_rss_bytes"`
+	AllocsPerRun    float64  `json:"allocs_per_inference"`
+	Parity          *Parity  `json:"parity,omitempty"`
+	Kernels         []string `json:"kernels"`
+}
+
+func writeJSON(f *os.File, r *Result) error {
+	ns := func(d time.Duration) int64 { return d.Nanoseconds() }
+	j := CellJSON{Name: r.Cell.Name(), Cell: r.Cell, MedianNS: ns(r.Stats.Median), P90NS: ns(r.Stats.P90), P99NS: ns(r.Stats.P99),
+		MinNS: ns(r.Stats.Min), CILowNS: ns(r.Stats.CILow), CIHighNS: ns(r.Stats.CIHigh), ImagesPerSec: r.ImagesPerSec, GFLOPS: r.GFLOPS,
+		Noisy: r.Noisy, MACs: r.MACs, Params: r.Params, ActivationBytes: r.ActivationBytes, LowerBoundBytes: r.LowerBoundBytes,
+		WeightBytes: r.WeightBytes, HeapBytes: r.HeapPeakBytes, MaxRSSBytes: r.MaxRSSBytes, AllocsPerRun: r.AllocsPerRun, Parity: r.Parity}
+	for _, d := range r.Latencies {
+		j.LatencyNS = append(j.LatencyNS, ns(d))
+	}
+	if r.Plan != nil {
+		for _, s := range r.Plan.Steps {
+			j.Kernels = append(j.Kernels, s.Node.Name+"="+s.Kernel)
+		}
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return f.Sync()
+}
