@@ -47,7 +47,7 @@ func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
 					if kernel != KernelIm2col && kernel != KernelDirect && len(combo) > 0 && len(combo) < len(applicable) {
 						continue
 					}
-					got := runPlan(t, fused, Config{Kernel: kernel, Threads: 2}, x)
+					got := runPlan(t, fused, Config{Kernel: kernel, Threads: 1}, x)
 					d := Compare(got, want)
 					if d.RelL2 > Tolerance(kernel) || TopK(got, 1)[0] != TopK(want, 1)[0] {
 						t.Errorf("fusion=%s kernel=%s: rel L2 %.3g (tol %.g), top-1 %d vs oracle %d",

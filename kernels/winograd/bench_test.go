@@ -102,7 +102,7 @@ func workerContexts(threads int) []*gemm.Context {
 
 func newBenchConv(kernel string, spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool, opts ...Option) kernels.Conv {
 	if kernel == "im2col" {
-		return newIm2colConv(spec, ctx)
+		return newIm2colConv(spec, ctx, pool)
 	}
 	var tile int
 	fmt.Sscanf(kernel, "winograd-f%d", &tile)
@@ -153,14 +153,15 @@ type im2colConv struct {
 	s    kernels.ConvShape
 	pa   *gemm.PackedA
 	ctx  *gemm.Context
+	pool *parallel.Pool // runs the unfolding, split by rows
 	bias []float32
 	relu bool
 }
 
-func newIm2colConv(spec kernels.ConvSpec, ctx *gemm.Context) *im2colConv {
+func newIm2colConv(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) *im2colConv {
 	s := spec.Shape
 	k := s.InC * s.KH * s.KW
-	return &im2colConv{s: s, pa: gemm.PackA(spec.Weight, s.OutC, k, k), ctx: ctx, bias: spec.Bias, relu: spec.ReLU}
+	return &im2colConv{s: s, pa: gemm.PackA(spec.Weight, s.OutC, k, k), ctx: ctx, pool: pool, bias: spec.Bias, relu: spec.ReLU}
 }
 
 func (c *im2colConv) Name() string           { return "im2col" }
@@ -175,34 +176,42 @@ func (c *im2colConv) Run(in, out, residual, ws []float32) {
 	kdim := s.InC * s.KH * s.KW
 	for n := range s.N {
 		src := in[n*s.InC*s.H*s.W:]
-		for r := range kdim {
-			ci, tap := r/(s.KH*s.KW), r%(s.KH*s.KW)
-			kh, kw := tap/s.KW, tap%s.KW
-			row := ws[r*cols : (r+1)*cols]
-			plane := src[ci*s.H*s.W : (ci+1)*s.H*s.W]
-			for oy := range s.OutH {
-				iy := oy - s.PadH + kh
-				dst := row[oy*s.OutW : (oy+1)*s.OutW]
-				if iy < 0 || iy >= s.H {
-					clear(dst)
-					continue
-				}
-				// Stride 1: output column ox reads input column ox+off;
-				// [lo, hi) are the ones inside the image.
-				off := kw - s.PadW
-				lo, hi := min(max(-off, 0), s.OutW), min(max(s.W-off, 0), s.OutW)
-				hi = max(hi, lo)
-				clear(dst[:lo])
-				copy(dst[lo:hi], plane[iy*s.W+lo+off:iy*s.W+hi+off])
-				clear(dst[hi:])
-			}
-		}
+		tasks := c.pool.Threads()
+		c.pool.Run(tasks, func(task, _ int) { c.unfold(src, ws, task*kdim/tasks, (task+1)*kdim/tasks) })
 		off := n * s.OutC * cols
 		ep := gemm.Epilogue{Bias: c.bias, ReLU: c.relu}
 		if residual != nil {
 			ep.Residual, ep.LDR = residual[off:off+s.OutC*cols], cols
 		}
 		c.ctx.Gemm(c.pa, ws, cols, cols, out[off:off+s.OutC*cols], cols, ep)
+	}
+}
+
+// unfold writes rows [r0, r1) of the unfolded matrix of one image.
+func (c *im2colConv) unfold(src, ws []float32, r0, r1 int) {
+	s := &c.s
+	cols := s.OutH * s.OutW
+	for r := r0; r < r1; r++ {
+		ci, tap := r/(s.KH*s.KW), r%(s.KH*s.KW)
+		kh, kw := tap/s.KW, tap%s.KW
+		row := ws[r*cols : (r+1)*cols]
+		plane := src[ci*s.H*s.W : (ci+1)*s.H*s.W]
+		for oy := range s.OutH {
+			iy := oy - s.PadH + kh
+			dst := row[oy*s.OutW : (oy+1)*s.OutW]
+			if iy < 0 || iy >= s.H {
+				clear(dst)
+				continue
+			}
+			// Stride 1: output column ox reads input column ox+off;
+			// [lo, hi) are the ones inside the image.
+			off := kw - s.PadW
+			lo, hi := min(max(-off, 0), s.OutW), min(max(s.W-off, 0), s.OutW)
+			hi = max(hi, lo)
+			clear(dst[:lo])
+			copy(dst[lo:hi], plane[iy*s.W+lo+off:iy*s.W+hi+off])
+			clear(dst[hi:])
+		}
 	}
 }
 

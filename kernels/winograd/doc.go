@@ -66,11 +66,13 @@
 // (and noasm builds) use the pure-Go transforms in transform.go, the same
 // factored formulas one tile at a time.
 //
-// Measured on the development machine (AMD EPYC Zen 3, 1 thread, ResNet-50
-// res2 3x3, 64 channels at 56x56, F4): pure-Go transforms 4.6 ms per conv
-// against 1.2 ms with the assembly — the Go transforms took 5x the GEMMs'
-// time, the assembly ones take about 40% of it (BenchmarkConvGo vs
-// BenchmarkConv).
+// Pure Go was measured and is not good enough: on the development machine
+// (AMD EPYC Zen 3, 1 thread, median of 3-5 runs; BenchmarkConvGo against
+// BenchmarkConv) F4 on ResNet-50's res2 3x3 (64 channels, 56x56) runs at
+// 31 GFLOP/s effective (7.4 ms) with the pure-Go transforms and 156 GFLOP/s
+// (1.5 ms) with the assembly ones, against 48 GFLOP/s for im2col + the same
+// GEMM: the Go transforms cost about 5x the GEMMs, the assembly ones about
+// 40% of them (CPU profile: GEMM ~60%, transforms ~25%, input padding ~7%).
 //
 // # Blocking
 //
