@@ -189,20 +189,26 @@ func (ctx *Context) Gemm(pa *PackedA, b []float32, ldb, n int, c []float32, ldc 
 	*j = job{} // drop references to the caller's slices
 }
 
-// split chooses a tm×tn grid of parts (tm*tn ≤ threads) over mt×nt tiles
-// that minimizes the cost of the largest part: its tiles plus one per B
-// panel it packs (packing a kc×nr panel costs about as much as computing
-// one mr×nr tile for kc steps, and every M part packs its own copy of its B
-// columns). Ties go to more parts, then to fewer M parts.
+// split chooses a tm×tn grid of parts over mt×nt tiles. The cost of a part
+// is its tiles, plus one per B panel it packs (packing a kc×nr panel costs
+// about as much as computing one mr×nr tile for kc steps, and every M part
+// packs its own copy of its B columns), plus half a tile per A micro-panel
+// it streams from L3 (every N part reads all of its rows of A); parts are
+// handed out dynamically,
+// so the time is about ceil(parts/threads) part costs. Among the grids with
+// the least time and at most 4 parts per thread, split prefers more parts:
+// on a shared machine a helper thread that is descheduled while holding a
+// part delays the whole call by that part.
 func split(threads, mt, nt int) (tm, tn int) {
+	if threads <= 1 {
+		return 1, 1
+	}
 	tm, tn = 1, 1
-	best := mt*nt + nt
-	for a := 1; a <= threads; a++ {
-		for bb := 1; a*bb <= threads; bb++ {
-			if a > mt || bb > nt {
-				continue
-			}
-			cost := ceilDiv(mt, a)*ceilDiv(nt, bb) + ceilDiv(nt, bb)
+	best := 2*mt*nt + 2*nt + mt
+	for a := 1; a <= min(mt, 4*threads); a++ {
+		for bb := 1; bb <= nt && a*bb <= 4*threads; bb++ {
+			mp, np := ceilDiv(mt, a), ceilDiv(nt, bb)
+			cost := ceilDiv(a*bb, threads) * (2*mp*np + 2*np + mp) // in half tiles
 			if cost < best || (cost == best && a*bb > tm*tn) || (cost == best && a*bb == tm*tn && a < tm) {
 				best, tm, tn = cost, a, bb
 			}

@@ -526,10 +526,11 @@ func TestSplit(t *testing.T) {
 		{2, 11, 196, 1, 2}, // res2a: N split
 		{2, 22, 49, 1, 2},  // res3a: N split (an M split would pack B twice)
 		{2, 171, 13, 2, 1}, // res4b: M split
-		{2, 342, 4, 1, 2},  // res5b
+		{2, 86, 4, 2, 1},   // res5a: M split (N parts would each stream all of A)
+		{2, 342, 4, 2, 1},  // res5b
 		{2, 342, 1, 2, 1},  // one column of tiles
 		{2, 1, 1, 1, 1},    // one tile
-		{4, 20, 2, 2, 2},   // 2×2 grid
+		{4, 20, 2, 4, 1},   // 4 threads, few columns
 		{3, 30, 30, 1, 3},  // three N parts
 	} {
 		tm, tn := split(tc.threads, tc.mt, tc.nt)
@@ -537,4 +538,89 @@ func TestSplit(t *testing.T) {
 			t.Errorf("split(%d, %d, %d) = %d×%d, want %d×%d", tc.threads, tc.mt, tc.nt, tm, tn, tc.tm, tc.tn)
 		}
 	}
+}
+
+// TestAVX512DriverWithReferenceKernels runs the Go driver with the AVX-512
+// tier's tile shape and blocking (mr=8, nr=32, vl=16, kc=192, …) on every
+// machine, with its assembly kernels replaced by the reference loop (same
+// signature and contract). Together with the AVX2 runs of the shared
+// generator's output, this covers everything of that tier except executing
+// its instructions.
+func TestAVX512DriverWithReferenceKernels(t *testing.T) {
+	cfg := configs[isa.AVX512]
+	for rows := 1; rows <= cfg.mr; rows++ {
+		for nvec := 1; nvec <= cfg.nv(); nvec++ {
+			cols := nvec * cfg.vl
+			cfg.kern[rows][nvec] = func(a, b, _, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+				refKernel(rows, cols, cfg.mr, cfg.nr, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+			}
+		}
+	}
+	cfg.packB = func(dst, src *float32, kc, ldb, npanels, pstride int) {
+		refPackB(cfg.nr, dst, src, kc, ldb, npanels, pstride)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	pool := parallel.New(2)
+	defer pool.Close()
+	shapes := []shape{
+		{1, 1, 1}, {7, 15, 3}, {8, 32, 192}, {9, 33, 193}, {17, 49, 200},
+		{cfg.mc + 9, 3*cfg.nr + 17, 2*cfg.kc + 5}, {64, 196, 40},
+	}
+	for i, s := range shapes {
+		for _, threads := range []int{1, 2} {
+			p := pool
+			if threads == 1 {
+				p = nil
+			}
+			ctx := newContext(&cfg, p)
+			a := newMatrix(rng, s.m, s.k, s.k+1)
+			pa := packA(&cfg, s.m, s.k, func(dst []float32, i0, rows, k0, kcb int) {
+				for r := 0; r < rows; r++ {
+					for kk := 0; kk < kcb; kk++ {
+						dst[kk*cfg.mr+r] = a.at(i0+r, k0+kk)
+					}
+				}
+			})
+			b := newMatrix(rng, s.k, s.n, s.n+3)
+			c := newMatrix(rng, s.m, s.n, s.n+2)
+			bias := newMatrix(rng, 1, s.m, s.m)
+			res := newMatrix(rng, s.m, s.n, s.n+1)
+			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: res.ld, ReLU: i%2 == 0}
+			ctx.Gemm(pa, b.window, b.ld, s.n, c.window, c.ld, ep)
+			ref, mag := reference(a, b, s.m, s.n, s.k)
+			for r := 0; r < s.m; r++ {
+				for j := 0; j < s.n; j++ {
+					want := ref[r*s.n+j] + float64(bias.window[r]) + float64(res.at(r, j))
+					bound := mag[r*s.n+j] + math.Abs(float64(bias.window[r])) + math.Abs(float64(res.at(r, j)))
+					if ep.ReLU {
+						want = math.Max(want, 0)
+					}
+					if got := float64(c.at(r, j)); !(math.Abs(got-want) <= tolerance(s.k, bound)) {
+						t.Fatalf("%v threads=%d: C[%d,%d] = %v, want %v", s, threads, r, j, got, want)
+					}
+				}
+			}
+			c.checkGuards(t, "C")
+		}
+	}
+}
+
+func TestSgemmConvenience(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		rng := rand.New(rand.NewPCG(9, 9))
+		m, n, k := 13, 37, 300
+		a := newMatrix(rng, m, k, k+2)
+		b := newMatrix(rng, k, n, n+1)
+		c := newMatrix(rng, m, n, n+3)
+		Sgemm(m, n, k, a.window, a.ld, b.window, b.ld, c.window, c.ld)
+		ref, mag := reference(a, b, m, n, k)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				if got := float64(c.at(i, j)); !(math.Abs(got-ref[i*n+j]) <= tolerance(k, mag[i*n+j])) {
+					t.Fatalf("C[%d,%d] = %v, want %v", i, j, got, ref[i*n+j])
+				}
+			}
+		}
+		c.checkGuards(t, "C")
+	})
 }

@@ -1,0 +1,86 @@
+// Package gemm is a BLIS/GotoBLAS-style packed SGEMM for row-major float32
+// matrices with a fused epilogue, tuned for convolutions as GEMMs:
+//
+//	C[M×N] = A[M×K] · B[K×N], then c += bias[m], c += residual[m,n], c = max(c, 0)
+//
+// with A = weights (packed once at plan time by PackA / PackAT), B =
+// activations (packed per call into per-worker scratch of a Context) and C
+// the output.
+//
+// # Structure
+//
+// Context.Gemm splits C into a grid of parts (split: M and/or N, never K),
+// one task per part on a parallel.Pool; each part runs the loop nest
+//
+//	for jc in N by nc:              B block kc×nc packed into worker scratch
+//	  for pc in K by kc:            (panels of nr columns, pstride apart)
+//	    for ic in M by mc:          A block mc×kc (pre-packed, mr-row panels)
+//	      for jr in nc by nr:       B micro-panel kc×nr
+//	        microkernel strip over ic..ic+mc by mr (one assembly call)
+//
+// The microkernel keeps an mr×nr tile of C in registers: per k it loads
+// nr/vl vectors of the B micro-panel, broadcasts mr values of the A
+// micro-panel and issues mr·nr/vl FMAs. It applies the epilogue in registers
+// on the last k block, accumulates into C on the others, and writes C
+// directly. The last M tile (M mod mr rows) uses a kernel with fewer rows on
+// the same zero-padded panel, still writing C directly; an N remainder that
+// is not a whole number of vectors goes through a small per-worker tile
+// buffer and is copied out (with the epilogue) in Go. Nothing outside the
+// M×N window of C is ever written.
+//
+// Because every element of C is computed by the same sequence of operations
+// whatever the split (K is never split, block boundaries are multiples of
+// the tile and the edge kernels are chosen by global position), results are
+// bitwise identical for any number of threads.
+//
+// # Tiers and microkernels
+//
+// One dispatch point, configFor(tier), picks the kernels of an isa.Tier:
+//
+//	generic  sgemmKernel4x16Generic   pure Go
+//	avx2     sgemmKernel6x16AVX2      12 ymm accumulators (+ 1..6 × 8/16 edge kernels)
+//	avx512   sgemmKernel8x32AVX512    16 zmm accumulators (+ 1..8 × 16/32 edge kernels)
+//
+// All assembly is emitted by one avo generator (internal/asmgen, its own
+// module) from the same Go function for both vector ISAs; only the register
+// file, the vector length and the zeroing instruction (VXORPS / VPXORD)
+// differ. The AVX-512 kernels therefore have the structure of the AVX2 ones
+// that the tests execute; they use only AVX512F instructions. Edge kernels
+// with fewer than 8 accumulators keep two partial sums (even/odd k) to hide
+// FMA latency. The main kernel prefetches the next B micro-panel during its
+// first tile and the A stream 2 KiB ahead.
+//
+// # Cache blocking (measured)
+//
+// The AVX2 blocking was chosen with BenchmarkBlocking, which interleaves all
+// candidates round by round (the development machine, a 2-vCPU Zen 3 KVM
+// guest, is shared and noisy, so only within-run comparisons mean anything)
+// and reports the median GFLOP/s per candidate over 1024³ and ResNet-50 1×1
+// shapes, single-threaded. Findings (Zen 3, 32 KiB L1d, 512 KiB L2):
+//
+//   - kc: 128…512 all within noise of each other; 256 keeps the B
+//     micro-panel (256×16×4 = 16 KiB) in half of L1 and is kept.
+//   - mc: 48…576 within noise; 144 (A block 144×256×4 = 144 KiB in L2).
+//   - nc: when M spans several mc blocks, the packed B block is reused by
+//     each of them and a large nc (4080, B block 4 MiB in L3, as in BLIS) is
+//     as good as or better than small ones for 1024³.
+//   - ncSmall: when all rows fit one mc block (res2a: M=64, res3a: M=128),
+//     the packed B block is consumed once right after packing; keeping it
+//     in L2 (256 columns: 256 KiB) made res2a 64 → 44 GFLOP/s median when
+//     it was 4080 instead (interleaved run, 40 rounds).
+//   - Padding the packed B panels by one cache line (pstride = kc·nr + 16)
+//     doubled the packing speed (17 → 30-37 GB/s from L2): with kc·nr·4 a
+//     multiple of 4 KiB, the packer's stores of one source row to all panels
+//     fell into one L1 set.
+//
+// The AVX-512 values (kc=192, mc=512, nc=3072) cannot be measured here; they
+// follow the design note for 48 KiB-L1 / 2 MiB-L2 Xeons (best kc 128–192).
+//
+// # Extending
+//
+// A caller that already holds B packed (e.g. Winograd-domain tiles) can be
+// served by a variant of Context.compute that skips the packB call: the
+// microkernels only see one packed kc×nr micro-panel at a time. Many
+// independent small GEMMs (GemmBatch) map onto the same Pool by turning
+// (batch index, part) into tasks; neither is implemented yet.
+package gemm
