@@ -122,6 +122,15 @@
 //	    --html FILE      also write one self-contained HTML page with the
 //	                     environment, the tables and latency/roofline plots
 //
+//	gate [--max-slowdown F] [--alpha A] [--force] [-filter EXPR] BASELINE NEW
+//	    The CI regression gate (package ci): exit with status 2 if any
+//	    benchmark of NEW is slower than in BASELINE by more than F (default
+//	    0.05, i.e. 5%) with a significant Mann-Whitney U test at level A
+//	    (default 0.05), or if any cell of NEW failed its parity check. Both
+//	    conditions are needed for a slowdown to fail, so noise on a shared
+//	    machine and tiny effects do not. Files from different CPUs or ISA
+//	    tiers are refused unless --force.
+//
 //	help
 //	    Print this manual.
 //
@@ -175,20 +184,21 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"machine": cmdMachine,
 	"compare": cmdCompare,
 	"matrix":  cmdMatrix,
+	"gate":    cmdGate,
 	"run":     cmdRun,
 	"help":    cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, machine, models, fusions, run, matrix, compare")
+		return usagef("no command given; commands: help, machine, models, fusions, run, matrix, compare, gate")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, machine, models, fusions, run, matrix, compare", args[0])
+		return usagef("unknown command %q; commands: help, machine, models, fusions, run, matrix, compare, gate", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

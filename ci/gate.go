@@ -1,0 +1,111 @@
+// Package ci is resbench's regression gate: it compares new results with a
+// stored baseline and fails when a benchmark got slower by more than a
+// minimum effect AND the slowdown is statistically significant (the
+// Mann-Whitney U test of golang.org/x/perf/benchmath, via package
+// reports), or when a cell fails its parity check. Requiring both keeps
+// the gate quiet on a noisy shared machine (a significant 1% change is
+// not a regression worth a red build) and on tiny samples (a 20% change
+// that the test cannot separate from noise is not proven).
+//
+// Baselines are ordinary result files (resbench run -o, resbench matrix
+// -o, or go test -bench output) kept in ci/baselines/; the gate refuses to
+// compare files from different CPUs or ISA tiers, since their timings say
+// nothing about each other.
+package ci
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/resbench/resbench/reports"
+)
+
+// Options are the gate's thresholds.
+type Options struct {
+	// MaxSlowdown is the minimum effect: a relative increase of sec/op
+	// (0.05 = 5%) that a significant change must exceed to fail the gate.
+	MaxSlowdown float64
+	// Alpha is the significance level (default 0.05).
+	Alpha float64
+	// Force compares files from different CPUs or ISA tiers anyway.
+	Force bool
+	// Filter restricts the benchmarks compared (benchproc syntax).
+	Filter string
+}
+
+// Finding is one benchmark's verdict.
+type Finding struct {
+	Name       string
+	Old, New   float64 // sec/op medians
+	Change     float64 // New/Old − 1
+	P          float64
+	Regression bool
+	Failed     bool // parity failure in the new results
+}
+
+// Gate compares baseline with current and writes a verdict per benchmark
+// to w. It returns the findings and an error if any benchmark regressed
+// or failed parity.
+func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error) {
+	if opt.Alpha == 0 {
+		opt.Alpha = 0.05
+	}
+	files, err := reports.ReadFiles([]string{"baseline=" + baseline, "current=" + current})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := reports.Analyze(files, reports.CompareOptions{Col: ".file", Row: ".fullname", Filter: opt.Filter, Alpha: opt.Alpha, Force: opt.Force, Units: []string{"sec/op"}})
+	if err != nil {
+		return nil, err
+	}
+	for _, warning := range rep.Warnings {
+		fmt.Fprintln(w, warning)
+	}
+	var findings []Finding
+	for _, t := range rep.Tables {
+		if t.Unit != "sec/op" || len(t.Cols) < 2 {
+			continue
+		}
+		for _, row := range t.Rows {
+			c := t.Cells[reports.CellKey{Row: row, Col: t.Cols[1]}]
+			if c == nil {
+				continue
+			}
+			f := Finding{Name: row.StringValues(), New: c.Summary.Center, Failed: c.Failed > 0, P: math.NaN()}
+			if b := c.Baseline; b != nil {
+				f.Old = b.Summary.Center
+				f.Change = f.New/f.Old - 1
+				f.P = c.Comparison.P
+				f.Regression = c.Significant() && f.Change > opt.MaxSlowdown
+			}
+			findings = append(findings, f)
+		}
+	}
+	if len(findings) == 0 {
+		return nil, fmt.Errorf("no benchmark appears in both %s and %s", baseline, current)
+	}
+	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Change > findings[j].Change })
+	bad := 0
+	for _, f := range findings {
+		verdict := "ok"
+		switch {
+		case f.Failed:
+			verdict = "PARITY FAILED"
+		case f.Regression:
+			verdict = fmt.Sprintf("REGRESSION (> %.0f%%, p=%.3f)", 100*opt.MaxSlowdown, f.P)
+		case f.Old == 0:
+			verdict = "new (no baseline)"
+		}
+		if f.Failed || f.Regression {
+			bad++
+		}
+		fmt.Fprintf(w, "%-24s %+7.1f%%  %s\n", verdict, 100*f.Change, f.Name)
+	}
+	if bad > 0 {
+		return findings, fmt.Errorf("%d of %d benchmarks regressed or failed parity against %s", bad, len(findings), baseline)
+	}
+	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.0f%% with significance\n", len(findings), 100*opt.MaxSlowdown)
+	return findings, nil
+}

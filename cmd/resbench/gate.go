@@ -1,0 +1,26 @@
+package main
+
+import (
+	"io"
+
+	"github.com/resbench/resbench/ci"
+)
+
+func cmdGate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("gate")
+	maxSlowdown := fs.Float64("max-slowdown", 0.05, "minimum relative slowdown that fails the gate")
+	alpha := fs.Float64("alpha", 0.05, "significance level")
+	force := fs.Bool("force", false, "compare results from different CPUs or ISA tiers")
+	filter := fs.String("filter", "", "benchmarks to gate on")
+	if err := fs.Parse(args); err != nil {
+		return usagef("gate: %v", err)
+	}
+	if fs.NArg() != 2 {
+		return usagef("gate: want BASELINE NEW, two result files")
+	}
+	if *maxSlowdown < 0 || *alpha <= 0 || *alpha >= 1 {
+		return usagef("gate: --max-slowdown must not be negative and --alpha must be in (0,1)")
+	}
+	_, err := ci.Gate(stdout, fs.Arg(0), fs.Arg(1), ci.Options{MaxSlowdown: *maxSlowdown, Alpha: *alpha, Force: *force, Filter: *filter})
+	return err
+}
