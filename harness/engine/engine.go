@@ -11,10 +11,13 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -38,6 +41,12 @@ type Config struct {
 	// WrapConv, if set, may replace each planned convolution (node name,
 	// conv) with a wrapper: for fault injection in tests and for tracing.
 	WrapConv func(node string, c kernels.Conv) kernels.Conv
+	// Labels runs every step under runtime/pprof labels model, layer, op
+	// and kernel, on the calling goroutine and on the pool's workers, so a
+	// CPU profile can be cut by layer (go tool pprof -tagfocus
+	// layer=layer3.0.conv2). The contexts are built at plan time, so a
+	// labelled run allocates nothing either.
+	Labels bool
 }
 
 // Step is one planned node: the kernel it got and the closure that runs it.
@@ -69,6 +78,8 @@ type Plan struct {
 	gapInProducer map[int]*graph.Node
 	pool          *parallel.Pool
 	gemm          *gemm.Context
+	labels        []context.Context // per step, when Config.Labels
+	curStep       atomic.Int64      // the step running, for the workers' labels
 	// ActivationBytes is the arena the plan holds for activations;
 	// LowerBoundBytes the liveness lower bound (the most activation memory
 	// alive at one step); WorkspaceBytes the shared scratch; WeightBytes
@@ -195,6 +206,14 @@ func (p *Plan) compile(g *graph.Graph) error {
 	}
 	p.workspace = kernels.Alloc(wsLen)
 	p.WorkspaceBytes = int64(4 * wsLen)
+	if cfg.Labels {
+		p.labels = make([]context.Context, len(p.Steps))
+		for i, st := range p.Steps {
+			p.labels[i] = pprof.WithLabels(context.Background(), pprof.Labels(
+				"model", g.Name, "layer", st.Node.Name, "op", st.Node.Op.Type(), "kernel", st.Kernel))
+		}
+		p.pool.OnJoin(func() { pprof.SetGoroutineLabels(p.labels[p.curStep.Load()]) })
+	}
 	return nil
 }
 
@@ -341,9 +360,47 @@ func (p *Plan) Value(name string) []float32 {
 
 // Run executes one inference on the contents of Input.
 func (p *Plan) Run() {
+	if p.labels != nil {
+		p.runLabelled()
+		return
+	}
 	for i := range p.Steps {
 		p.Steps[i].run()
 	}
+}
+
+func (p *Plan) runLabelled() {
+	for i := range p.Steps {
+		p.curStep.Store(int64(i))
+		pprof.SetGoroutineLabels(p.labels[i])
+		p.Steps[i].run()
+	}
+	pprof.SetGoroutineLabels(context.Background())
+}
+
+// StepTime is when one step of a traced inference started and ended,
+// relative to the start of the inference.
+type StepTime struct{ Start, End time.Duration }
+
+// RunTraced executes one inference and returns every step's start and end
+// (for a Chrome/Perfetto trace). It allocates the result; use Run or
+// RunTimed for timed runs.
+func (p *Plan) RunTraced() []StepTime {
+	ts := make([]StepTime, len(p.Steps))
+	t0 := time.Now()
+	for i := range p.Steps {
+		if p.labels != nil {
+			p.curStep.Store(int64(i))
+			pprof.SetGoroutineLabels(p.labels[i])
+		}
+		ts[i].Start = time.Since(t0)
+		p.Steps[i].run()
+		ts[i].End = time.Since(t0)
+	}
+	if p.labels != nil {
+		pprof.SetGoroutineLabels(context.Background())
+	}
+	return ts
 }
 
 // RunTimed executes one inference and adds each step's wall time to its
@@ -351,9 +408,16 @@ func (p *Plan) Run() {
 func (p *Plan) RunTimed() {
 	for i := range p.Steps {
 		s := &p.Steps[i]
+		if p.labels != nil {
+			p.curStep.Store(int64(i))
+			pprof.SetGoroutineLabels(p.labels[i])
+		}
 		t := time.Now()
 		s.run()
 		s.Elapsed += time.Since(t)
+	}
+	if p.labels != nil {
+		pprof.SetGoroutineLabels(context.Background())
 	}
 }
 

@@ -173,3 +173,39 @@ func TestUnknownKernel(t *testing.T) {
 		t.Fatalf("want an error listing the valid kernels, got %v", err)
 	}
 }
+
+// Labelled runs allocate nothing either, and traced runs cover every step.
+func TestLabelsAndTrace(t *testing.T) {
+	g := build(t, "se-resnext50", variants.Options{Size: 32})
+	p, err := Compile(g, Config{Kernel: KernelIm2col, Threads: 2, Labels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Run()
+	if a := testing.AllocsPerRun(5, p.Run); a != 0 {
+		t.Errorf("a labelled inference allocates %v times", a)
+	}
+	ts := p.RunTraced()
+	for i, s := range ts {
+		if s.End < s.Start || (i > 0 && s.Start < ts[i-1].End) {
+			t.Fatalf("step %d: %v–%v overlaps or runs backwards", i, s.Start, s.End)
+		}
+	}
+}
+
+// Every kernel's steady-state inference allocates nothing.
+func TestNoAllocsAnyKernel(t *testing.T) {
+	g := build(t, "se-resnext50", variants.Options{Size: 32})
+	for _, k := range Kernels() {
+		p, err := Compile(g, Config{Kernel: k, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Run()
+		if a := testing.AllocsPerRun(3, p.Run); a != 0 {
+			t.Errorf("kernel %s: %v allocations per inference", k, a)
+		}
+		p.Close()
+	}
+}

@@ -51,6 +51,19 @@ type Pool struct {
 	helpers []helper
 	panicV  atomic.Pointer[panicValue]
 	closed  atomic.Bool
+	// onJoin, if set, runs on a helper goroutine each time it joins a Run,
+	// before it takes tasks: the engine uses it to give helpers the
+	// profiler labels of the step being run, without this package knowing
+	// about profiling.
+	onJoin func()
+}
+
+// OnJoin sets a function helpers call each time they join a Run (nil to
+// clear). Set it while no Run is in progress.
+func (p *Pool) OnJoin(f func()) {
+	if p != nil {
+		p.onJoin = f
+	}
 }
 
 type helper struct {
@@ -185,6 +198,9 @@ func (p *Pool) helperLoop(i int) {
 				break // too late: the caller closed this Run
 			}
 			if p.word.CompareAndSwap(w, w+1) {
+				if f := p.onJoin; f != nil {
+					f()
+				}
 				p.runHelper(i + 1)
 				p.word.Add(-1)
 				break
