@@ -142,6 +142,21 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 				eltwise.ScaleShiftBlocked(src[lo:hi], out[lo:hi], scale, zeros, op.ReLU)
 			}
 		}), nil
+	case *graph.FullyConnected:
+		// A GEMV per image: one dot product per output, vectorized, the
+		// outputs split over the workers.
+		src := in(0)
+		return p.planeTasks(x.N*op.Out, op.In/8, func(i, _ int) {
+			nIdx, o := i/op.Out, i%op.Out
+			v := eltwise.Dot(op.Weight[o*op.In:(o+1)*op.In], src[nIdx*op.In:(nIdx+1)*op.In])
+			if op.Bias != nil {
+				v += op.Bias[o]
+			}
+			if op.ReLU {
+				v = max(v, 0)
+			}
+			out[i] = v
+		}), nil
 	case *graph.Slice:
 		if l == kernels.NCHW {
 			return nil, nil

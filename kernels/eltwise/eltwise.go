@@ -123,3 +123,20 @@ func Sum(x []float32) float32 {
 	}
 	return s
 }
+
+// Dot returns Σ x[i]·y[i] over len(x) values, accumulated in 32 (vector)
+// or 1 (generic) running partial sums: the fully connected layers' GEMV.
+func Dot(x, y []float32) float32 {
+	n := len(x)
+	y = y[:n]
+	done := 0
+	var s float32
+	if vector() && n >= 32 {
+		done = n &^ 31
+		s = dotAsm(&x[0], &y[0], done)
+	}
+	for i := done; i < n; i++ {
+		s += x[i] * y[i]
+	}
+	return s
+}

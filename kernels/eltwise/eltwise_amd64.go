@@ -70,3 +70,11 @@ func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu boo
 //
 //go:noescape
 func sumBlockedAsm(x *float32, n int, sum *float32, b int)
+
+// dotAsm is the AVX2 form of (n a multiple of 32, four 8-wide partial sums
+// added pairwise at the end):
+//
+//	var s float32; for i := range n { s += x[i] * y[i] }; return s
+//
+//go:noescape
+func dotAsm(x, y *float32, n int) float32

@@ -68,3 +68,14 @@ func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu boo
 func sumBlockedAsm(x *float32, n int, sum *float32, b int) {
 	sumBlockedGo(view(x, n), view(sum, b))
 }
+
+// dotAsm is the portable form of (n a multiple of 32):
+//
+//	var s float32; for i := range n { s += x[i] * y[i] }; return s
+func dotAsm(x, y *float32, n int) float32 {
+	var s float32
+	for i, v := range view(x, n) {
+		s += v * view(y, n)[i]
+	}
+	return s
+}

@@ -196,3 +196,22 @@ func TestBlockedMatchesReference(t *testing.T) {
 		}
 	})
 }
+
+func TestDot(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{0, 1, 31, 32, 33, 100, 2048, 2049} {
+			xw, x := buf(r, n)
+			_, y := buf(r, n)
+			var want, cond float64
+			for i := range x {
+				want += float64(x[i]) * float64(y[i])
+				cond += math.Abs(float64(x[i]) * float64(y[i]))
+			}
+			if got := Dot(x, y); math.Abs(float64(got)-want) > 1e-6*cond+1e-7 {
+				t.Fatalf("Dot n=%d = %v, want %v", n, got, want)
+			}
+			guardsIntact(t, xw, n)
+		}
+	})
+}
