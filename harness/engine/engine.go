@@ -358,6 +358,22 @@ func (p *Plan) Value(name string) []float32 {
 	return p.bufs[n.ID]
 }
 
+// ValueNCHW is Value converted to NCHW when the node's output is in a
+// blocked layout (it allocates: for parity checks, not timed runs).
+func (p *Plan) ValueNCHW(name string) []float32 {
+	n := p.Graph.Node(name)
+	if n == nil {
+		return nil
+	}
+	l := p.layout[n]
+	if l == kernels.NCHW {
+		return p.bufs[n.ID]
+	}
+	out := make([]float32, n.Shape.Elems())
+	kernels.FromBlocked(l, n.Shape, p.bufs[n.ID], out)
+	return out
+}
+
 // Run executes one inference on the contents of Input.
 func (p *Plan) Run() {
 	if p.labels != nil {
