@@ -198,6 +198,9 @@ func planMemory(g *graph.Graph, elems func(*graph.Node) int, alias func(*graph.N
 		func(a, b int) bool { return start[a] < start[b] },
 		func(a, b int) bool { return end[a]-start[a] > end[b]-start[b] },
 		func(a, b int) bool { return size[a]*(end[a]-start[a]) > size[b]*(end[b]-start[b]) },
+		func(a, b int) bool { return end[a] > end[b] },
+		func(a, b int) bool { return start[a] > start[b] },
+		func(a, b int) bool { return size[a] < size[b] },
 	}
 	// Randomized variants of largest-first, with a fixed seed so plans are
 	// reproducible: sizes are jittered by up to ±25% before sorting, which
