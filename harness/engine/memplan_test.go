@@ -97,3 +97,33 @@ func TestMemoryPlanNearLowerBound(t *testing.T) {
 		}
 	}
 }
+
+// The same bound on real plans, whose graphs carry reorders, blocked
+// layouts (padded channels) and slice views.
+func TestCompiledPlansNearLowerBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles every model at 224x224")
+	}
+	for _, spec := range variants.Models() {
+		g, err := variants.BuildSpec(spec, variants.Options{CountOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, _, err = fusion.Apply(g, fusion.Names(), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{KernelIm2col, KernelDirect} {
+			p, err := Compile(g, Config{Kernel: k, Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ratio := float64(p.ActivationBytes) / float64(p.LowerBoundBytes)
+			t.Logf("%s %s: arena %.1f MiB, bound %.1f MiB (×%.3f), workspace %.1f MiB", spec.Name, k,
+				float64(p.ActivationBytes)/(1<<20), float64(p.LowerBoundBytes)/(1<<20), ratio, float64(p.WorkspaceBytes)/(1<<20))
+			if ratio > 1.1 {
+				t.Errorf("%s %s: arena is %.3f× the liveness lower bound", spec.Name, k, ratio)
+			}
+			p.Close()
+		}
+	}
+}
