@@ -72,6 +72,9 @@ type RunOptions struct {
 	Layers map[string]string
 	// WrapConv wraps planned convolutions (tests inject a wrong kernel).
 	WrapConv func(node string, c kernels.Conv) kernels.Conv
+	// Labels runs the plan under pprof labels model, layer, op, kernel
+	// (for --cpuprofile).
+	Labels bool
 }
 
 // Result is a measured cell.
@@ -190,7 +193,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv, Labels: opt.Labels})
 	if err != nil {
 		return nil, err
 	}

@@ -67,9 +67,60 @@
 //	    --warmup N          untimed inferences first (default 2)
 //	    --seed N            weights and input seed (default 1)
 //	    -o FILE             write results in Go benchmark format to FILE
+//	    --cpuprofile FILE   write a CPU profile to FILE, for go tool pprof,
+//	                        from the end of the warm-up (the timed
+//	                        inferences, and the parity check unless
+//	                        --parity 0)
+//	    --memprofile FILE   write a heap profile to FILE at the end
 //
 //	    Ctrl-C stops a run between inferences; the inferences already timed
 //	    are still summarized and written to -o.
+//
+//	profile --model NAME [flags]
+//	    Profile one model layer by layer. Warm up, then alternate timed
+//	    inferences, where the executor times every step of the plan, with
+//	    untimed ones, for at least --count of each and --min-time in all,
+//	    recording a CPU profile whose samples carry the pprof labels model,
+//	    layer, op and kernel. Print a table with one row per step (every
+//	    layer, reorder and fused-away step, so that it covers the whole
+//	    inference): its op, the plan's kernel and layout, output shape,
+//	    multiply-accumulates, mean time per inference, share of the total,
+//	    GFLOP/s, share of the FMA peak measured in the same process, and its
+//	    share of the CPU profile's layer-labelled samples; then the same by
+//	    kernel. Times are means over the timed inferences whose total is in
+//	    the middle 50%, so a run slowed by the machine does not skew them.
+//	    Below the table: the sum of the layer times against the end-to-end
+//	    latency of the untimed inferences (mean of their middle 50%, and
+//	    their median), and their ratio; the profile's sample count (the
+//	    profiler samples at 100 Hz: raise --min-time for more) and how far
+//	    its layer and kernel shares are from the timers' (total variation
+//	    distance, next to what sampling noise alone would give). With more
+//	    than one thread, the profile counts CPU time on every thread and the
+//	    timers wall time, so the two differ by more than noise. Flags:
+//
+//	    --model, --kernel, --fusion, --resnext-form, --size, --batch,
+//	    --threads, --warmup, --seed
+//	                        as for run
+//	    --count N           minimum timed inferences (default 30)
+//	    --min-time D        keep profiling for at least D (default 5s)
+//	    --sort time|order   rows slowest first (default) or in plan order
+//	    --top N             show the N slowest steps, and the others summed
+//	                        in one row (default 0: every step)
+//	    --trace FILE        write one more inference, step by step, as a
+//	                        Chrome trace (trace event format JSON: complete
+//	                        events per step with kernel, shape and MACs,
+//	                        nested in stage and block events), which
+//	                        ui.perfetto.dev and chrome://tracing open
+//	    --cpuprofile FILE   write the labelled CPU profile to FILE; e.g.
+//	                        go tool pprof -tagfocus layer=layer3.0.conv2 FILE
+//
+//	accuracy --model NAME [--kernel K] [--size N] [--resnext-form F] [--threads N]
+//	    Run the model unfused with every activation kept and compare each
+//	    conv, FC, add and SE-scale output with the float64 oracle's on the
+//	    same weights and input: max |err|, max |ref| and relative L2 error
+//	    per layer, which shows where drift enters and how it grows. Exit
+//	    status 2 if a layer is outside the kernel's tolerance. Default size
+//	    64 (the per-layer tables in the tests use 32).
 //
 //	matrix -o FILE [flags]
 //	    Measure every cell of model × ResNeXt form × fusion selection ×
@@ -103,6 +154,9 @@
 //	                        batch, threads, size, count, ...); flags on the
 //	                        command line win
 //	    --json FILE         also append one JSON object per cell to FILE
+//	    --cpuprofile FILE   write a CPU profile of the whole run (every cell,
+//	                        parity checks included) to FILE
+//	    --memprofile FILE   write a heap profile to FILE at the end
 //
 //	compare [flags] FILE...
 //	    Compare result files benchstat-style, with the statistics of
@@ -179,26 +233,28 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // commands maps each command to its implementation.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
-	"models":  cmdModels,
-	"fusions": cmdFusions,
-	"machine": cmdMachine,
-	"compare": cmdCompare,
-	"matrix":  cmdMatrix,
-	"gate":    cmdGate,
-	"run":     cmdRun,
-	"help":    cmdHelp,
+	"models":   cmdModels,
+	"fusions":  cmdFusions,
+	"machine":  cmdMachine,
+	"compare":  cmdCompare,
+	"matrix":   cmdMatrix,
+	"gate":     cmdGate,
+	"accuracy": cmdAccuracy,
+	"run":      cmdRun,
+	"profile":  cmdProfile,
+	"help":     cmdHelp,
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, machine, models, fusions, run, matrix, compare, gate")
+		return usagef("no command given; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate")
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, machine, models, fusions, run, matrix, compare, gate", args[0])
+		return usagef("unknown command %q; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate", args[0])
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks must stop us here, before any

@@ -39,6 +39,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	shard := fs.String("shard", "", "i/n")
 	out := fs.String("o", "", "results file")
 	jsonOut := fs.String("json", "", "JSON-lines results file")
+	prof := addProfilingFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut,
 		Opt: harness.RunOptions{Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
-			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2)}}
+			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2), Labels: prof.labels()}}
 	if *shard != "" {
 		if mr.ShardI, mr.ShardN, err = harness.ParseShard(*shard); err != nil {
 			return err
@@ -101,6 +102,10 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
+	if err := prof.open(); err != nil {
+		return err
+	}
+	defer prof.close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	pk := harness.ActivePeak(maxInt(m.Threads), 200*time.Millisecond)
@@ -124,7 +129,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "    median %.2f ms, %.1f GFLOP/s%s\n", float64(r.Stats.Median.Microseconds())/1000, r.GFLOPS, status)
 	}
+	if err := prof.start(); err != nil {
+		return err
+	}
 	sum, err := mr.Run(ctx)
+	if perr := prof.finish(stderr); perr != nil && err == nil {
+		err = perr
+	}
 	if sum != nil {
 		printMatrixSummary(stdout, sum, pk)
 	}

@@ -39,6 +39,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs.Var(nonNegative{&warmup}, "warmup", "warm-up runs")
 	seed := fs.Uint64("seed", 1, "seed")
 	out := fs.String("o", "", "results file")
+	prof := addProfilingFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +80,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		defer outFile.Close()
 	}
+	if err := prof.open(); err != nil {
+		return err
+	}
+	defer prof.close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -94,12 +99,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return usagef("run: --max-count, --min-time, --max-time, --target-ci and --parity must not be negative")
 	}
 	opt := harness.RunOptions{Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
-		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: progress}
+		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
 	if *verbose {
 		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }
 	}
 	res, err := harness.Measure(ctx, cell, opt)
 	fmt.Fprintln(stderr)
+	if perr := prof.finish(stderr); perr != nil && err == nil {
+		return perr
+	}
 	interrupted := errors.Is(err, context.Canceled)
 	if err != nil && !(interrupted && res != nil) {
 		if interrupted {

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// profiling is the --cpuprofile and --memprofile flags of run and matrix:
+// a CPU profile of the measured part of the command and a heap profile at
+// its end, both for go tool pprof.
+type profiling struct {
+	cpuPath, memPath string
+	cpu, mem         *os.File
+	running          bool
+	err              error // from starting the CPU profile in a callback
+}
+
+func addProfilingFlags(fs *flag.FlagSet) *profiling {
+	p := &profiling{}
+	fs.StringVar(&p.cpuPath, "cpuprofile", "", "write a CPU profile of the measured part to this file")
+	fs.StringVar(&p.memPath, "memprofile", "", "write a heap profile at the end to this file")
+	return p
+}
+
+// labels reports whether plans should run under pprof labels (model,
+// layer, op, kernel), so the CPU profile can be cut by layer.
+func (p *profiling) labels() bool { return p.cpuPath != "" }
+
+// open creates the profile files, so that an unwritable path fails
+// before a long run rather than after it.
+func (p *profiling) open() error {
+	var err error
+	if p.cpuPath != "" {
+		if p.cpu, err = os.Create(p.cpuPath); err != nil {
+			return fmt.Errorf("cannot write the CPU profile: %v", err)
+		}
+	}
+	if p.memPath != "" {
+		if p.mem, err = os.Create(p.memPath); err != nil {
+			p.close()
+			return fmt.Errorf("cannot write the heap profile: %v", err)
+		}
+	}
+	return nil
+}
+
+// start starts the CPU profile, if asked for and not yet running.
+func (p *profiling) start() error {
+	if p.cpu == nil || p.running || p.err != nil {
+		return p.err
+	}
+	if err := pprof.StartCPUProfile(p.cpu); err != nil {
+		p.err = fmt.Errorf("cannot start the CPU profile: %v", err)
+		return p.err
+	}
+	p.running = true
+	return nil
+}
+
+// afterWarmup wraps a harness progress callback so that the CPU profile
+// starts when the last warm-up inference is done (at once if there is
+// none): the profile covers the timed inferences, not the build.
+func (p *profiling) afterWarmup(warmup int, progress func(phase string, done, total int)) func(phase string, done, total int) {
+	if warmup == 0 {
+		p.start()
+	}
+	return func(phase string, done, total int) {
+		if phase == "warmup" && done == total {
+			p.start()
+		}
+		if progress != nil {
+			progress(phase, done, total)
+		}
+	}
+}
+
+// finish stops the CPU profile and writes the heap profile (after a GC,
+// so it shows what is live), closing both files; it reports the first
+// error, and says on w what it wrote.
+func (p *profiling) finish(w io.Writer) error {
+	errs := []error{p.err}
+	if p.running {
+		pprof.StopCPUProfile()
+		p.running = false
+	}
+	if p.cpu != nil {
+		if err := p.cpu.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %v", p.cpuPath, err))
+		} else if p.err == nil {
+			fmt.Fprintf(w, "wrote the CPU profile to %s\n", p.cpuPath)
+		}
+		p.cpu = nil
+	}
+	if p.mem != nil {
+		runtime.GC()
+		if err := pprof.Lookup("heap").WriteTo(p.mem, 0); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
+		}
+		if err := p.mem.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
+		} else {
+			fmt.Fprintf(w, "wrote the heap profile to %s\n", p.memPath)
+		}
+		p.mem = nil
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close stops the CPU profile and closes the files without writing the
+// heap profile, for error paths; after finish it does nothing.
+func (p *profiling) close() {
+	if p.running {
+		pprof.StopCPUProfile()
+		p.running = false
+	}
+	for _, f := range []*os.File{p.cpu, p.mem} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	p.cpu, p.mem = nil, nil
+}
