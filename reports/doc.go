@@ -1,8 +1,9 @@
 // Package reports turns resbench result files into comparison tables,
 // plots and a single HTML page. It reads files and never measures: it
 // imports nothing of kernels/, harness/ or the engine, only
-// golang.org/x/perf (benchfmt, benchproc, benchmath, benchunit) and
-// gonum.org/v1/plot.
+// golang.org/x/perf (benchfmt, benchproc, benchmath, benchunit),
+// gonum.org/v1/plot and github.com/google/pprof/profile (CPU profiles cut
+// by the engine's layer labels, pprof.go; traces, trace.go).
 //
 // # Reading
 //
