@@ -193,3 +193,61 @@ func TestScanResultsTruncated(t *testing.T) {
 		t.Errorf("foreign file: %v", err)
 	}
 }
+
+// With rounds, a matrix visits every cell once per round, in cell order
+// within a round, writes each visit as its own block, and resuming after a
+// cut mid-visit re-measures only the visits missing.
+func TestMatrixRoundsInterleaveAndResume(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.txt")
+	m := Matrix{Models: []string{"resnet18"}, Forms: []variants.Form{variants.FormC}, Fusions: "none,all",
+		Kernels: []string{"im2col"}, Batches: []int{1}, Threads: []int{1}, Size: 32}
+	var order []string
+	mr := &MatrixRun{Matrix: m, Out: out, Rounds: 3, Opt: RunOptions{MinCount: 5, Parity: 1, Seed: 1},
+		CellDone: func(r *Result) { order = append(order, r.Cell.Fusion) }}
+	sum, err := mr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, " "); got != "none all none all none all" {
+		t.Errorf("visit order %q, want the rounds interleaved", got)
+	}
+	if sum.Measured != 2 || len(sum.Results) != 2 || sum.Results[0].Stats.N != 6 {
+		t.Fatalf("summary: %d measured, %d results, first with %d runs (want 2 cells, 3 visits × ceil(5/3)=2 runs)",
+			sum.Measured, len(sum.Results), sum.Results[0].Stats.N)
+	}
+	if sum.Results[0].Parity == nil {
+		t.Error("merged result lost the first visit's parity")
+	}
+	d, err := ScanResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range d.Visits {
+		if v != 3 {
+			t.Errorf("%s: %d visits in the file, want 3", name, v)
+		}
+	}
+	// Cut the file inside the last visit: it resumes that visit only.
+	data, _ := os.ReadFile(out)
+	lines := strings.SplitAfter(string(data), "\n")
+	cut := strings.Join(lines[:len(lines)-2], "") + lines[len(lines)-2][:10]
+	if err := os.WriteFile(out, []byte(cut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	order = nil
+	if _, err := mr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, " "); got != "all" {
+		t.Errorf("resume measured %q, want only the cut visit of fusion=all", got)
+	}
+	if d, err = ScanResults(out); err != nil || d.Visits[Cell{Model: "resnet18", Form: variants.FormC, Fusion: "all",
+		Kernel: "im2col", Size: 32, Batch: 1, Threads: 1}.Name()] != 3 || d.Kept != d.Size {
+		t.Errorf("after resume: %v %v", d, err)
+	}
+	// Another number of rounds is refused.
+	mr.Rounds = 2
+	if _, err := mr.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "matrix-rounds") {
+		t.Errorf("resuming with other rounds: %v", err)
+	}
+}

@@ -177,11 +177,11 @@ func (m Matrix) Settings(opt RunOptions) [][2]string {
 //
 // Keys may be any of models, forms, fusions, kernels, batch, threads,
 // size, count, max-count, warmup, parity, seed, min-time, max-time,
-// target-ci; values are what the flag of the same name takes.
+// target-ci, rounds; values are what the flag of the same name takes.
 type ConfigFile map[string]string
 
 var configKeys = []string{"models", "forms", "fusions", "kernels", "batch", "threads", "size",
-	"count", "max-count", "warmup", "parity", "seed", "min-time", "max-time", "target-ci"}
+	"count", "max-count", "warmup", "parity", "seed", "min-time", "max-time", "target-ci", "rounds"}
 
 // ReadConfig parses a matrix config file; errors name the line.
 func ReadConfig(name string, r io.Reader) (ConfigFile, error) {

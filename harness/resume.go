@@ -11,7 +11,11 @@ import (
 // Done is what an existing results file already holds: the cells that
 // finished, and its matrix settings.
 type Done struct {
-	Cells    map[string]bool // benchmark names (without "Benchmark") of whole cells
+	Cells map[string]bool // benchmark names (without "Benchmark") of cells with a whole visit
+	// Visits counts each cell's whole visits: a matrix run with --rounds R
+	// measures every cell R times, in R passes over the cells, and writes
+	// each visit as one block of lines.
+	Visits   map[string]int
 	Settings map[string]string
 	// Kept is the length of the file's valid prefix: whole lines of whole
 	// cells. A run killed mid-write leaves a partial line or a partial
@@ -20,12 +24,13 @@ type Done struct {
 	Size int64
 }
 
-// ScanResults reads a results file written by a matrix run. A cell is
-// whole when it has as many lines as its "runs" unit says; a trailing
-// partial cell or partial line is not counted and Kept stops before it.
+// ScanResults reads a results file written by a matrix run. A visit of a
+// cell is whole when it has as many consecutive lines as its "runs" unit
+// says; a trailing partial visit or partial line is not counted and Kept
+// stops before it.
 // A missing file is an empty Done.
 func ScanResults(path string) (*Done, error) {
-	d := &Done{Cells: map[string]bool{}, Settings: map[string]string{}}
+	d := &Done{Cells: map[string]bool{}, Visits: map[string]int{}, Settings: map[string]string{}}
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return d, nil
@@ -64,6 +69,8 @@ func ScanResults(path string) (*Done, error) {
 			count++
 			if count == want {
 				d.Cells[cur] = true
+				d.Visits[cur]++
+				cur = "" // the next line starts a new visit, even of this cell
 				d.Kept = int64(off)
 				for k, v := range settings {
 					d.Settings[k] = v
@@ -93,7 +100,11 @@ func (d *Done) CheckSettings(want [][2]string) error {
 	}
 	var diffs []string
 	for _, kv := range want {
-		if have, ok := d.Settings[kv[0]]; !ok || have != kv[1] {
+		have, ok := d.Settings[kv[0]]
+		if !ok && kv[0] == "matrix-rounds" {
+			have, ok = "1", true // files from before --rounds
+		}
+		if !ok || have != kv[1] {
 			diffs = append(diffs, fmt.Sprintf("%s: file has %q, this run %q", kv[0], have, kv[1]))
 		}
 	}

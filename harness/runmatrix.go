@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -18,20 +19,32 @@ type MatrixRun struct {
 	Opt    RunOptions
 	// ShardI/ShardN select a deterministic 1/N of the cells (N 0: all).
 	ShardI, ShardN int
-	Out            string // results file (Go benchmark format), appended to
-	JSON           string // optional JSON-lines file, one object per cell
-	Env            Env
-	// Progress is called before each cell with the cells done (including
-	// resumed ones), the total, the cell and an estimate of the time left.
+	// Rounds > 1 interleaves: the run makes Rounds passes over the cells,
+	// each visit of a cell measuring 1/Rounds of its runs (count, max
+	// count and times divided, rounded up; parity on the first visit
+	// only). On a machine whose speed drifts over minutes (a shared host),
+	// every cell then samples the whole run's conditions instead of one
+	// stretch of it, so cells compare with each other.
+	Rounds int
+	Out    string // results file (Go benchmark format), appended to
+	JSON   string // optional JSON-lines file, one object per cell
+	Env    Env
+	// Progress is called before each visit with the visits done (including
+	// resumed ones), the total (cells × rounds), the cell and an estimate
+	// of the time left.
 	Progress func(done, total int, c Cell, eta time.Duration)
-	// CellDone is called after each measured cell.
+	// CellDone is called after each measured visit with the visit's result.
 	CellDone func(r *Result)
 }
 
 // MatrixSummary is what a matrix run did.
 type MatrixSummary struct {
+	// Total cells; Resumed: cells the file already held whole (every
+	// visit); Measured: cells this run measured at least one visit of.
 	Total, Resumed, Measured, Failed, Noisy int
-	Results                                 []*Result // the cells measured by this run
+	// Results are the cells measured by this run, each merging the visits
+	// it measured.
+	Results []*Result
 }
 
 // Run measures every cell not already in the results file.
@@ -43,7 +56,7 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 	if mr.ShardN > 0 {
 		cells = Shard(cells, mr.ShardI, mr.ShardN)
 	}
-	settings := mr.Matrix.Settings(mr.Opt)
+	settings := append(mr.Matrix.Settings(mr.Opt), [2]string{"matrix-rounds", strconv.Itoa(max(mr.Rounds, 1))})
 	done, err := ScanResults(mr.Out)
 	if err != nil {
 		return nil, err
@@ -72,58 +85,120 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		}
 		defer jf.Close()
 	}
+	rounds := max(mr.Rounds, 1)
+	visitOpt := mr.Opt.perVisit(rounds)
 	env := mr.Env
 	env.Extra = append(append([][2]string(nil), env.Extra...), settings...)
 	w := NewResultWriter(f, env)
 	sum := &MatrixSummary{Total: len(cells)}
+	visitsDone := 0
 	for _, c := range cells {
-		if done.Cells[c.Name()] {
+		v := min(done.Visits[c.Name()], rounds)
+		visitsDone += v
+		if v == rounds {
 			sum.Resumed++
 		}
 	}
+	totalVisits := len(cells) * rounds
+	merged := map[string]*Result{}
+	measured := 0
 	start := time.Now()
-	for _, c := range cells {
-		if done.Cells[c.Name()] {
-			continue
-		}
-		if mr.Progress != nil {
-			var eta time.Duration
-			if sum.Measured > 0 {
-				left := sum.Total - sum.Resumed - sum.Measured
-				eta = time.Since(start) / time.Duration(sum.Measured) * time.Duration(left)
+	defer func() { sum.tally(merged) }()
+	for r := range rounds {
+		for _, c := range cells {
+			name := c.Name()
+			if done.Visits[name] > r {
+				continue
 			}
-			mr.Progress(sum.Resumed+sum.Measured, sum.Total, c, eta)
-		}
-		// Start each cell from a collected heap, so its heap figure is
-		// its own.
-		runtime.GC()
-		res, err := Measure(ctx, c, mr.Opt)
-		if err != nil {
-			// An interrupted cell is dropped whole: resuming re-measures it.
-			return sum, fmt.Errorf("%s: %w", c.Name(), err)
-		}
-		if err := w.Write(res); err != nil {
-			return sum, fmt.Errorf("writing %s: %v", mr.Out, err)
-		}
-		if jf != nil {
-			if err := writeJSON(jf, res); err != nil {
-				return sum, fmt.Errorf("writing %s: %v", mr.JSON, err)
+			if mr.Progress != nil {
+				var eta time.Duration
+				if measured > 0 {
+					left := totalVisits - visitsDone
+					eta = time.Since(start) / time.Duration(measured) * time.Duration(left)
+				}
+				mr.Progress(visitsDone, totalVisits, c, eta)
 			}
-		}
-		sum.Measured++
-		if res.Parity != nil && res.Parity.Failed {
-			sum.Failed++
-		}
-		if res.Noisy {
-			sum.Noisy++
-		}
-		res.Plan = nil // let the cell's weights go
-		sum.Results = append(sum.Results, res)
-		if mr.CellDone != nil {
-			mr.CellDone(res)
+			opt := visitOpt
+			if r > 0 {
+				opt.Parity = 0 // checked on the first visit
+			}
+			// Start each visit from a collected heap, so its heap figure
+			// is its own.
+			runtime.GC()
+			res, err := Measure(ctx, c, opt)
+			if err != nil {
+				// An interrupted visit is dropped whole: resuming
+				// re-measures it.
+				return sum, fmt.Errorf("%s: %w", name, err)
+			}
+			if err := w.Write(res); err != nil {
+				return sum, fmt.Errorf("writing %s: %v", mr.Out, err)
+			}
+			if jf != nil {
+				if err := writeJSON(jf, res); err != nil {
+					return sum, fmt.Errorf("writing %s: %v", mr.JSON, err)
+				}
+			}
+			done.Visits[name]++
+			visitsDone++
+			measured++
+			res.Plan = nil // let the cell's weights go
+			if m := merged[name]; m != nil {
+				m.merge(res)
+			} else {
+				merged[name] = res
+				sum.Results = append(sum.Results, res)
+			}
+			if mr.CellDone != nil {
+				mr.CellDone(res)
+			}
 		}
 	}
 	return sum, nil
+}
+
+// perVisit divides the stopping rule's counts and times over rounds
+// visits, rounding up so no cell gets fewer runs than asked for.
+func (o RunOptions) perVisit(rounds int) RunOptions {
+	if rounds <= 1 {
+		return o
+	}
+	o.MinCount = ceilDiv(o.MinCount, rounds)
+	o.MaxCount = ceilDiv(o.MaxCount, rounds)
+	o.MinTime = (o.MinTime + time.Duration(rounds) - 1) / time.Duration(rounds)
+	o.MaxTime = (o.MaxTime + time.Duration(rounds) - 1) / time.Duration(rounds)
+	return o
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// merge adds a later visit of the same cell: its runs join the latencies,
+// memory figures keep their maximum, allocations their mean per run.
+func (res *Result) merge(v *Result) {
+	n0, n1 := float64(len(res.Latencies)), float64(len(v.Latencies))
+	allocs := res.AllocsPerRun*n0 + v.AllocsPerRun*n1
+	res.Latencies = append(res.Latencies, v.Latencies...)
+	heap, rss := max(res.HeapPeakBytes, v.HeapPeakBytes), max(res.MaxRSSBytes, v.MaxRSSBytes)
+	res.finish(0)
+	res.AllocsPerRun = allocs / (n0 + n1)
+	res.HeapPeakBytes, res.MaxRSSBytes = heap, rss
+	if res.Parity == nil {
+		res.Parity = v.Parity
+	}
+}
+
+// tally counts the measured cells, and those that failed parity or are
+// noisy over all their runs.
+func (s *MatrixSummary) tally(merged map[string]*Result) {
+	s.Measured, s.Failed, s.Noisy = len(merged), 0, 0
+	for _, res := range merged {
+		if res.Parity != nil && res.Parity.Failed {
+			s.Failed++
+		}
+		if res.Noisy {
+			s.Noisy++
+		}
+	}
 }
 
 // CellJSON is the JSON form of a measured cell.

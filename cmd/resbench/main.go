@@ -146,6 +146,13 @@
 //	    --count, --max-count, --warmup, --min-time, --max-time, --target-ci,
 //	    --seed              as for run, per cell
 //	    --parity N          oracle inputs per cell (default 2)
+//	    --rounds R          interleave: make R passes over the cells, each
+//	                        visit measuring 1/R of the cell's runs (parity on
+//	                        the first). A shared machine's speed drifts over
+//	                        minutes; with rounds every cell samples the whole
+//	                        run instead of one stretch of it, so cells (and
+//	                        two files run alike) compare fairly. Each visit is
+//	                        a block of lines, resumed like a cell (default 1)
 //	    --shard i/n         run a deterministic 1/n of the cells (0 ≤ i < n), so
 //	                        a fleet can split a matrix; result files merge by
 //	                        concatenation
@@ -153,7 +160,8 @@
 //	                        the flags' names as keys (models, kernels, fusions,
 //	                        batch, threads, size, count, ...); flags on the
 //	                        command line win
-//	    --json FILE         also append one JSON object per cell to FILE
+//	    --json FILE         also append one JSON object per cell (per visit
+//	                        with --rounds) to FILE
 //	    --cpuprofile FILE   write a CPU profile of the whole run (every cell,
 //	                        parity checks included) to FILE
 //	    --memprofile FILE   write a heap profile to FILE at the end

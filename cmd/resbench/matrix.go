@@ -36,6 +36,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	targetCI := fs.Float64("target-ci", 0, "median CI target")
 	parity := fs.Int("parity", 2, "inputs checked against the oracle per cell")
 	seed := fs.Uint64("seed", 1, "seed")
+	rounds := fs.Int("rounds", 1, "passes over the cells, each visit measuring 1/rounds of the runs")
 	shard := fs.String("shard", "", "i/n")
 	out := fs.String("o", "", "results file")
 	jsonOut := fs.String("json", "", "JSON-lines results file")
@@ -88,10 +89,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if m.Threads, err = intList("threads", *threads); err != nil {
 		return err
 	}
+	if *rounds < 1 {
+		return usagef("matrix: --rounds %d must be at least 1", *rounds)
+	}
 	if *count < 1 || *maxCount < 0 || *warmup < 0 || *parity < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 {
 		return usagef("matrix: --count must be positive; --max-count, --warmup, --parity, --min-time, --max-time, --target-ci not negative")
 	}
-	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut,
+	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut, Rounds: *rounds,
 		Opt: harness.RunOptions{Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2), Labels: prof.labels()}}
 	if *shard != "" {
@@ -118,7 +122,11 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		if eta > 0 {
 			etaText = "ETA " + eta.Round(time.Second).String()
 		}
-		fmt.Fprintf(stderr, "%s %d/%d cells  %s  elapsed %s  now: %s\n", bar, done, total, etaText, time.Since(start).Round(time.Second), c.Name())
+		unit := "cells"
+		if *rounds > 1 {
+			unit = fmt.Sprintf("visits (%d rounds)", *rounds)
+		}
+		fmt.Fprintf(stderr, "%s %d/%d %s  %s  elapsed %s  now: %s\n", bar, done, total, unit, etaText, time.Since(start).Round(time.Second), c.Name())
 	}
 	mr.CellDone = func(r *harness.Result) {
 		status := ""
