@@ -111,7 +111,7 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 			for r := range oh {
 				row := s[r*op.Stride*x.W*b:]
 				for c := range ow {
-					copy(d[(r*ow+c)*b:(r*ow+c+1)*b], row[c*op.Stride*b:c*op.Stride*b+b])
+					pickPixel(d[(r*ow+c)*b:], row[c*op.Stride*b:], b)
 				}
 			}
 		}), nil
@@ -187,7 +187,7 @@ func (p *Plan) maxPoolFn(l kernels.Layout, planes, h, w, oh, ow, stride, pad int
 	b := l.Block()
 	rows := make([][]float32, p.pool.Threads())
 	for i := range rows {
-		rows[i] = kernels.Alloc(w * b)
+		rows[i] = kernels.Alloc(2 * w * b) // the vertical max, then the horizontal one
 	}
 	var cs, cd []float32
 	in, o := h*w*b, oh*ow*b
@@ -229,8 +229,9 @@ func (p *Plan) gapFn(l kernels.Layout, x kernels.Shape, src, dst []float32) func
 // maxPool3 is a 3x3 max pool of one plane whose pixels are b values wide:
 // the vertical max of the three input rows (vectorized), then the
 // horizontal max of three neighbouring pixels. Padding never wins.
-func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, row []float32) {
+func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []float32) {
 	rw := w * b
+	row, hmax := scratch[:rw], scratch[rw:2*rw]
 	for r := range oh {
 		top := r*stride - pad
 		lo, hi := max(top, 0), min(top+3, h)
@@ -245,11 +246,20 @@ func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, row []float3
 		default:
 			panic(fmt.Sprintf("maxpool: window row %d has no input row", r))
 		}
+		// hmax[k] = max of pixels k, k+1, k+2, vectorized over the whole
+		// row; interior output pixels then pick every stride-th one.
+		if w >= 3 {
+			eltwise.Max3(row[:rw-2*b], row[b:rw-b], row[2*b:], hmax[:rw-2*b])
+		}
 		out := dst[r*ow*b : (r+1)*ow*b]
 		for c := range ow {
 			left := c*stride - pad
-			k0, k1 := max(left, 0), min(left+3, w)
 			o := out[c*b : (c+1)*b]
+			if left >= 0 && left+3 <= w {
+				pickPixel(o, hmax[left*b:], b)
+				continue
+			}
+			k0, k1 := max(left, 0), min(left+3, w)
 			copy(o, row[k0*b:(k0+1)*b])
 			for k := k0 + 1; k < k1; k++ {
 				v := row[k*b : (k+1)*b]
@@ -258,5 +268,20 @@ func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, row []float3
 				}
 			}
 		}
+	}
+}
+
+// pickPixel copies one b-wide pixel vector; b is 1, 8 or 16, and whole
+// array moves avoid a memmove call per pixel.
+func pickPixel(dst, src []float32, b int) {
+	switch b {
+	case 1:
+		dst[0] = src[0]
+	case 8:
+		*(*[8]float32)(dst) = *(*[8]float32)(src)
+	case 16:
+		*(*[16]float32)(dst) = *(*[16]float32)(src)
+	default:
+		copy(dst[:b], src)
 	}
 }
