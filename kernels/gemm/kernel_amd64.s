@@ -29,10 +29,17 @@ sgemmKernel1x8AVX2_tile:
 	MOVQ       CX, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel1x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel1x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel1x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel1x8AVX2_k1
 
 sgemmKernel1x8AVX2_k4:
 	VMOVUPS      (BX), Y2
@@ -137,10 +144,17 @@ sgemmKernel1x16AVX2_tile:
 	MOVQ       CX, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel1x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel1x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel1x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel1x16AVX2_k1
 
 sgemmKernel1x16AVX2_k4:
 	VMOVUPS      (BX), Y4
@@ -264,10 +278,20 @@ sgemmKernel2x8AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel2x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel2x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel2x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel2x8AVX2_k1
 
 sgemmKernel2x8AVX2_k4:
 	VMOVUPS      (BX), Y4
@@ -399,10 +423,20 @@ sgemmKernel2x16AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel2x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel2x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel2x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel2x16AVX2_k1
 
 sgemmKernel2x16AVX2_k4:
 	VMOVUPS      (BX), Y8
@@ -562,10 +596,23 @@ sgemmKernel3x8AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel3x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel3x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel3x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel3x8AVX2_k1
 
 sgemmKernel3x8AVX2_k4:
 	VMOVUPS      (BX), Y6
@@ -724,10 +771,23 @@ sgemmKernel3x16AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel3x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel3x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel3x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel3x16AVX2_k1
 
 sgemmKernel3x16AVX2_k4:
 	VMOVUPS      (BX), Y12
@@ -923,10 +983,26 @@ sgemmKernel4x8AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel4x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel4x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel4x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel4x8AVX2_k1
 
 sgemmKernel4x8AVX2_k4:
 	VMOVUPS      (BX), Y8
@@ -1104,10 +1180,26 @@ sgemmKernel4x16AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel4x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel4x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel4x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel4x16AVX2_k1
 
 sgemmKernel4x16AVX2_k4:
 	VMOVUPS      (BX), Y8
@@ -1331,10 +1423,29 @@ sgemmKernel5x8AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel5x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel5x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel5x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel5x8AVX2_k1
 
 sgemmKernel5x8AVX2_k4:
 	VMOVUPS      (BX), Y10
@@ -1537,10 +1648,29 @@ sgemmKernel5x16AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel5x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel5x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel5x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel5x16AVX2_k1
 
 sgemmKernel5x16AVX2_k4:
 	VMOVUPS      (BX), Y10
@@ -1798,10 +1928,32 @@ sgemmKernel6x8AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 31(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel6x8AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel6x8AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 31(AX)
+
+sgemmKernel6x8AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel6x8AVX2_k1
 
 sgemmKernel6x8AVX2_k4:
 	VMOVUPS      (BX), Y12
@@ -2029,10 +2181,32 @@ sgemmKernel6x16AVX2_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel6x16AVX2_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel6x16AVX2_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel6x16AVX2_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel6x16AVX2_k1
 
 sgemmKernel6x16AVX2_k4:
 	VMOVUPS      (BX), Y12
@@ -2299,10 +2473,17 @@ sgemmKernel1x16AVX512_tile:
 	MOVQ       CX, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel1x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel1x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel1x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel1x16AVX512_k1
 
 sgemmKernel1x16AVX512_k4:
 	VMOVUPS      (BX), Z2
@@ -2408,10 +2589,18 @@ sgemmKernel1x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel1x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel1x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel1x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel1x32AVX512_k1
 
 sgemmKernel1x32AVX512_k4:
 	VMOVUPS      (BX), Z4
@@ -2535,10 +2724,20 @@ sgemmKernel2x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel2x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel2x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel2x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel2x16AVX512_k1
 
 sgemmKernel2x16AVX512_k4:
 	VMOVUPS      (BX), Z4
@@ -2672,10 +2871,22 @@ sgemmKernel2x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel2x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel2x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel2x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel2x32AVX512_k1
 
 sgemmKernel2x32AVX512_k4:
 	VMOVUPS      (BX), Z8
@@ -2835,10 +3046,23 @@ sgemmKernel3x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel3x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel3x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel3x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel3x16AVX512_k1
 
 sgemmKernel3x16AVX512_k4:
 	VMOVUPS      (BX), Z6
@@ -3000,10 +3224,26 @@ sgemmKernel3x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel3x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel3x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel3x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel3x32AVX512_k1
 
 sgemmKernel3x32AVX512_k4:
 	VMOVUPS      (BX), Z12
@@ -3199,10 +3439,26 @@ sgemmKernel4x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel4x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel4x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel4x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel4x16AVX512_k1
 
 sgemmKernel4x16AVX512_k4:
 	VMOVUPS      (BX), Z8
@@ -3384,10 +3640,30 @@ sgemmKernel4x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel4x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel4x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel4x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel4x32AVX512_k1
 
 sgemmKernel4x32AVX512_k4:
 	VMOVUPS      (BX), Z8
@@ -3611,10 +3887,29 @@ sgemmKernel5x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel5x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel5x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel5x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel5x16AVX512_k1
 
 sgemmKernel5x16AVX512_k4:
 	VMOVUPS      (BX), Z10
@@ -3822,10 +4117,34 @@ sgemmKernel5x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel5x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel5x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel5x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel5x32AVX512_k1
 
 sgemmKernel5x32AVX512_k4:
 	VMOVUPS      (BX), Z10
@@ -4083,10 +4402,32 @@ sgemmKernel6x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel6x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel6x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel6x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel6x16AVX512_k1
 
 sgemmKernel6x16AVX512_k4:
 	VMOVUPS      (BX), Z12
@@ -4320,10 +4661,38 @@ sgemmKernel6x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel6x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel6x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel6x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel6x32AVX512_k1
 
 sgemmKernel6x32AVX512_k4:
 	VMOVUPS      (BX), Z12
@@ -4615,10 +4984,35 @@ sgemmKernel7x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel7x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel7x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel7x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel7x16AVX512_k1
 
 sgemmKernel7x16AVX512_k4:
 	VMOVUPS      (BX), Z14
@@ -4878,10 +5272,42 @@ sgemmKernel7x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel7x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel7x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel7x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel7x32AVX512_k1
 
 sgemmKernel7x32AVX512_k4:
 	VMOVUPS      (BX), Z14
@@ -5199,10 +5625,38 @@ sgemmKernel8x16AVX512_tile:
 	ADDQ       R8, AX
 	PREFETCHT0 (AX)
 	PREFETCHT0 63(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel8x16AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel8x16AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 63(AX)
+
+sgemmKernel8x16AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel8x16AVX512_k1
 
 sgemmKernel8x16AVX512_k4:
 	VMOVUPS      (BX), Z8
@@ -5480,10 +5934,46 @@ sgemmKernel8x32AVX512_tile:
 	PREFETCHT0 (AX)
 	PREFETCHT0 64(AX)
 	PREFETCHT0 127(AX)
-	MOVQ       DI, BX
-	MOVQ       kc+32(FP), AX
-	SHRQ       $0x02, AX
-	JZ         sgemmKernel8x32AVX512_k1
+	TESTQ      $0x00000004, R13
+	JZ         sgemmKernel8x32AVX512_nores_pf
+	MOVQ       R11, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+	ADDQ       R12, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 127(AX)
+
+sgemmKernel8x32AVX512_nores_pf:
+	MOVQ DI, BX
+	MOVQ kc+32(FP), AX
+	SHRQ $0x02, AX
+	JZ   sgemmKernel8x32AVX512_k1
 
 sgemmKernel8x32AVX512_k4:
 	VMOVUPS      (BX), Z16

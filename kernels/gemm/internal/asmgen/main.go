@@ -212,6 +212,22 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 			ADDQ(R8, RAX)
 		}
 	}
+	// Likewise the residual tile: in a network it is a tensor written
+	// layers ago and read once here, so without a prefetch the epilogue
+	// waits on rows*nvec cache misses per tile.
+	TESTQ(U32(flagResidual), R13)
+	JZ(LabelRef(lbl("nores_pf")))
+	MOVQ(R11, RAX)
+	for i := 0; i < mr; i++ {
+		for off := 0; off < nr*4; off += 64 {
+			PREFETCHT0(Mem{Base: RAX, Disp: off})
+		}
+		PREFETCHT0(Mem{Base: RAX, Disp: nr*4 - 1})
+		if i < mr-1 {
+			ADDQ(R12, RAX)
+		}
+	}
+	Label(lbl("nores_pf"))
 	MOVQ(RDI, RBX)
 
 	fma := func(u int) {
