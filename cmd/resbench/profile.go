@@ -16,8 +16,6 @@ import (
 	"github.com/resbench/resbench/harness"
 	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/reports"
-	"github.com/resbench/resbench/variants"
-	"github.com/resbench/resbench/variants/fusion"
 )
 
 func cmdProfile(args []string, stdout, stderr io.Writer) error {
@@ -51,30 +49,9 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if *minTime < 0 {
 		return usagef("profile: --min-time must not be negative")
 	}
-	spec, err := variants.Lookup(*model)
+	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *size, *batch, *threads)
 	if err != nil {
 		return err
-	}
-	if _, err := engine.ParseKernel(*kernel); err != nil {
-		return err
-	}
-	passes, err := fusion.Parse(*fusionFlag)
-	if err != nil {
-		return err
-	}
-	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: fusion.Canonical(passes), Kernel: *kernel, Size: *size, Batch: *batch, Threads: *threads}
-	if *form != "" {
-		f, err := variants.ParseForm(*form)
-		if err != nil {
-			return err
-		}
-		if !spec.IsResNeXt() {
-			return fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
-		}
-		cell.Form = f
-	}
-	if *size < variants.MinSize {
-		return fmt.Errorf("--size %d is too small; the models need at least %d", *size, variants.MinSize)
 	}
 	// Create the output files first, so an unwritable path fails at once.
 	var trace, cpu *os.File

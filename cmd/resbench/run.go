@@ -46,30 +46,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usagef("run: --model is required; try --model se-resnext50 (\"resbench models\" lists all)")
 	}
-	spec, err := variants.Lookup(*model)
+	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *size, *batch, *threads)
 	if err != nil {
 		return err
-	}
-	if _, err := engine.ParseKernel(*kernel); err != nil {
-		return err
-	}
-	passes, err := fusion.Parse(*fusionFlag)
-	if err != nil {
-		return err
-	}
-	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: fusion.Canonical(passes), Kernel: *kernel, Size: *size, Batch: *batch, Threads: *threads}
-	if *form != "" {
-		f, err := variants.ParseForm(*form)
-		if err != nil {
-			return err
-		}
-		if !spec.IsResNeXt() {
-			return fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
-		}
-		cell.Form = f
-	}
-	if *size < variants.MinSize {
-		return fmt.Errorf("--size %d is too small; the models need at least %d", *size, variants.MinSize)
 	}
 	// Open the output before the (possibly long) run, so an unwritable path
 	// fails at once.
@@ -90,7 +69,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	// The roofline ceiling of the tier and thread count in use, measured in
 	// this process so that %peak compares like with like.
 	pk := harness.ActivePeak(*threads, 200*time.Millisecond)
-	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", spec.Name, cell.Name(), *size, *size, *batch)
+	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", cell.Model, cell.Name(), *size, *size, *batch)
 	start := time.Now()
 	progress := func(phase string, done, total int) {
 		fmt.Fprintf(stderr, "\r%-6s %d/%d  (%.1fs elapsed)   ", phase, done, total, time.Since(start).Seconds())
@@ -212,4 +191,35 @@ func printKernelSummary(w io.Writer, p *engine.Plan) {
 		parts[i] = fmt.Sprintf("%s×%d", k, counts[k])
 	}
 	fmt.Fprintf(w, "  plan        %s, %d reorders (--plan FILE writes every layer's kernel and layout)\n", strings.Join(parts, " "), p.Reorders)
+}
+
+// cellFromFlags validates the cell flags that run and profile share and
+// builds the cell they name.
+func cellFromFlags(model, kernel, fusionList, form string, size, batch, threads int) (harness.Cell, error) {
+	spec, err := variants.Lookup(model)
+	if err != nil {
+		return harness.Cell{}, err
+	}
+	if _, err := engine.ParseKernel(kernel); err != nil {
+		return harness.Cell{}, err
+	}
+	passes, err := fusion.Parse(fusionList)
+	if err != nil {
+		return harness.Cell{}, err
+	}
+	cell := harness.Cell{Model: spec.Name, Form: variants.FormC, Fusion: fusion.Canonical(passes), Kernel: kernel, Size: size, Batch: batch, Threads: threads}
+	if form != "" {
+		f, err := variants.ParseForm(form)
+		if err != nil {
+			return harness.Cell{}, err
+		}
+		if !spec.IsResNeXt() {
+			return harness.Cell{}, fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
+		}
+		cell.Form = f
+	}
+	if size < variants.MinSize {
+		return harness.Cell{}, fmt.Errorf("--size %d is too small; the models need at least %d", size, variants.MinSize)
+	}
+	return cell, nil
 }
