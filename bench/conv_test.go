@@ -68,11 +68,7 @@ func BenchmarkConv(b *testing.B) {
 				out := kernels.Alloc(conv.Layout().Elems(s.Out()))
 				ws := kernels.Alloc(conv.WorkspaceLen())
 				b.Run(fmt.Sprintf("kernel=%s/layer=%s/batch=%d/threads=%d", k.name, l.Name, s.N, threads), func(b *testing.B) {
-					b.ReportAllocs()
-					for b.Loop() {
-						conv.Run(in, out, nil, ws)
-					}
-					report(b, 2*float64(s.MACs()), tier, threads)
+					measure(b, 2*float64(s.MACs()), tier, pool, func() { conv.Run(in, out, nil, ws) })
 				})
 			}
 		}

@@ -6,41 +6,14 @@
 // to the CLI. Names are key=value paths (BenchmarkSgemm/isa=avx2/m=1024/...,
 // BenchmarkConv/kernel=im2col/layer=res2-1x1a/batch=1) so benchstat can
 // slice them, and no name ends in -<digits>, which benchfmt would read as
-// GOMAXPROCS. Every benchmark reports GFLOP/s and %peak against the FMA
-// peak of the ISA tier in use, measured once in the same process.
+// GOMAXPROCS. Every benchmark reports GFLOP/s (median call) and %peak: the
+// median over calls of the call's rate over the FMA peak of the ISA tier in
+// use, measured on the same threads in rounds just before and after that
+// call (kernels/peak.Paired), since this shared machine's speed drifts by
+// tens of percent over minutes.
 package bench
 
-import (
-	"sync"
-	"time"
-
-	"github.com/resbench/resbench/kernels"
-	"github.com/resbench/resbench/kernels/peak"
-)
-
-type peakKey struct {
-	tier    kernels.Tier
-	threads int
-}
-
-var (
-	peakMu    sync.Mutex
-	peakCache = map[peakKey]float64{}
-)
-
-// Peak is the measured fp32 FMA peak (GFLOP/s) of tier on threads threads,
-// measured once per process.
-func Peak(tier kernels.Tier, threads int) float64 {
-	peakMu.Lock()
-	defer peakMu.Unlock()
-	k := peakKey{tier, threads}
-	if v, ok := peakCache[k]; ok {
-		return v
-	}
-	v := peak.FMAPeakThreads(tier, threads, 300*time.Millisecond)
-	peakCache[k] = v
-	return v
-}
+import "github.com/resbench/resbench/kernels"
 
 // Layer is a named convolution shape of the zoo's models at 224x224.
 type Layer struct {

@@ -40,12 +40,8 @@ func BenchmarkModel(b *testing.B) {
 						defer plan.Close()
 						harness.RandomInput(plan.Input(), 1)
 						plan.Run() // warm-up
-						b.ReportAllocs()
 						b.ResetTimer()
-						for b.Loop() {
-							plan.Run()
-						}
-						report(b, 2*float64(g.MACs()), tier, threads)
+						measure(b, 2*float64(g.MACs()), tier, plan.Pool(), plan.Run)
 						b.ReportMetric(float64(plan.ActivationBytes+plan.WorkspaceBytes), "activation-B")
 					})
 				}

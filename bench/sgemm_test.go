@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/gemm"
 	"github.com/resbench/resbench/kernels/parallel"
+	"github.com/resbench/resbench/kernels/peak"
 )
 
 // forTiers runs f as a sub-benchmark per supported tier, forced.
@@ -51,11 +53,9 @@ func BenchmarkSgemm(b *testing.B) {
 				a, bm, c := randomFloats(m*k, 1), randomFloats(k*n, 2), kernels.Alloc(m*n)
 				pa := gemm.PackA(a, m, k, k)
 				b.Run(fmt.Sprintf("m=%d/n=%d/k=%d/threads=%d", m, n, k, threads), func(b *testing.B) {
-					b.ReportAllocs()
-					for b.Loop() {
+					measure(b, 2*float64(m)*float64(n)*float64(k), tier, pool, func() {
 						ctx.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
-					}
-					report(b, 2*float64(m)*float64(n)*float64(k), tier, threads)
+					})
 				})
 			}
 			pool.Close()
@@ -63,11 +63,17 @@ func BenchmarkSgemm(b *testing.B) {
 	})
 }
 
-// report adds GFLOP/s and %peak to a benchmark from the flops of one
-// iteration.
-func report(b *testing.B, flops float64, tier kernels.Tier, threads int) {
-	sec := b.Elapsed().Seconds() / float64(b.N)
-	gflops := flops / sec / 1e9
-	b.ReportMetric(gflops, "GFLOP/s")
-	b.ReportMetric(100*gflops/Peak(tier, threads), "%peak")
+// measure times op (one call does flops floating-point operations on
+// pool's threads) with b.Loop for ns/op and allocs/op, then reports GFLOP/s
+// (median call) and %peak from peak.Paired: calls alternated with FMA peak
+// rounds on the same threads, so each call is compared with the peak of the
+// same moment on this drifting shared machine.
+func measure(b *testing.B, flops float64, tier kernels.Tier, pool *parallel.Pool, op func()) {
+	b.ReportAllocs()
+	for b.Loop() {
+		op()
+	}
+	r := peak.Paired(tier, pool, flops, 15, 300*time.Millisecond, op)
+	b.ReportMetric(r.GFLOPS, "GFLOP/s")
+	b.ReportMetric(r.PctPeak, "%peak")
 }

@@ -333,6 +333,10 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D, conv kernels.Conv) (Ste
 	return Step{Node: n, Micro: conv.Name(), Layout: l, run: run}, wsLen
 }
 
+// Pool is the plan's worker pool: measurements that must run on the same
+// threads as the inference (the FMA peak beside it) use it between Runs.
+func (p *Plan) Pool() *parallel.Pool { return p.pool }
+
 // Close stops the plan's worker threads.
 func (p *Plan) Close() {
 	if p.pool != nil {

@@ -3,7 +3,6 @@ package direct
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,9 +74,10 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// benchConv times Run on random data with the bias+ReLU epilogue and
-// reports GFLOP/s and %peak from the median call time (the machine is
-// shared: the median ignores calls that another process interrupted).
+// benchConv times Run on random data with the bias+ReLU epilogue (ns/op),
+// then reports GFLOP/s (median call) and %peak from peak.Paired: calls
+// alternated with FMA peak rounds on the same threads, so each call is
+// compared with the peak of the same moment on a drifting shared machine.
 func benchConv(b *testing.B, s kernels.ConvShape, threads int) {
 	if err := s.Validate(); err != nil {
 		b.Fatal(err)
@@ -95,23 +95,13 @@ func benchConv(b *testing.B, s kernels.ConvShape, threads int) {
 	kernels.ToBlocked(l, s.In(), randSlice(rng, s.In().Elems()), in)
 	out := kernels.Alloc(l.Elems(s.Out()))
 	ws := kernels.Alloc(c.WorkspaceLen())
-	pk := peakFor(c.Tier(), threads)
 	c.Run(in, out, nil, ws) // warm up
-	times := make([]time.Duration, b.N)
-	b.ResetTimer()
-	for i := range times {
-		t0 := time.Now()
+	for b.Loop() {
 		c.Run(in, out, nil, ws)
-		times[i] = time.Since(t0)
 	}
-	b.StopTimer()
-	slices.Sort(times)
-	gf := 2 * float64(s.MACs()) / times[len(times)/2].Seconds() / 1e9
-	b.ReportMetric(gf, "GFLOP/s")
-	b.ReportMetric(100*gf/pk, "%peak")
-	// The fastest call: what the kernel does when no other process
-	// interferes (for comparing alternatives on a busy machine).
-	b.ReportMetric(100*2*float64(s.MACs())/times[0].Seconds()/1e9/pk, "best%peak")
+	r := peak.Paired(c.Tier(), pool, 2*float64(s.MACs()), 15, 300*time.Millisecond, func() { c.Run(in, out, nil, ws) })
+	b.ReportMetric(r.GFLOPS, "GFLOP/s")
+	b.ReportMetric(r.PctPeak, "%peak")
 }
 
 // BenchmarkConv: the ResNet-50 / ResNeXt-50 layers, one thread, active
@@ -152,21 +142,18 @@ func BenchmarkMicroKernel(b *testing.B) {
 					dst := kernels.Alloc(f.nvec * pixels * vl)
 					bias := randSlice(rng, T)
 					k := f.kern[p]
-					pk := peakFor(tier, 1)
 					flops := 2 * float64(pixels*T*nicb*f.icn)
-					times := make([]time.Duration, b.N)
-					b.ResetTimer()
-					for i := range times {
-						t0 := time.Now()
+					op := func() {
 						for r := 0; r < 100; r++ {
 							k(&src[0], &wts[0], &dst[0], nstrips, nicb, 1, 1, vl, vl, 0, pixels*vl, 0, f.icn*T, pixels*vl, &bias[0], nil, flagBias|flagReLU)
 						}
-						times[i] = time.Since(t0)
 					}
-					slices.Sort(times)
-					gf := 100 * flops / times[len(times)/2].Seconds() / 1e9
-					b.ReportMetric(gf, "GFLOP/s")
-					b.ReportMetric(100*gf/pk, "%peak")
+					for b.Loop() {
+						op()
+					}
+					r := peak.Paired(tier, nil, 100*flops, 15, 300*time.Millisecond, op)
+					b.ReportMetric(r.GFLOPS, "GFLOP/s")
+					b.ReportMetric(r.PctPeak, "%peak")
 				})
 			}
 		}

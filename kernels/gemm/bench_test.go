@@ -14,7 +14,8 @@ import (
 )
 
 // peakFor measures peak.FMAPeakThreads once per (tier, threads) per process,
-// so %peak is relative to the same machine state as the benchmark.
+// for BenchmarkBlocking's table (the other benchmarks pair calls with peak
+// rounds instead).
 var (
 	peakMu    sync.Mutex
 	peakCache = map[[2]int]float64{}
@@ -55,7 +56,6 @@ func benchGemm(b *testing.B, tier isa.Tier, m, n, k, threads int, ep Epilogue) {
 		b.Fatal(err)
 	}
 	defer isa.Set(orig)
-	pk := peakFor(tier, threads)
 	rng := rand.New(rand.NewPCG(1, 2))
 	a := randSlice(rng, m*k)
 	bm := randSlice(rng, k*n)
@@ -66,27 +66,20 @@ func benchGemm(b *testing.B, tier isa.Tier, m, n, k, threads int, ep Epilogue) {
 	ctx := NewContext(pool)
 	ctx.Gemm(pa, bm, n, n, c, n, ep) // warm up
 	flops := 2 * float64(m) * float64(n) * float64(k)
-	reportMedian(b, flops, pk, func() { ctx.Gemm(pa, bm, n, n, c, n, ep) })
+	reportPaired(b, tier, pool, flops, func() { ctx.Gemm(pa, bm, n, n, c, n, ep) })
 }
 
-// reportMedian runs op b.N times, timing each call, and reports GFLOP/s and
-// %peak from the MEDIAN call time. The machine is shared: other processes
-// intermittently take a core, and the median ignores the calls they hit
-// while the mean (ns/op, also reported) does not.
-func reportMedian(b *testing.B, flops, pk float64, op func()) {
-	times := make([]time.Duration, b.N)
-	b.ResetTimer()
-	for i := range times {
-		t0 := time.Now()
+// reportPaired times op with b.Loop (ns/op), then reports GFLOP/s (median
+// call) and %peak from peak.Paired: calls alternated with FMA peak rounds on
+// the same threads, each call compared with the peak of the same moment (the
+// machine is shared and its speed drifts).
+func reportPaired(b *testing.B, tier isa.Tier, pool *parallel.Pool, flops float64, op func()) {
+	for b.Loop() {
 		op()
-		times[i] = time.Since(t0)
 	}
-	b.StopTimer()
-	slices.Sort(times)
-	med := times[len(times)/2].Seconds()
-	gf := flops / med / 1e9
-	b.ReportMetric(gf, "GFLOP/s")
-	b.ReportMetric(100*gf/pk, "%peak")
+	r := peak.Paired(tier, pool, flops, 15, 300*time.Millisecond, op)
+	b.ReportMetric(r.GFLOPS, "GFLOP/s")
+	b.ReportMetric(r.PctPeak, "%peak")
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -242,7 +235,6 @@ func BenchmarkMicroKernel(b *testing.B) {
 					b.Skipf("CPU/build lacks %v", tier)
 				}
 				cfg := configFor(tier)
-				pk := peakFor(tier, 1)
 				tiles := cfg.mc / cfg.mr
 				rng := rand.New(rand.NewPCG(1, 2))
 				a := alignedFloats(tiles * cfg.mr * kc)
@@ -256,7 +248,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 				c := alignedFloats(tiles * cfg.mr * ldc)
 				kern := cfg.kern[cfg.mr][cfg.nv()]
 				flops := 2 * float64(tiles*cfg.mr*cfg.nr*kc)
-				reportMedian(b, flops, pk, func() {
+				reportPaired(b, tier, nil, flops, func() {
 					kern(&a[0], &bp[0], &bp[0], &c[0], kc, ldc, tiles, nil, nil, 0, flagAccumulate)
 				})
 			})

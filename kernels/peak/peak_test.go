@@ -85,3 +85,24 @@ func TestTriadKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestPaired: the FMA loop itself, paired with its own peak rounds, is at
+// about 100% of peak; the same loop run twice per call while claiming the
+// flops of one is at about 50%.
+func TestPaired(t *testing.T) {
+	tier := isa.Detected()
+	run, chunk, fpi := fmaLoop(tier)
+	flops := float64(4*chunk) * fpi // ~0.2 ms per call
+	once := Paired(tier, nil, flops, 30, 0, func() { run(4 * chunk) })
+	twice := Paired(tier, nil, flops, 30, 0, func() { run(4 * chunk); run(4 * chunk) })
+	t.Logf("%v: once %.1f%% (%.1f GFLOP/s, %d pairs), twice %.1f%%", tier, once.PctPeak, once.GFLOPS, once.Pairs, twice.PctPeak)
+	if once.Pairs != 30 || twice.Pairs != 30 {
+		t.Errorf("pairs %d, %d; want 30", once.Pairs, twice.Pairs)
+	}
+	if once.PctPeak < 85 || once.PctPeak > 115 {
+		t.Errorf("the peak loop measured at %.1f%% of its own peak, want 85–115%%", once.PctPeak)
+	}
+	if r := once.PctPeak / twice.PctPeak; r < 1.6 || r > 2.5 {
+		t.Errorf("double work measured %.2f× slower, want about 2", r)
+	}
+}

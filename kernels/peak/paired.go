@@ -1,0 +1,88 @@
+package peak
+
+import (
+	"slices"
+	"time"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/parallel"
+)
+
+// PairedResult is a kernel's speed measured against the peak beside it.
+type PairedResult struct {
+	GFLOPS  float64 // flops / median call time
+	PctPeak float64 // median over calls of 100 × call rate / peak rate around it
+	Pairs   int     // calls measured
+}
+
+// Paired measures op (one call does flops floating-point operations on the
+// pool's threads) as a share of tier's FMA peak on the same threads, on a
+// machine whose speed drifts: it alternates peak rounds (about 2 ms of the
+// FMA loop on every worker of pool at once) with calls of op,
+//
+//	round₀ call₁ round₁ call₂ round₂ … callₙ roundₙ
+//
+// and returns the median over i of rate(callᵢ) / mean(rate(roundᵢ₋₁),
+// rate(roundᵢ)). Each ratio compares the kernel with the peak of the same
+// few milliseconds, so the minutes in which another tenant of a shared host
+// slows both cancel out, instead of a peak measured once at start-up being
+// compared with a kernel timed later. The FMA loop touches no memory, so the
+// rounds leave op's caches as op left them.
+//
+// It runs at least minPairs calls and for at least minDur, at most 10000
+// calls. It panics if the tier is not supported.
+func Paired(tier isa.Tier, pool *parallel.Pool, flops float64, minPairs int, minDur time.Duration, op func()) PairedResult {
+	run, chunk, fpi := fmaLoop(tier)
+	threads := pool.Threads()
+	rates := make([]float64, threads)
+	// A round is chunks of ~50 µs, each timed; its rate is the median
+	// chunk's, so a timer interrupt that lands in the round does not count
+	// against the peak while the median call of op escapes it.
+	chunkRates := make([][]float64, threads)
+	roundFn := func(task, worker int) {
+		rs := chunkRates[task][:0]
+		t0 := time.Now()
+		for c0 := t0; c0.Sub(t0) < round; {
+			run(chunk)
+			c1 := time.Now()
+			rs = append(rs, float64(chunk)*fpi/c1.Sub(c0).Seconds()/1e9)
+			c0 = c1
+		}
+		chunkRates[task] = rs
+		rates[task] = median(rs)
+	}
+	peakRound := func() float64 {
+		pool.Run(threads, roundFn)
+		sum := 0.0
+		for _, r := range rates {
+			sum += r
+		}
+		return sum
+	}
+	run(chunk) // page in, clock up
+	var calls []float64
+	var ratios []float64
+	prev := peakRound()
+	start := time.Now()
+	for len(calls) < 10000 && (len(calls) < minPairs || time.Since(start) < minDur) {
+		t0 := time.Now()
+		op()
+		rate := flops / time.Since(t0).Seconds() / 1e9
+		next := peakRound()
+		calls = append(calls, rate)
+		ratios = append(ratios, 100*rate/((prev+next)/2))
+		prev = next
+	}
+	return PairedResult{GFLOPS: median(calls), PctPeak: median(ratios), Pairs: len(calls)}
+}
+
+// median of a non-empty slice (sorted in place); the mean of the middle two
+// for an even length.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
