@@ -110,6 +110,7 @@ type Context struct {
 	pool *parallel.Pool
 	bbuf [][]float32 // per worker: kc × nc(rounded to nr) packed B block
 	tile [][]float32 // per worker: mc × nr edge strip
+	cols [][]float32 // per worker: 8 floats per A panel of an mc block, the column kernel's output
 	job  job
 	run  func(task, worker int) // ctx.runTask, bound once so Run gets a static func value
 }
@@ -146,6 +147,7 @@ func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
 	for w := 0; w < workers; w++ {
 		ctx.bbuf = append(ctx.bbuf, alignedFloats(panels*(cfg.kc*cfg.nr+16)))
 		ctx.tile = append(ctx.tile, alignedFloats(cfg.mc*cfg.nr))
+		ctx.cols = append(ctx.cols, alignedFloats(ceilDiv(cfg.mc, cfg.mr)*8))
 	}
 	ctx.run = ctx.runTask
 	return ctx
@@ -310,6 +312,12 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 					if (jr+1)*nr < nc {
 						bnext = &bbuf[(jr+1)*pstride]
 					}
+					if ncols <= maxColCols && cfg.col != nil {
+						// A few columns (n = 49 = 3·16 + 1): one
+						// column at a time, vectorized along A's rows.
+						ctx.columns(worker, ic, mc, col, ncols, &aBlock[ic*kc], bp, kc, flags)
+						continue
+					}
 					if ncols != nvec*cfg.vl {
 						// Partial vector: go through the tile buffer.
 						ctx.edge(worker, ic, mc, col, ncols, nvec, &aBlock[ic*kc], bp, kc, flags)
@@ -398,6 +406,38 @@ func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32
 				v = 0
 			}
 			crow[x] = v
+		}
+	}
+}
+
+// columns computes C[i0:i0+rows, col:col+ncols] (ncols ≤ maxColCols) with
+// the column kernel, one column per call, and applies the accumulation and
+// the epilogue in Go (rows·ncols elements: a few hundred per block).
+func (ctx *Context) columns(worker, i0, rows, col, ncols int, ap, bp *float32, kc, flags int) {
+	j := &ctx.job
+	cfg := ctx.cfg
+	mr := cfg.mr
+	panels := ceilDiv(rows, mr)
+	out := ctx.cols[worker][:panels*8]
+	ep := &j.ep
+	for x := 0; x < ncols; x++ {
+		cfg.col(ap, (*float32)(unsafe.Add(unsafe.Pointer(bp), x*4)), unsafe.SliceData(out), kc, panels, cfg.nr)
+		for r := 0; r < rows; r++ {
+			v := out[r/mr*8+r%mr]
+			ci := (i0+r)*j.ldc + col + x
+			if flags&flagAccumulate != 0 {
+				v += j.c[ci]
+			}
+			if flags&flagBias != 0 {
+				v += ep.Bias[i0+r]
+			}
+			if flags&flagResidual != 0 {
+				v += ep.Residual[(i0+r)*ep.LDR+col+x]
+			}
+			if flags&flagReLU != 0 && v < 0 {
+				v = 0
+			}
+			j.c[ci] = v
 		}
 	}
 }

@@ -511,6 +511,47 @@ func TestMicroKernels(t *testing.T) {
 	})
 }
 
+// TestColumnKernels checks both column kernels (6- and 8-row panels; both
+// are AVX2 code, so the AVX-512 tier's one runs here too) against refCol:
+// every group/single split of the panels, odd and even kc, and the 8-float
+// output of each panel, lanes past the panel's rows included (zero), with
+// guard values after the output.
+func TestColumnKernels(t *testing.T) {
+	if !isa.Supported(isa.AVX2) {
+		t.Skip("CPU/build lacks AVX2")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, k := range []struct {
+		astride int
+		f       colKernel
+	}{{6, sgemmCol6AVX2}, {8, sgemmCol8AVX2}} {
+		for _, npanels := range []int{1, 2, 3, 4, 5, 8, 9, 24} {
+			for _, kc := range []int{1, 2, 3, 7, 64, 255} {
+				const bstride, guard = 16, 8
+				a := randSlice(rng, npanels*k.astride*kc)
+				b := randSlice(rng, kc*bstride)
+				got := make([]float32, npanels*8+guard)
+				for i := range got {
+					got[i] = 12345
+				}
+				want := make([]float32, npanels*8)
+				k.f(&a[0], &b[3], &got[0], kc, npanels, bstride)
+				refCol(k.astride, &a[0], &b[3], &want[0], kc, npanels, bstride)
+				for i, w := range want {
+					if math.Abs(float64(got[i]-w)) > tolerance(kc, float64(kc)) {
+						t.Fatalf("sgemmCol%d npanels=%d kc=%d: out[%d]=%v want %v", k.astride, npanels, kc, i, got[i], w)
+					}
+				}
+				for i := len(want); i < len(got); i++ {
+					if got[i] != 12345 {
+						t.Fatalf("sgemmCol%d npanels=%d kc=%d: wrote past the output at %d", k.astride, npanels, kc, i)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestAlignedFloats(t *testing.T) {
 	for n := 0; n < 40; n++ {
 		s := alignedFloats(n + 1)

@@ -20,6 +20,16 @@ const (
 // reference loop on sgemmKernel6x16AVX2.
 type microKernel func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)
 
+// colKernel computes one column of C for npanels stacked tiles, vectorized
+// along A's rows; see sgemmCol6AVX2.
+type colKernel func(a, b, out *float32, kc, npanels, bstride int)
+
+// maxColCols is the widest N edge the column kernel serves, one column per
+// call: each call streams the A block from L2 once more (about 1/8 of a
+// full panel's time), against most of a panel's time for the
+// column-vectorized edge kernel whatever its width.
+const maxColCols = 3
+
 // packBKernel copies npanels full nr-wide column panels of B, pstride
 // floats apart; see sgemmPackB16AVX2.
 type packBKernel func(dst, src *float32, kc, ldb, npanels, pstride int)
@@ -45,6 +55,9 @@ type tierConfig struct {
 	// last (partial) M tile and N panel.
 	kern  [maxMR + 1][maxNV + 1]microKernel
 	packB packBKernel
+	// col, if set, computes N edges of at most maxColCols columns (A
+	// panels of mr ≤ 8 rows); without it they go through kern.
+	col colKernel
 }
 
 func (c *tierConfig) nv() int { return c.nr / c.vl }
@@ -61,7 +74,7 @@ var configs = [...]tierConfig{
 	isa.AVX2: {
 		tier: isa.AVX2, name: "sgemmKernel6x16AVX2",
 		mr: 6, nr: 16, vl: 8, kc: 256, mc: 144, nc: 4080, ncSmall: 256,
-		packB: sgemmPackB16AVX2,
+		packB: sgemmPackB16AVX2, col: sgemmCol6AVX2,
 	},
 	// AVX-512 cannot be measured here. The blocking follows the design
 	// note for 48 KiB-L1 / 2 MiB-L2 Xeons (best kc 128–192): kc=192 keeps
@@ -70,7 +83,7 @@ var configs = [...]tierConfig{
 	isa.AVX512: {
 		tier: isa.AVX512, name: "sgemmKernel8x32AVX512",
 		mr: 8, nr: 32, vl: 16, kc: 192, mc: 512, nc: 3072, ncSmall: 512,
-		packB: sgemmPackB32AVX2,
+		packB: sgemmPackB32AVX2, col: sgemmCol8AVX2,
 	},
 }
 
@@ -204,6 +217,21 @@ func refKernel(rows, cols, astride, bstride int, a, b, c *float32, kc, ldc, ntil
 				}
 				*cp = v
 			}
+		}
+	}
+}
+
+// refCol is the reference loop of the column kernels (sgemmCol6AVX2).
+func refCol(astride int, a, b, out *float32, kc, npanels, bstride int) {
+	as := unsafe.Slice(a, npanels*astride*kc)
+	os := unsafe.Slice(out, npanels*8)
+	for p := 0; p < npanels; p++ {
+		for i := 0; i < 8; i++ {
+			var acc float32
+			for k := 0; i < astride && k < kc; k++ {
+				acc += as[(p*kc+k)*astride+i] * *(*float32)(unsafe.Add(unsafe.Pointer(b), k*bstride*4))
+			}
+			os[p*8+i] = acc
 		}
 	}
 }

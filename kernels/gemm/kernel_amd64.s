@@ -6278,6 +6278,269 @@ sgemmKernel8x32AVX512_ret:
 	VZEROUPPER
 	RET
 
+DATA colMask6<>+0(SB)/4, $0xffffffff
+DATA colMask6<>+4(SB)/4, $0xffffffff
+DATA colMask6<>+8(SB)/4, $0xffffffff
+DATA colMask6<>+12(SB)/4, $0xffffffff
+DATA colMask6<>+16(SB)/4, $0xffffffff
+DATA colMask6<>+20(SB)/4, $0xffffffff
+DATA colMask6<>+24(SB)/4, $0x00000000
+DATA colMask6<>+28(SB)/4, $0x00000000
+GLOBL colMask6<>(SB), RODATA|NOPTR, $32
+
+// func sgemmCol6AVX2(a *float32, b *float32, out *float32, kc int, npanels int, bstride int)
+// Requires: AVX, FMA3
+TEXT ·sgemmCol6AVX2(SB), NOSPLIT, $0-48
+	MOVQ    a+0(FP), SI
+	MOVQ    b+8(FP), DI
+	MOVQ    out+16(FP), DX
+	MOVQ    kc+24(FP), R8
+	MOVQ    npanels+32(FP), R9
+	MOVQ    bstride+40(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    R8, R11
+	IMUL3Q  $0x00000018, R11, R11
+	LEAQ    (R11)(R11*1), R12
+	LEAQ    (R12)(R11*1), R13
+	TESTQ   R8, R8
+	JLE     sgemmCol6AVX2_ret
+	VMOVUPS colMask6<>+0(SB), Y14
+
+sgemmCol6AVX2_group:
+	CMPQ   R9, $0x00000004
+	JL     sgemmCol6AVX2_single
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   DI, BX
+	MOVQ   R8, AX
+	SHRQ   $0x01, AX
+	JZ     sgemmCol6AVX2_group_k1
+
+sgemmCol6AVX2_group_k2:
+	VBROADCASTSS (BX), Y12
+	VMASKMOVPS   (SI), Y14, Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VMASKMOVPS   (SI)(R11*1), Y14, Y9
+	VFMADD231PS  Y9, Y12, Y1
+	VMASKMOVPS   (SI)(R12*1), Y14, Y10
+	VFMADD231PS  Y10, Y12, Y2
+	VMASKMOVPS   (SI)(R13*1), Y14, Y11
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R10*1), Y13
+	VMASKMOVPS   24(SI), Y14, Y8
+	VFMADD231PS  Y8, Y13, Y4
+	VMASKMOVPS   24(SI)(R11*1), Y14, Y9
+	VFMADD231PS  Y9, Y13, Y5
+	VMASKMOVPS   24(SI)(R12*1), Y14, Y10
+	VFMADD231PS  Y10, Y13, Y6
+	VMASKMOVPS   24(SI)(R13*1), Y14, Y11
+	VFMADD231PS  Y11, Y13, Y7
+	ADDQ         $0x00000030, SI
+	LEAQ         (BX)(R10*2), BX
+	DECQ         AX
+	JNZ          sgemmCol6AVX2_group_k2
+
+sgemmCol6AVX2_group_k1:
+	TESTQ        $0x00000001, R8
+	JZ           sgemmCol6AVX2_group_store
+	VBROADCASTSS (BX), Y12
+	VMASKMOVPS   (SI), Y14, Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VMASKMOVPS   (SI)(R11*1), Y14, Y9
+	VFMADD231PS  Y9, Y12, Y1
+	VMASKMOVPS   (SI)(R12*1), Y14, Y10
+	VFMADD231PS  Y10, Y12, Y2
+	VMASKMOVPS   (SI)(R13*1), Y14, Y11
+	VFMADD231PS  Y11, Y12, Y3
+	ADDQ         $0x00000018, SI
+
+sgemmCol6AVX2_group_store:
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS  Y5, Y1, Y1
+	VMOVUPS Y1, 32(DX)
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS Y2, 64(DX)
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y3, 96(DX)
+	ADDQ    R13, SI
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000004, R9
+	JMP     sgemmCol6AVX2_group
+
+sgemmCol6AVX2_single:
+	CMPQ   R9, $0x00000001
+	JL     sgemmCol6AVX2_ret
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	MOVQ   DI, BX
+	MOVQ   R8, AX
+	SHRQ   $0x01, AX
+	JZ     sgemmCol6AVX2_single_k1
+
+sgemmCol6AVX2_single_k2:
+	VBROADCASTSS (BX), Y12
+	VMASKMOVPS   (SI), Y14, Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VBROADCASTSS (BX)(R10*1), Y13
+	VMASKMOVPS   24(SI), Y14, Y8
+	VFMADD231PS  Y8, Y13, Y4
+	ADDQ         $0x00000030, SI
+	LEAQ         (BX)(R10*2), BX
+	DECQ         AX
+	JNZ          sgemmCol6AVX2_single_k2
+
+sgemmCol6AVX2_single_k1:
+	TESTQ        $0x00000001, R8
+	JZ           sgemmCol6AVX2_single_store
+	VBROADCASTSS (BX), Y12
+	VMASKMOVPS   (SI), Y14, Y8
+	VFMADD231PS  Y8, Y12, Y0
+	ADDQ         $0x00000018, SI
+
+sgemmCol6AVX2_single_store:
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000001, R9
+	JMP     sgemmCol6AVX2_single
+
+sgemmCol6AVX2_ret:
+	VZEROUPPER
+	RET
+
+// func sgemmCol8AVX2(a *float32, b *float32, out *float32, kc int, npanels int, bstride int)
+// Requires: AVX, FMA3
+TEXT ·sgemmCol8AVX2(SB), NOSPLIT, $0-48
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   out+16(FP), DX
+	MOVQ   kc+24(FP), R8
+	MOVQ   npanels+32(FP), R9
+	MOVQ   bstride+40(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   R8, R11
+	IMUL3Q $0x00000020, R11, R11
+	LEAQ   (R11)(R11*1), R12
+	LEAQ   (R12)(R11*1), R13
+	TESTQ  R8, R8
+	JLE    sgemmCol8AVX2_ret
+
+sgemmCol8AVX2_group:
+	CMPQ   R9, $0x00000004
+	JL     sgemmCol8AVX2_single
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   DI, BX
+	MOVQ   R8, AX
+	SHRQ   $0x01, AX
+	JZ     sgemmCol8AVX2_group_k1
+
+sgemmCol8AVX2_group_k2:
+	VBROADCASTSS (BX), Y12
+	VMOVUPS      (SI), Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VMOVUPS      (SI)(R11*1), Y9
+	VFMADD231PS  Y9, Y12, Y1
+	VMOVUPS      (SI)(R12*1), Y10
+	VFMADD231PS  Y10, Y12, Y2
+	VMOVUPS      (SI)(R13*1), Y11
+	VFMADD231PS  Y11, Y12, Y3
+	VBROADCASTSS (BX)(R10*1), Y13
+	VMOVUPS      32(SI), Y8
+	VFMADD231PS  Y8, Y13, Y4
+	VMOVUPS      32(SI)(R11*1), Y9
+	VFMADD231PS  Y9, Y13, Y5
+	VMOVUPS      32(SI)(R12*1), Y10
+	VFMADD231PS  Y10, Y13, Y6
+	VMOVUPS      32(SI)(R13*1), Y11
+	VFMADD231PS  Y11, Y13, Y7
+	ADDQ         $0x00000040, SI
+	LEAQ         (BX)(R10*2), BX
+	DECQ         AX
+	JNZ          sgemmCol8AVX2_group_k2
+
+sgemmCol8AVX2_group_k1:
+	TESTQ        $0x00000001, R8
+	JZ           sgemmCol8AVX2_group_store
+	VBROADCASTSS (BX), Y12
+	VMOVUPS      (SI), Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VMOVUPS      (SI)(R11*1), Y9
+	VFMADD231PS  Y9, Y12, Y1
+	VMOVUPS      (SI)(R12*1), Y10
+	VFMADD231PS  Y10, Y12, Y2
+	VMOVUPS      (SI)(R13*1), Y11
+	VFMADD231PS  Y11, Y12, Y3
+	ADDQ         $0x00000020, SI
+
+sgemmCol8AVX2_group_store:
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VADDPS  Y5, Y1, Y1
+	VMOVUPS Y1, 32(DX)
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS Y2, 64(DX)
+	VADDPS  Y7, Y3, Y3
+	VMOVUPS Y3, 96(DX)
+	ADDQ    R13, SI
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000004, R9
+	JMP     sgemmCol8AVX2_group
+
+sgemmCol8AVX2_single:
+	CMPQ   R9, $0x00000001
+	JL     sgemmCol8AVX2_ret
+	VXORPS Y0, Y0, Y0
+	VXORPS Y4, Y4, Y4
+	MOVQ   DI, BX
+	MOVQ   R8, AX
+	SHRQ   $0x01, AX
+	JZ     sgemmCol8AVX2_single_k1
+
+sgemmCol8AVX2_single_k2:
+	VBROADCASTSS (BX), Y12
+	VMOVUPS      (SI), Y8
+	VFMADD231PS  Y8, Y12, Y0
+	VBROADCASTSS (BX)(R10*1), Y13
+	VMOVUPS      32(SI), Y8
+	VFMADD231PS  Y8, Y13, Y4
+	ADDQ         $0x00000040, SI
+	LEAQ         (BX)(R10*2), BX
+	DECQ         AX
+	JNZ          sgemmCol8AVX2_single_k2
+
+sgemmCol8AVX2_single_k1:
+	TESTQ        $0x00000001, R8
+	JZ           sgemmCol8AVX2_single_store
+	VBROADCASTSS (BX), Y12
+	VMOVUPS      (SI), Y8
+	VFMADD231PS  Y8, Y12, Y0
+	ADDQ         $0x00000020, SI
+
+sgemmCol8AVX2_single_store:
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000001, R9
+	JMP     sgemmCol8AVX2_single
+
+sgemmCol8AVX2_ret:
+	VZEROUPPER
+	RET
+
 // func sgemmPackB16AVX2(dst *float32, src *float32, kc int, ldb int, npanels int, pstride int)
 // Requires: AVX, MMX+
 TEXT ·sgemmPackB16AVX2(SB), NOSPLIT, $0-48

@@ -649,6 +649,40 @@ func sgemmKernel8x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 	refKernel(8, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
 
+// sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
+// (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),
+// b points at the column in a packed B panel (row k at b[k*bstride]),
+// out gets 8 floats per panel, rows 0..7 of the tile (zero past the
+// panel's rows). Reference loop:
+//
+//	for p < npanels, i < 6:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for k < kc: acc += a[(p*kc+k)*6+i] * b[k*bstride]
+//		out[p*8+i] = acc
+//
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added at the end.
+func sgemmCol6AVX2(a, b, out *float32, kc, npanels, bstride int) {
+	refCol(6, a, b, out, kc, npanels, bstride)
+}
+
+// sgemmCol8AVX2 computes one column of C for npanels stacked 8-row tiles
+// (AVX2+FMA): a holds npanels packed A micro-panels ([kc][8] each),
+// b points at the column in a packed B panel (row k at b[k*bstride]),
+// out gets 8 floats per panel, rows 0..7 of the tile (zero past the
+// panel's rows). Reference loop:
+//
+//	for p < npanels, i < 8:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for k < kc: acc += a[(p*kc+k)*8+i] * b[k*bstride]
+//		out[p*8+i] = acc
+//
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added at the end.
+func sgemmCol8AVX2(a, b, out *float32, kc, npanels, bstride int) {
+	refCol(8, a, b, out, kc, npanels, bstride)
+}
+
 // sgemmPackB16AVX2 packs npanels 16-column panels of row-major B (row
 // stride ldb floats) for the microkernels. Reference loop:
 //

@@ -53,6 +53,25 @@ func kernelDoc(v vecISA, rows, nvec, astride, bstride int) []string {
 	return doc
 }
 
+// colDoc is the doc comment of the column kernel and its Go twin.
+func colDoc(astride int) []string {
+	return []string{
+		fmt.Sprintf("%s computes one column of C for npanels stacked %d-row tiles", colName(astride), astride),
+		fmt.Sprintf("(AVX2+FMA): a holds npanels packed A micro-panels ([kc][%d] each),", astride),
+		"b points at the column in a packed B panel (row k at b[k*bstride]),",
+		"out gets 8 floats per panel, rows 0..7 of the tile (zero past the",
+		"panel's rows). Reference loop:",
+		"",
+		fmt.Sprintf("\tfor p < npanels, i < %d:", astride),
+		"\t\tacc := float32(0) // updated with fused multiply-adds in assembly",
+		fmt.Sprintf("\t\tfor k < kc: acc += a[(p*kc+k)*%d+i] * b[k*bstride]", astride),
+		"\t\tout[p*8+i] = acc",
+		"",
+		"To hide FMA latency the assembly sums even and odd k steps into two",
+		"partial accumulators, added at the end.",
+	}
+}
+
 func packBDoc(name string, nr int) []string {
 	return []string{
 		fmt.Sprintf("%s packs npanels %d-column panels of row-major B (row", name, nr),
@@ -91,6 +110,11 @@ func writeGoFiles(prefix string, fams []family) {
 				fmt.Fprintf(&g, "\trefKernel(%d, %d, %d, %d, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)\n}\n", rows, nvec*f.v.vl, f.mr, f.nr())
 			}
 		}
+	}
+	for _, astride := range []int{6, 8} {
+		g.WriteString("\n")
+		comment(&g, colDoc(astride))
+		fmt.Fprintf(&g, "func %s(a, b, out *float32, kc, npanels, bstride int) {\n\trefCol(%d, a, b, out, kc, npanels, bstride)\n}\n", colName(astride), astride)
 	}
 	for _, nr := range []int{16, 32} {
 		name := fmt.Sprintf("sgemmPackB%dAVX2", nr)

@@ -89,6 +89,8 @@ func main() {
 			}
 			table = append(table, f)
 		}
+		sgemmCol(6)          // sgemmCol6AVX2: last columns of the 6×16 AVX2 tiles
+		sgemmCol(8)          // sgemmCol8AVX2: of the 8×32 AVX-512 tiles (ymm suffices)
 		sgemmPackB(avx2, 16) // sgemmPackB16AVX2
 		sgemmPackB(avx2, 32) // sgemmPackB32AVX2 (ymm moves suffice for packing)
 		if *goOut != "" {
@@ -351,6 +353,134 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	DECQ(R9)
 	JNZ(LabelRef(lbl("tile")))
 
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+// colName is the name of the column kernel for A panels of astride rows.
+func colName(astride int) string { return fmt.Sprintf("sgemmCol%dAVX2", astride) }
+
+// colGroup is how many A panels the column kernel runs through at once:
+// with two partial sums each (even and odd k), 4 panels make the 8
+// independent FMA chains that hide FMA latency.
+const colGroup = 4
+
+// sgemmCol emits sgemmCol{astride}AVX2(a, b, out *float32, kc, npanels,
+// bstride int): ONE column of C for npanels stacked tiles, vectorized
+// along the rows of the packed A panels (astride ≤ 8 rows per k step, a
+// masked ymm load) instead of along the columns of B. It serves the last 1–3
+// columns of an N edge (n = 49 = 3×16 + 1 on ResNet's 7×7 stage), where
+// the column-vectorized microkernels would spend a whole vector of FMAs,
+// and all of their broadcasts, on one useful lane. Register plan (GP):
+//
+//	SI  A pointer (panel group base, walks k)   DI  b (column in a B panel)
+//	DX  out                                     AX  k counter
+//	R8  kc                                      R9  panels left
+//	R10 bstride in bytes                        R11 panel bytes (kc·astride·4)
+//	R12 2·R11                                   R13 3·R11
+//	BX  B pointer in the k loop
+func sgemmCol(astride int) {
+	name := colName(astride)
+	var maskData Mem
+	if astride < 8 {
+		// Lanes 0..astride-1 of the masked load: the panel's rows.
+		maskData = GLOBL(fmt.Sprintf("colMask%d", astride), RODATA|NOPTR)
+		for l := 0; l < 8; l++ {
+			v := uint32(0)
+			if l < astride {
+				v = 0xffffffff
+			}
+			DATA(4*l, U32(v))
+		}
+	}
+	TEXT(name, NOSPLIT, "func(a, b, out *float32, kc, npanels, bstride int)")
+	Pragma("noescape")
+	Doc(colDoc(astride)...)
+	lbl := func(s string) string { return name + "_" + s }
+	regs := avx2.regs
+	acc := func(set, p int) VecPhysical { return regs[set*colGroup+p] } // Y0–Y7
+	at := func(p int) VecPhysical { return regs[2*colGroup+p] }         // Y8–Y11
+	bc := func(set int) VecPhysical { return regs[3*colGroup+set] }     // Y12, Y13
+	mask := regs[3*colGroup+2]                                          // Y14
+	panelIndex := []Register{nil, R11, R12, R13}
+	Load(Param("a"), RSI)
+	Load(Param("b"), RDI)
+	Load(Param("out"), RDX)
+	Load(Param("kc"), R8)
+	Load(Param("npanels"), R9)
+	Load(Param("bstride"), R10)
+	SHLQ(U8(2), R10)
+	MOVQ(R8, R11)
+	IMUL3Q(U32(astride*4), R11, R11)
+	LEAQ(Mem{Base: R11, Index: R11, Scale: 1}, R12)
+	LEAQ(Mem{Base: R12, Index: R11, Scale: 1}, R13)
+	TESTQ(R8, R8)
+	JLE(LabelRef(lbl("ret")))
+	if astride < 8 {
+		VMOVUPS(maskData, mask)
+	}
+	// group emits the loop over groups of g panels: on exit of one pass SI
+	// has walked one panel (kc·astride floats), so the next group starts
+	// g-1 panels further.
+	group := func(g int, prefix string, next string) {
+		Label(lbl(prefix))
+		CMPQ(R9, U32(g))
+		JL(LabelRef(lbl(next)))
+		for set := 0; set < 2; set++ {
+			for p := 0; p < g; p++ {
+				VXORPS(acc(set, p), acc(set, p), acc(set, p))
+			}
+		}
+		MOVQ(RDI, RBX)
+		step := func(u int) {
+			bm := Mem{Base: RBX}
+			if u == 1 {
+				bm = Mem{Base: RBX, Index: R10, Scale: 1}
+			}
+			VBROADCASTSS(bm, bc(u))
+			for p := 0; p < g; p++ {
+				am := Mem{Base: RSI, Disp: u * astride * 4}
+				if p > 0 {
+					am.Index, am.Scale = panelIndex[p], 1
+				}
+				if astride < 8 {
+					VMASKMOVPS(am, mask, at(p))
+				} else {
+					VMOVUPS(am, at(p))
+				}
+				VFMADD231PS(at(p), bc(u), acc(u, p))
+			}
+		}
+		MOVQ(R8, RAX)
+		SHRQ(U8(1), RAX)
+		JZ(LabelRef(lbl(prefix + "_k1")))
+		Label(lbl(prefix + "_k2"))
+		step(0)
+		step(1)
+		ADDQ(U32(2*astride*4), RSI)
+		LEAQ(Mem{Base: RBX, Index: R10, Scale: 2}, RBX)
+		DECQ(RAX)
+		JNZ(LabelRef(lbl(prefix + "_k2")))
+		Label(lbl(prefix + "_k1"))
+		TESTQ(U32(1), R8)
+		JZ(LabelRef(lbl(prefix + "_store")))
+		step(0)
+		ADDQ(U32(astride*4), RSI)
+		Label(lbl(prefix + "_store"))
+		for p := 0; p < g; p++ {
+			VADDPS(acc(1, p), acc(0, p), acc(0, p))
+			VMOVUPS(acc(0, p), Mem{Base: RDX, Disp: 32 * p})
+		}
+		if g > 1 {
+			ADDQ(panelIndex[g-1], RSI)
+		}
+		ADDQ(U32(32*g), RDX)
+		SUBQ(U32(g), R9)
+		JMP(LabelRef(lbl(prefix)))
+	}
+	group(colGroup, "group", "single")
+	group(1, "single", "ret")
 	Label(lbl("ret"))
 	VZEROUPPER()
 	RET()
