@@ -108,6 +108,33 @@ func max3Go(a, b, c, m []float32) {
 	}
 }
 
+// Subsample2 picks the even columns of rows rows of src (row r starts at
+// src[r*ld]) into dst, cols per row: dst[r*cols+c] = src[r*ld+2c]. With ld =
+// 2·W over a W-wide plane it is the stride-2 subsample of a 1x1 pooling or
+// of a 1x1 stride-2 convolution's input.
+func Subsample2(src, dst []float32, rows, cols, ld int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	dst = dst[:rows*cols]
+	_ = src[(rows-1)*ld+2*cols-2]
+	vcols := 0
+	if vector() {
+		// Vectors read 16 source floats per 8 outputs: the last one
+		// reads src[r*ld+2*vcols-1], which must exist in the last row.
+		vcols = min(cols, (len(src)-(rows-1)*ld)/2) &^ 7
+	}
+	if vcols > 0 {
+		subsample2Asm(&src[0], &dst[0], rows, vcols, ld, cols)
+	}
+	for r := range rows {
+		s, d := src[r*ld:], dst[r*cols:(r+1)*cols]
+		for c := vcols; c < cols; c++ {
+			d[c] = s[2*c]
+		}
+	}
+}
+
 // Sum returns the sum of x, accumulated in 8 (vector) or 1 (generic)
 // running partial sums.
 func Sum(x []float32) float32 {

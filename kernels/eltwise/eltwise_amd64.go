@@ -78,3 +78,12 @@ func sumBlockedAsm(x *float32, n int, sum *float32, b int)
 //
 //go:noescape
 func dotAsm(x, y *float32, n int) float32
+
+// subsample2Asm is the AVX2 form of:
+//
+//	for r := range rows { for c := range vcols { dst[r*ldd+c] = src[r*ld+2*c] } }
+//
+// vcols is a multiple of 8, and src[r*ld+2*vcols-1] must be in bounds.
+//
+//go:noescape
+func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int)

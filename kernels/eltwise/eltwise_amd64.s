@@ -316,3 +316,47 @@ dotloop:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int)
+// For each of rows rows: dst[c] = src[2c] for c < vcols (a multiple of 8),
+// then src += ld, dst += ldd. Each 8 outputs take two loads, an in-lane
+// shuffle of the even elements and a cross-lane fix-up; each 64-byte source
+// line read prefetches the line 4 rows ahead, since rows of a small plane
+// are too short for the hardware prefetchers to ramp up on.
+TEXT ·subsample2Asm(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ rows+16(FP), DX
+	MOVQ vcols+24(FP), R8
+	MOVQ ld+32(FP), R9
+	SHLQ $2, R9        // ld in bytes
+	MOVQ R9, R10
+	SHLQ $2, R10       // prefetch distance: 4 rows
+	MOVQ ldd+40(FP), R11
+	SHLQ $2, R11       // ldd in bytes
+	TESTQ DX, DX
+	JLE ssdone
+	TESTQ R8, R8
+	JLE ssdone
+ssrow:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R8, CX
+sscol:
+	PREFETCHT0 (AX)(R10*1)
+	VMOVUPS (AX), Y0           // s0..s7
+	VMOVUPS 32(AX), Y1         // s8..s15
+	VSHUFPS $0x88, Y1, Y0, Y2  // s0 s2 s8 s10 | s4 s6 s12 s14
+	VPERMPD $0xD8, Y2, Y2      // s0 s2 s4 s6 s8 s10 s12 s14
+	VMOVUPS Y2, (BX)
+	ADDQ $64, AX
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNZ sscol
+	ADDQ R9, SI
+	ADDQ R11, DI
+	DECQ DX
+	JNZ ssrow
+ssdone:
+	VZEROUPPER
+	RET

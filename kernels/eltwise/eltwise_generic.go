@@ -79,3 +79,18 @@ func dotAsm(x, y *float32, n int) float32 {
 	}
 	return s
 }
+
+// subsample2Asm is the portable form of:
+//
+//	for r := range rows { for c := range vcols { dst[r*ldd+c] = src[r*ld+2*c] } }
+func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int) {
+	if rows <= 0 || vcols <= 0 {
+		return
+	}
+	s, d := view(src, (rows-1)*ld+2*vcols), view(dst, (rows-1)*ldd+vcols)
+	for r := range rows {
+		for c := range vcols {
+			d[r*ldd+c] = s[r*ld+2*c]
+		}
+	}
+}

@@ -215,3 +215,29 @@ func TestDot(t *testing.T) {
 		}
 	})
 }
+
+// Subsample2 on plane shapes with and without a vector tail, odd widths,
+// a source that ends right after the last needed element (so the vector
+// part must stop early), and guards around both buffers; exact.
+func TestSubsample2(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, c := range []struct{ h, w int }{{56, 56}, {28, 28}, {14, 14}, {7, 7}, {2, 33}, {9, 16}, {3, 1}, {4, 48}} {
+			rows, cols, ld := (c.h+1)/2, (c.w+1)/2, 2*c.w
+			// The source stops at the last element read: (rows-1)·ld + 2(cols-1).
+			n := (rows-1)*ld + 2*cols - 1
+			sw, src := buf(r, n)
+			dw, dst := buf(r, rows*cols)
+			Subsample2(src, dst, rows, cols, ld)
+			for y := range rows {
+				for x := range cols {
+					if got, want := dst[y*cols+x], src[y*ld+2*x]; got != want {
+						t.Fatalf("%dx%d: dst[%d][%d] = %v, want %v", c.h, c.w, y, x, got, want)
+					}
+				}
+			}
+			guardsIntact(t, sw, n)
+			guardsIntact(t, dw, rows*cols)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/eltwise"
 	"github.com/resbench/resbench/kernels/gemm"
 	"github.com/resbench/resbench/kernels/parallel"
 )
@@ -33,6 +34,9 @@ type Conv struct {
 	// noUnfold marks 1x1 stride-1 unpadded convs, whose input is the
 	// GEMM operand as it stands.
 	noUnfold bool
+	// subsample marks 1x1 stride-2 unpadded convs (ResNet's projection
+	// shortcuts), whose unfolding is a vector subsample of each plane.
+	subsample bool
 
 	// block is the number of output pixels unfolded and multiplied at a
 	// time: the unfolded block (kdim × block floats) stays in L2 between
@@ -70,6 +74,7 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 	c := &Conv{s: s, bias: spec.Bias, relu: spec.ReLU, ctx: ctx, pool: pool,
 		kdim: s.InCG * s.KH * s.KW, cols: s.OutH * s.OutW}
 	c.noUnfold = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0
+	c.subsample = s.KH == 1 && s.KW == 1 && s.StrideH == 2 && s.StrideW == 2 && s.PadH == 0 && s.PadW == 0
 	for g := range s.Groups {
 		w := spec.Weight[g*s.OutCG*c.kdim : (g+1)*s.OutCG*c.kdim]
 		c.packed = append(c.packed, gemm.PackA(w, s.OutCG, c.kdim, c.kdim))
@@ -146,9 +151,34 @@ func (c *Conv) gatherRows(task, _ int) {
 	p0, p1 := c.job.p0, c.job.p1
 	nb := p1 - p0
 	for r := task * rowsPerTask; r < min(c.kdim, (task+1)*rowsPerTask); r++ {
+		if c.subsample {
+			c.subsampleRow(c.job.src[r*s.H*s.W:(r+1)*s.H*s.W], c.job.dst[r*nb:(r+1)*nb], p0, p1)
+			continue
+		}
 		ic, tap := r/(s.KH*s.KW), r%(s.KH*s.KW)
 		kh, kw := tap/s.KW, tap%s.KW
 		UnfoldRange(c.job.src[ic*s.H*s.W:(ic+1)*s.H*s.W], c.job.dst[r*nb:(r+1)*nb], s, kh, kw, p0, p1)
+	}
+}
+
+// subsampleRow unfolds one input plane of a 1x1 stride-2 unpadded conv for
+// output pixels [p0, p1): whole output rows with the vector subsample,
+// partial ones at either end of the block with UnfoldRange.
+func (c *Conv) subsampleRow(src, dst []float32, p0, p1 int) {
+	s := &c.s
+	p := p0
+	if p%s.OutW != 0 {
+		end := min(p1, (p/s.OutW+1)*s.OutW)
+		UnfoldRange(src, dst[:end-p0], s, 0, 0, p, end)
+		p = end
+	}
+	if rows := (p1 - p) / s.OutW; rows > 0 {
+		oh := p / s.OutW
+		eltwise.Subsample2(src[oh*2*s.W:], dst[p-p0:], rows, s.OutW, 2*s.W)
+		p += rows * s.OutW
+	}
+	if p < p1 {
+		UnfoldRange(src, dst[p-p0:p1-p0], s, 0, 0, p, p1)
 	}
 }
 

@@ -94,6 +94,11 @@ var EdgeShapes = func() []Shape {
 		Shape{InC: 64, H: 5, W: 5, OutC: 12, K: 3, Stride: 1, Pad: 1},
 		Shape{InC: 48, H: 16, W: 32, OutC: 48, K: 3, Stride: 1, Pad: 1},
 		Shape{N: 3, InC: 20, H: 10, W: 10, OutC: 36, K: 3, Stride: 2, Pad: 1},
+		// A projection-like 1x1 stride 2 whose rows are wide enough for
+		// vector subsampling (20 output columns) and whose input is deep
+		// enough that im2col cuts its 140 output pixels into blocks that
+		// end mid-row.
+		Shape{InC: 2048, H: 14, W: 40, OutC: 8, K: 1, Stride: 2},
 		// Groups: ResNeXt's 32 groups of 4 and 8, odd group widths, and
 		// group counts that do not align with vector blocks.
 		Shape{InC: 128, H: 14, W: 14, OutC: 128, K: 3, Stride: 1, Pad: 1, Groups: 32},
