@@ -36,6 +36,12 @@ type calibration struct {
 
 var calibMu sync.Mutex
 
+// calibrationVersion is part of the cache key: bump it when a kernel,
+// reorder or planning change can move the per-layer or whole-plan winners,
+// so that an upgrade recalibrates instead of keeping stale choices.
+// 2: vector nChw8c reorders, GEMM column kernel, vector subsample.
+const calibrationVersion = 2
+
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
 func CalibrationPath(threads int) (string, error) {
@@ -47,7 +53,7 @@ func CalibrationPath(threads int) (string, error) {
 		}
 		dir = filepath.Join(d, "resbench")
 	}
-	key := fmt.Sprintf("%s|%s|threads=%d", cpuid.CPU.BrandName, kernels.ActiveTier(), threads)
+	key := fmt.Sprintf("%s|%s|threads=%d|v%d", cpuid.CPU.BrandName, kernels.ActiveTier(), threads, calibrationVersion)
 	h := sha256.Sum256([]byte(key))
 	return filepath.Join(dir, "calibration-"+hex.EncodeToString(h[:6])+".json"), nil
 }

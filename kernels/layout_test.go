@@ -1,0 +1,71 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/resbench/resbench/kernels/internal/isa"
+)
+
+// ToBlocked and FromBlocked against the index formula, on every tier
+// (the AVX2 one transposes whole 8-channel blocks 8 pixels at a time):
+// partial channel blocks, planes with and without a pixel tail, batches,
+// and guard values after both outputs.
+func TestBlockedReorders(t *testing.T) {
+	prev := isa.Active()
+	defer isa.Set(prev)
+	for _, tier := range isa.All() {
+		if !isa.Supported(tier) {
+			continue
+		}
+		isa.Set(tier)
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, l := range []Layout{NCHW8c, NCHW16c} {
+			b := l.Block()
+			for _, s := range []Shape{{1, 8, 7, 7}, {2, 13, 3, 5}, {1, 16, 56, 56}, {2, 24, 4, 4}, {1, 3, 1, 1}, {1, 64, 14, 14}, {1, 9, 2, 9}} {
+				cb := (s.C + b - 1) / b
+				blockedLen := s.N * cb * s.H * s.W * b
+				const guard = 16
+				src := make([]float32, s.Elems())
+				for i := range src {
+					src[i] = float32(r.NormFloat64())
+				}
+				blocked := make([]float32, blockedLen+guard)
+				for i := range blocked {
+					blocked[i] = float32(math.NaN())
+				}
+				ToBlocked(l, s, src, blocked[:blockedLen])
+				plane := s.H * s.W
+				for n := range s.N {
+					for c := range cb * b {
+						for p := range plane {
+							want := float32(0)
+							if c < s.C {
+								want = src[(n*s.C+c)*plane+p]
+							}
+							if got := blocked[((n*cb+c/b)*plane+p)*b+c%b]; got != want {
+								t.Fatalf("%v %v %+v: blocked n=%d c=%d p=%d = %v, want %v", tier, l, s, n, c, p, got, want)
+							}
+						}
+					}
+				}
+				back := make([]float32, s.Elems()+guard)
+				for i := range back {
+					back[i] = 12345
+				}
+				FromBlocked(l, s, blocked[:blockedLen], back[:s.Elems()])
+				for i, v := range src {
+					if back[i] != v {
+						t.Fatalf("%v %v %+v: round trip [%d] = %v, want %v", tier, l, s, i, back[i], v)
+					}
+				}
+				for i := 0; i < guard; i++ {
+					if !math.IsNaN(float64(blocked[blockedLen+i])) || back[s.Elems()+i] != 12345 {
+						t.Fatalf("%v %v %+v: wrote past the output", tier, l, s)
+					}
+				}
+			}
+		}
+	}
+}
