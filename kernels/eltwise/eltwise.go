@@ -118,21 +118,19 @@ func Subsample2(src, dst []float32, rows, cols, ld int) {
 	}
 	dst = dst[:rows*cols]
 	_ = src[(rows-1)*ld+2*cols-2]
-	vcols := 0
-	if vector() {
-		// Vectors read 16 source floats per 8 outputs: the last one
-		// reads src[r*ld+2*vcols-1], which must exist in the last row.
-		vcols = min(cols, (len(src)-(rows-1)*ld)/2) &^ 7
-	}
-	if vcols > 0 {
-		subsample2Asm(&src[0], &dst[0], rows, vcols, ld, cols)
-	}
-	for r := range rows {
-		s, d := src[r*ld:], dst[r*cols:(r+1)*cols]
-		for c := vcols; c < cols; c++ {
-			d[c] = s[2*c]
+	if !vector() {
+		for r := range rows {
+			s, d := src[r*ld:], dst[r*cols:(r+1)*cols]
+			for c := range d {
+				d[c] = s[2*c]
+			}
 		}
+		return
 	}
+	// Vectors read 16 source floats per 8 outputs: the last one reads
+	// src[r*ld+2*vcols-1], which must exist in the last row.
+	vcols := min(cols, (len(src)-(rows-1)*ld)/2) &^ 7
+	subsample2Asm(&src[0], &dst[0], rows, cols, vcols, ld, cols)
 }
 
 // Sum returns the sum of x, accumulated in 8 (vector) or 1 (generic)

@@ -81,9 +81,10 @@ func dotAsm(x, y *float32, n int) float32
 
 // subsample2Asm is the AVX2 form of:
 //
-//	for r := range rows { for c := range vcols { dst[r*ldd+c] = src[r*ld+2*c] } }
+//	for r := range rows { for c := range cols { dst[r*ldd+c] = src[r*ld+2*c] } }
 //
-// vcols is a multiple of 8, and src[r*ld+2*vcols-1] must be in bounds.
+// The first vcols (a multiple of 8) columns are done with vectors, which
+// read src[r*ld+2*vcols-1]: it must be in bounds.
 //
 //go:noescape
-func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int)
+func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int)

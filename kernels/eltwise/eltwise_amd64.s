@@ -317,31 +317,34 @@ dotloop:
 	MOVSS X0, ret+24(FP)
 	RET
 
-// func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int)
-// For each of rows rows: dst[c] = src[2c] for c < vcols (a multiple of 8),
-// then src += ld, dst += ldd. Each 8 outputs take two loads, an in-lane
-// shuffle of the even elements and a cross-lane fix-up; each 64-byte source
-// line read prefetches the line 4 rows ahead, since rows of a small plane
-// are too short for the hardware prefetchers to ramp up on.
-TEXT ·subsample2Asm(SB), NOSPLIT, $0-48
+// func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int)
+// For each of rows rows: dst[c] = src[2c] for c < cols, the first vcols (a
+// multiple of 8) with vectors, the rest one by one; then src += ld, dst +=
+// ldd. Each 8 outputs take two loads, an in-lane shuffle of the even
+// elements and a cross-lane fix-up; each 64-byte source line read
+// prefetches the line 4 rows ahead, since rows of a small plane are too
+// short for the hardware prefetchers to ramp up on.
+TEXT ·subsample2Asm(SB), NOSPLIT, $0-56
 	MOVQ src+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ rows+16(FP), DX
-	MOVQ vcols+24(FP), R8
-	MOVQ ld+32(FP), R9
+	MOVQ cols+24(FP), R12
+	MOVQ vcols+32(FP), R8
+	SUBQ R8, R12       // scalar tail per row
+	MOVQ ld+40(FP), R9
 	SHLQ $2, R9        // ld in bytes
 	MOVQ R9, R10
 	SHLQ $2, R10       // prefetch distance: 4 rows
-	MOVQ ldd+40(FP), R11
+	MOVQ ldd+48(FP), R11
 	SHLQ $2, R11       // ldd in bytes
 	TESTQ DX, DX
-	JLE ssdone
-	TESTQ R8, R8
 	JLE ssdone
 ssrow:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R8, CX
+	TESTQ CX, CX
+	JZ sstail
 sscol:
 	PREFETCHT0 (AX)(R10*1)
 	VMOVUPS (AX), Y0           // s0..s7
@@ -353,6 +356,18 @@ sscol:
 	ADDQ $32, BX
 	SUBQ $8, CX
 	JNZ sscol
+sstail:
+	MOVQ R12, CX
+	TESTQ CX, CX
+	JZ ssnext
+ssone:
+	VMOVSS (AX), X0
+	VMOVSS X0, (BX)
+	ADDQ $8, AX
+	ADDQ $4, BX
+	DECQ CX
+	JNZ ssone
+ssnext:
 	ADDQ R9, SI
 	ADDQ R11, DI
 	DECQ DX

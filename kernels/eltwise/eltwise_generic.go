@@ -82,14 +82,14 @@ func dotAsm(x, y *float32, n int) float32 {
 
 // subsample2Asm is the portable form of:
 //
-//	for r := range rows { for c := range vcols { dst[r*ldd+c] = src[r*ld+2*c] } }
-func subsample2Asm(src, dst *float32, rows, vcols, ld, ldd int) {
-	if rows <= 0 || vcols <= 0 {
+//	for r := range rows { for c := range cols { dst[r*ldd+c] = src[r*ld+2*c] } }
+func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int) {
+	if rows <= 0 || cols <= 0 {
 		return
 	}
-	s, d := view(src, (rows-1)*ld+2*vcols), view(dst, (rows-1)*ldd+vcols)
+	s, d := view(src, (rows-1)*ld+2*cols-1), view(dst, (rows-1)*ldd+cols)
 	for r := range rows {
-		for c := range vcols {
+		for c := range cols {
 			d[r*ldd+c] = s[r*ld+2*c]
 		}
 	}
