@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,16 +35,61 @@ func randomFloats(n int, seed uint64) []float32 {
 	return v
 }
 
-// BenchmarkSgemm times C = A·B with A packed once (as the engine does with
-// weights) and B packed per call, on the 1024³ shape and on ResNet-50's 1x1
-// convolutions (M output channels, K input channels, N pixels).
-func BenchmarkSgemm(b *testing.B) {
+// sgemmShapes is the 1024³ shape and ResNet-50's 1x1 stride-1 convolutions
+// as GEMMs (M output channels, N pixels, K input channels).
+func sgemmShapes() [][3]int {
 	shapes := [][3]int{{1024, 1024, 1024}}
 	for _, l := range ResNet50Layers {
 		if l.KH == 1 && l.StrideH == 1 {
 			shapes = append(shapes, [3]int{l.OutC, l.OutH * l.OutW, l.InC})
 		}
 	}
+	return shapes
+}
+
+// BenchmarkSgemmSpeedup reports the speedup of two threads over one on the
+// SGEMM shapes (metric x-vs-1-thread): calls on a one-thread and a
+// two-thread context alternate, so both see the same moments of a shared
+// host, and the ratio is of their median times. ns/op is the two-thread
+// time.
+func BenchmarkSgemmSpeedup(b *testing.B) {
+	forTiers(b, func(b *testing.B, tier kernels.Tier) {
+		pool1, pool2 := parallel.New(1), parallel.New(2)
+		defer pool1.Close()
+		defer pool2.Close()
+		ctx1, ctx2 := gemm.NewContext(pool1), gemm.NewContext(pool2)
+		for _, s := range sgemmShapes() {
+			m, n, k := s[0], s[1], s[2]
+			a, bm, c := randomFloats(m*k, 1), randomFloats(k*n, 2), kernels.Alloc(m*n)
+			pa := gemm.PackA(a, m, k, k)
+			b.Run(fmt.Sprintf("m=%d/n=%d/k=%d/threads=2", m, n, k), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
+				}
+				var t1, t2 []float64
+				start := time.Now()
+				for len(t1) < 15 || time.Since(start) < 300*time.Millisecond {
+					t0 := time.Now()
+					ctx1.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
+					t1 = append(t1, time.Since(t0).Seconds())
+					t0 = time.Now()
+					ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
+					t2 = append(t2, time.Since(t0).Seconds())
+				}
+				slices.Sort(t1)
+				slices.Sort(t2)
+				b.ReportMetric(t1[len(t1)/2]/t2[len(t2)/2], "x-vs-1-thread")
+			})
+		}
+	})
+}
+
+// BenchmarkSgemm times C = A·B with A packed once (as the engine does with
+// weights) and B packed per call, on the 1024³ shape and on ResNet-50's 1x1
+// convolutions (M output channels, K input channels, N pixels).
+func BenchmarkSgemm(b *testing.B) {
+	shapes := sgemmShapes()
 	forTiers(b, func(b *testing.B, tier kernels.Tier) {
 		for _, threads := range []int{1, 2} {
 			pool := parallel.New(threads)
