@@ -373,11 +373,18 @@ func (c *Conv) tilesCost(tiling []int) int {
 }
 
 // pack writes the tile's weight panel [icb][kh][kw][i < icn][j < T] from
-// the [OutC][InC/G][KH][KW] weights.
+// the [OutC][InC/G][KH][KW] weights, into fresh (zeroed) memory.
 func (c *Conv) pack(t *tile, w []float32) {
 	s := &c.s
 	T := t.nvec * c.vl
 	panel := c.packed[t.wOff : t.wOff+t.nicb*t.wicb]
+	if s.Groups == 1 && !c.group4 && s.KH*s.KW > 1 {
+		// (For 1x1 the generic order below measured faster: 20.8 vs
+		// 25.3 ms for 1024→2048; for 3x3 512→512 packDense 16.7 vs
+		// 21.6 ms.)
+		c.packDense(t, w, panel, T)
+		return
+	}
 	for b := 0; b < t.nicb; b++ {
 		for kh := 0; kh < s.KH; kh++ {
 			for kw := 0; kw < s.KW; kw++ {
@@ -399,6 +406,45 @@ func (c *Conv) pack(t *tile, w []float32) {
 							continue
 						}
 						row[j] = w[((oc*s.InCG+ic-g*s.InCG)*s.KH+kh)*s.KW+kw]
+					}
+				}
+			}
+		}
+	}
+}
+
+// packDense is pack for a dense convolution: no group arithmetic (two
+// divisions per weight), and for each chunk of input blocks whose part of
+// the panel fits in 16 KiB (L1), the tile's output channels in turn, so
+// that every read is a contiguous run of one filter ([ic][kh][kw] of the
+// chunk's channels) and the writes stay within the chunk's part of the
+// panel. The panel is fresh (zeroed) memory: lanes past OutC and channels
+// past InC stay zero.
+func (c *Conv) packDense(t *tile, w, panel []float32, T int) {
+	s := &c.s
+	khkw := s.KH * s.KW
+	chunk := max(1, 4096/t.wicb)
+	for b0 := 0; b0 < t.nicb; b0 += chunk {
+		ic0 := (t.icb0 + b0) * c.vl
+		nic := min(min(chunk, t.nicb-b0)*c.vl, s.InC-ic0) // channels of the chunk
+		if nic <= 0 {
+			break
+		}
+		dst := panel[b0*t.wicb:]
+		for j := 0; j < T; j++ {
+			oc := t.ob0*c.vl + j
+			if oc >= s.OutC {
+				break
+			}
+			src := w[(oc*s.InC+ic0)*khkw : (oc*s.InC+ic0+nic)*khkw]
+			for ii := 0; ii < nic; ii++ {
+				b, i := ii/c.vl, ii%c.vl
+				if i >= c.icn {
+					continue // the stem reads 3 lanes of each 8-channel block
+				}
+				for kh := 0; kh < s.KH; kh++ {
+					for kw := 0; kw < s.KW; kw++ {
+						dst[b*t.wicb+kh*t.wkh+(kw*c.icn+i)*T+j] = src[(ii*s.KH+kh)*s.KW+kw]
 					}
 				}
 			}

@@ -121,26 +121,30 @@ var f6 = tileMats{
 }
 
 // transformFilter returns U = G g Gᵀ (α×α, row-major) of one 3×3 filter g
-// (row-major), in float64.
-func (t *tileMats) transformFilter(g []float32, u []float64) {
+// (row-major), in float64. gm is t.g copied into an array (filterMat), so
+// that the loops over every filter of a layer run without slice headers.
+func (t *tileMats) transformFilter(gm *[8][3]float64, g []float32, u []float64) {
 	a := t.alpha
+	g = g[:9]
+	u = u[:a*a]
 	var tmp [8][3]float64 // G g: α × 3
 	for i := 0; i < a; i++ {
 		for c := 0; c < 3; c++ {
-			var s float64
-			for r := 0; r < 3; r++ {
-				s += t.g[i][r] * float64(g[r*3+c])
-			}
-			tmp[i][c] = s
+			tmp[i][c] = gm[i][0]*float64(g[c]) + gm[i][1]*float64(g[3+c]) + gm[i][2]*float64(g[6+c])
 		}
 	}
 	for i := 0; i < a; i++ {
 		for j := 0; j < a; j++ {
-			var s float64
-			for c := 0; c < 3; c++ {
-				s += tmp[i][c] * t.g[j][c]
-			}
-			u[i*a+j] = s
+			u[i*a+j] = tmp[i][0]*gm[j][0] + tmp[i][1]*gm[j][1] + tmp[i][2]*gm[j][2]
 		}
 	}
+}
+
+// filterMat is G as a fixed-size array (rows past α zero).
+func (t *tileMats) filterMat() *[8][3]float64 {
+	var gm [8][3]float64
+	for i := range t.alpha {
+		copy(gm[i][:], t.g[i])
+	}
+	return &gm
 }

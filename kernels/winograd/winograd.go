@@ -257,12 +257,23 @@ func (c *Conv) planTiles() {
 func (c *Conv) transformWeights(mats *tileMats, w []float32) {
 	s := &c.s
 	u := make([]float32, c.a2*s.OutC*s.InC)
-	var tmp [64]float64
-	for k := range s.OutC {
-		for ci := range s.InC {
-			mats.transformFilter(w[(k*s.InC+ci)*9:(k*s.InC+ci+1)*9], tmp[:c.a2])
-			for xi := range c.a2 {
-				u[(xi*s.OutC+k)*s.InC+ci] = float32(tmp[xi])
+	gm := mats.filterMat()
+	// Transform a run of filters into tmp, then scatter each of the α²
+	// elements as a contiguous run of u[xi]: writing the 64 elements of
+	// one filter straight to their α² matrices touched α² cache lines
+	// per filter.
+	const run = 64
+	var tmp [run * 64]float64
+	filters := s.OutC * s.InC // filter f = k·InC + ci is row k, column ci of every U_ξ
+	for f0 := 0; f0 < filters; f0 += run {
+		n := min(run, filters-f0)
+		for f := range n {
+			mats.transformFilter(gm, w[(f0+f)*9:(f0+f+1)*9], tmp[f*c.a2:(f+1)*c.a2])
+		}
+		for xi := range c.a2 {
+			dst := u[xi*filters+f0 : xi*filters+f0+n]
+			for f := range dst {
+				dst[f] = float32(tmp[f*c.a2+xi])
 			}
 		}
 	}

@@ -67,7 +67,7 @@ func TestMatricesComputeCorrelation(t *testing.T) {
 				g[i/3][i%3] = float64(gf[i])
 			}
 			u := make([]float64, a*a)
-			mt.transformFilter(gf, u)
+			mt.transformFilter(mt.filterMat(), gf, u)
 			v := matMul(matMul(mt.bt, d), transpose(mt.bt))
 			prod := make([][]float64, a)
 			for i := range prod {
