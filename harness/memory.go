@@ -1,11 +1,19 @@
 package harness
 
-import "runtime/metrics"
+import (
+	"runtime"
+	"runtime/metrics"
+)
 
-// heapInUse reads the bytes of live and not-yet-swept heap objects. Read
-// right after the timed runs, it is the heap the cell needed at its peak
+// heapInUse collects garbage and reads the bytes of live heap objects. Read
+// right after the timed runs, it is the heap the cell holds in steady state
 // (the engine allocates its buffers up front and nothing per run).
 func heapInUse() uint64 {
+	// Collect first: the auto kernel's discarded candidate plans (every
+	// kernel's packed weights for every layer) are otherwise still counted
+	// until the next cycle, which made the figure several times the
+	// plan's real footprint.
+	runtime.GC()
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
