@@ -511,6 +511,87 @@ func TestMicroKernels(t *testing.T) {
 	})
 }
 
+// TestStridedKernels checks the kernels that read B from its rows against
+// the reference loop, every row count, odd and even kc, every epilogue,
+// with a B row stride that is not the panel width and guard columns in C.
+func TestStridedKernels(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		mr, nr := cfg.mr, cfg.nr
+		if cfg.kernS[mr] == nil {
+			t.Skipf("%v has no strided kernels", tier)
+		}
+		rng := rand.New(rand.NewPCG(8, 8))
+		for rows := 1; rows <= mr; rows++ {
+			for _, kc := range []int{1, 2, 3, 4, 5, 13, 64} {
+				for flags := 0; flags < 16; flags++ {
+					const ntiles = 2
+					ldb, ldc, ldr := nr+7, nr+3, nr+5
+					a := randSlice(rng, ntiles*mr*kc)
+					b := randSlice(rng, kc*ldb)
+					bias := randSlice(rng, ntiles*rows)
+					res := randSlice(rng, ntiles*rows*ldr)
+					c0 := randSlice(rng, ntiles*rows*ldc)
+					got := append([]float32(nil), c0...)
+					want := append([]float32(nil), c0...)
+					cfg.kernS[rows](&a[0], &b[0], ldb, &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
+					refKernel(rows, nr, mr, ldb, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
+					for i := range got {
+						if math.Abs(float64(got[i]-want[i])) > 2*tolerance(kc, float64(kc+3)) {
+							t.Fatalf("%d rows kc=%d flags=%04b: c[%d]=%v want %v", rows, kc, flags, i, got[i], want[i])
+						}
+						if i%ldc >= nr && got[i] != c0[i] {
+							t.Fatalf("%d rows: wrote outside the tile, c[%d]", rows, i)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestStridedMatchesPacked: on shapes that take the unpacked-B path (M in
+// one mc block, line-aligned rows), the result is bitwise that of the
+// packed path (same products, same order), with every epilogue.
+func TestStridedMatchesPacked(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := *configFor(tier)
+		if cfg.kernS[cfg.mr] == nil {
+			t.Skipf("%v has no strided kernels", tier)
+		}
+		packedCfg := cfg
+		packedCfg.kernS = [maxMR + 1]stridedKernel{}
+		rng := rand.New(rand.NewPCG(4, 4))
+		// m, n, k, ldb: the last one ends in a partial panel (packed)
+		// after strided full ones.
+		for _, sh := range [][4]int{{64, 3136, 64, 3136}, {128, 784, 512, 784}, {7, 16 * 9, 3, 16 * 9}, {cfg.mc, 16*5 + 3, cfg.kc + 5, 96}} {
+			m, n, k, ldb := sh[0], sh[1], sh[2], sh[3]
+			if !stridedFits(ldb, min(k, cfg.kc)) {
+				t.Fatalf("shape %v does not take the strided path", sh)
+			}
+			a := randSlice(rng, m*k)
+			b := randSlice(rng, k*ldb)
+			bias := randSlice(rng, m)
+			res := randSlice(rng, m*n)
+			pa := packA(&cfg, m, k, func(dst []float32, i0, rows, k0, kcb int) {
+				for r := 0; r < rows; r++ {
+					for kk := 0; kk < kcb; kk++ {
+						dst[kk*cfg.mr+r] = a[(i0+r)*k+k0+kk]
+					}
+				}
+			})
+			for _, ep := range []Epilogue{{}, {Bias: bias, ReLU: true}, {Bias: bias, Residual: res, LDR: n, ReLU: true}} {
+				got, want := make([]float32, m*n), make([]float32, m*n)
+				newContext(&cfg, nil).Gemm(pa, b, ldb, n, got, n, ep)
+				newContext(&packedCfg, nil).Gemm(pa, b, ldb, n, want, n, ep)
+				if !sameBits(got, want) {
+					t.Fatalf("m=%d n=%d k=%d ldb=%d: strided and packed B differ", m, n, k, ldb)
+				}
+			}
+		}
+	})
+}
+
 // TestColumnKernels checks both column kernels (6- and 8-row panels; both
 // are AVX2 code, so the AVX-512 tier's one runs here too) against refCol:
 // every group/single split of the panels, odd and even kc, and the 8-float

@@ -20,6 +20,10 @@ const (
 // reference loop on sgemmKernel6x16AVX2.
 type microKernel func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)
 
+// stridedKernel is a microKernel whose B is read from its rows (stride
+// ldb floats) instead of a packed panel; see sgemmKernel6x16AVX2Strided.
+type stridedKernel func(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)
+
 // colKernel computes one column of C for npanels stacked tiles, vectorized
 // along A's rows; see sgemmCol6AVX2.
 type colKernel func(a, b, out *float32, kc, npanels, bstride int)
@@ -55,6 +59,8 @@ type tierConfig struct {
 	// last (partial) M tile and N panel.
 	kern  [maxMR + 1][maxNV + 1]microKernel
 	packB packBKernel
+	// kernS[rows], if set, computes full-width tiles reading B unpacked.
+	kernS [maxMR + 1]stridedKernel
 	// col, if set, computes N edges of at most maxColCols columns (A
 	// panels of mr ≤ 8 rows); without it they go through kern.
 	col colKernel
@@ -94,6 +100,8 @@ func init() {
 	for r := range kernelsAVX512 {
 		copy(configs[isa.AVX512].kern[r][:], kernelsAVX512[r][:])
 	}
+	copy(configs[isa.AVX2].kernS[:], stridedAVX2[:])
+	copy(configs[isa.AVX512].kernS[:], stridedAVX512[:])
 	g := &configs[isa.Generic]
 	for r := 1; r <= g.mr; r++ {
 		g.kern[r][1] = func(a, b, _, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {

@@ -52,6 +52,19 @@ func sgemmKernel1x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //go:noescape
 func sgemmKernel1x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel1x16AVX2Strided is sgemmKernel1x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 1, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel1x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel2x8AVX2 computes ntiles vertically stacked 2×8 tiles of
 // C (AVX2+FMA, 2 ymm accumulators). a holds ntiles packed A micro-panels
 // of stride 6 ([kc][6] each, rows 0..1 used), b one packed B
@@ -99,6 +112,19 @@ func sgemmKernel2x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //
 //go:noescape
 func sgemmKernel2x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel2x16AVX2Strided is sgemmKernel2x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 2, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel2x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel3x8AVX2 computes ntiles vertically stacked 3×8 tiles of
 // C (AVX2+FMA, 3 ymm accumulators). a holds ntiles packed A micro-panels
@@ -148,6 +174,19 @@ func sgemmKernel3x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //go:noescape
 func sgemmKernel3x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel3x16AVX2Strided is sgemmKernel3x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 3, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel3x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel4x8AVX2 computes ntiles vertically stacked 4×8 tiles of
 // C (AVX2+FMA, 4 ymm accumulators). a holds ntiles packed A micro-panels
 // of stride 6 ([kc][6] each, rows 0..3 used), b one packed B
@@ -192,6 +231,19 @@ func sgemmKernel4x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //
 //go:noescape
 func sgemmKernel4x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel4x16AVX2Strided is sgemmKernel4x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 4, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel4x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel5x8AVX2 computes ntiles vertically stacked 5×8 tiles of
 // C (AVX2+FMA, 5 ymm accumulators). a holds ntiles packed A micro-panels
@@ -238,6 +290,19 @@ func sgemmKernel5x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //go:noescape
 func sgemmKernel5x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel5x16AVX2Strided is sgemmKernel5x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 5, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel5x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel6x8AVX2 computes ntiles vertically stacked 6×8 tiles of
 // C (AVX2+FMA, 6 ymm accumulators). a holds ntiles packed A micro-panels
 // of stride 6 ([kc][6] each, rows 0..5 used), b one packed B
@@ -282,6 +347,19 @@ func sgemmKernel6x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //
 //go:noescape
 func sgemmKernel6x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel6x16AVX2Strided is sgemmKernel6x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 6, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel6x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel1x16AVX512 computes ntiles vertically stacked 1×16 tiles of
 // C (AVX512F, 1 zmm accumulator). a holds ntiles packed A micro-panels
@@ -331,6 +409,19 @@ func sgemmKernel1x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //go:noescape
 func sgemmKernel1x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel1x32AVX512Strided is sgemmKernel1x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 1, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel1x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel2x16AVX512 computes ntiles vertically stacked 2×16 tiles of
 // C (AVX512F, 2 zmm accumulators). a holds ntiles packed A micro-panels
 // of stride 8 ([kc][8] each, rows 0..1 used), b one packed B
@@ -378,6 +469,19 @@ func sgemmKernel2x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //
 //go:noescape
 func sgemmKernel2x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel2x32AVX512Strided is sgemmKernel2x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 2, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel2x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel3x16AVX512 computes ntiles vertically stacked 3×16 tiles of
 // C (AVX512F, 3 zmm accumulators). a holds ntiles packed A micro-panels
@@ -427,6 +531,19 @@ func sgemmKernel3x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //go:noescape
 func sgemmKernel3x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel3x32AVX512Strided is sgemmKernel3x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 3, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel3x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel4x16AVX512 computes ntiles vertically stacked 4×16 tiles of
 // C (AVX512F, 4 zmm accumulators). a holds ntiles packed A micro-panels
 // of stride 8 ([kc][8] each, rows 0..3 used), b one packed B
@@ -471,6 +588,19 @@ func sgemmKernel4x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //
 //go:noescape
 func sgemmKernel4x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel4x32AVX512Strided is sgemmKernel4x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 4, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel4x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel5x16AVX512 computes ntiles vertically stacked 5×16 tiles of
 // C (AVX512F, 5 zmm accumulators). a holds ntiles packed A micro-panels
@@ -517,6 +647,19 @@ func sgemmKernel5x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //go:noescape
 func sgemmKernel5x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel5x32AVX512Strided is sgemmKernel5x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 5, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel5x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel6x16AVX512 computes ntiles vertically stacked 6×16 tiles of
 // C (AVX512F, 6 zmm accumulators). a holds ntiles packed A micro-panels
 // of stride 8 ([kc][8] each, rows 0..5 used), b one packed B
@@ -561,6 +704,19 @@ func sgemmKernel6x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //
 //go:noescape
 func sgemmKernel6x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 6, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel6x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmKernel7x16AVX512 computes ntiles vertically stacked 7×16 tiles of
 // C (AVX512F, 7 zmm accumulators). a holds ntiles packed A micro-panels
@@ -607,6 +763,19 @@ func sgemmKernel7x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //go:noescape
 func sgemmKernel7x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmKernel7x32AVX512Strided is sgemmKernel7x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 7, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel7x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
 // sgemmKernel8x16AVX512 computes ntiles vertically stacked 8×16 tiles of
 // C (AVX512F, 8 zmm accumulators). a holds ntiles packed A micro-panels
 // of stride 8 ([kc][8] each, rows 0..7 used), b one packed B
@@ -648,6 +817,19 @@ func sgemmKernel8x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //
 //go:noescape
 func sgemmKernel8x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
+
+// sgemmKernel8x32AVX512Strided is sgemmKernel8x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmKernel8x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
 // sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),

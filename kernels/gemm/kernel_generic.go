@@ -649,6 +649,188 @@ func sgemmKernel8x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 	refKernel(8, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
 
+// sgemmKernel1x16AVX2Strided is sgemmKernel1x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 1, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel1x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(1, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel2x16AVX2Strided is sgemmKernel2x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 2, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel2x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(2, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel3x16AVX2Strided is sgemmKernel3x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 3, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel3x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(3, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel4x16AVX2Strided is sgemmKernel4x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 4, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel4x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(4, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel5x16AVX2Strided is sgemmKernel5x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 5, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel5x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(5, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel6x16AVX2Strided is sgemmKernel6x16AVX2 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..15) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 6, j < 16:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*6+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel6x16AVX2Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(6, 16, 6, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel1x32AVX512Strided is sgemmKernel1x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 1, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel1x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(1, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel2x32AVX512Strided is sgemmKernel2x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 2, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel2x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(2, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel3x32AVX512Strided is sgemmKernel3x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 3, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel3x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(3, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel4x32AVX512Strided is sgemmKernel4x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 4, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel4x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(4, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel5x32AVX512Strided is sgemmKernel5x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 5, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel5x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(5, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel6x32AVX512Strided is sgemmKernel6x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 6, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel6x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(6, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel7x32AVX512Strided is sgemmKernel7x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 7, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel7x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(7, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
+// sgemmKernel8x32AVX512Strided is sgemmKernel8x32AVX512 reading B straight from its
+// rows (row k at b[k*ldb], columns 0..31) instead of from a packed panel,
+// for GEMMs whose few rows of A would not amortize packing B. Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*ldb+j]
+//			(epilogue as in the packed kernel)
+func sgemmKernel8x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
+	refKernel(8, 32, 8, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+}
+
 // sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),
 // b points at the column in a packed B panel (row k at b[k*bstride]),

@@ -13,6 +13,17 @@ var kernelsAVX2 = [7][3]microKernel{
 	6: {1: sgemmKernel6x8AVX2, 2: sgemmKernel6x16AVX2},
 }
 
+// stridedAVX2[rows] computes full-width tiles of rows × 16 elements from
+// A panels packed for the 6×16 tile and B read from its rows.
+var stridedAVX2 = [7]stridedKernel{
+	1: sgemmKernel1x16AVX2Strided,
+	2: sgemmKernel2x16AVX2Strided,
+	3: sgemmKernel3x16AVX2Strided,
+	4: sgemmKernel4x16AVX2Strided,
+	5: sgemmKernel5x16AVX2Strided,
+	6: sgemmKernel6x16AVX2Strided,
+}
+
 // kernelsAVX512[rows][nvec] computes tiles of rows × nvec·16 elements from
 // panels packed for the 8×32 tile.
 var kernelsAVX512 = [9][3]microKernel{
@@ -24,4 +35,17 @@ var kernelsAVX512 = [9][3]microKernel{
 	6: {1: sgemmKernel6x16AVX512, 2: sgemmKernel6x32AVX512},
 	7: {1: sgemmKernel7x16AVX512, 2: sgemmKernel7x32AVX512},
 	8: {1: sgemmKernel8x16AVX512, 2: sgemmKernel8x32AVX512},
+}
+
+// stridedAVX512[rows] computes full-width tiles of rows × 32 elements from
+// A panels packed for the 8×32 tile and B read from its rows.
+var stridedAVX512 = [9]stridedKernel{
+	1: sgemmKernel1x32AVX512Strided,
+	2: sgemmKernel2x32AVX512Strided,
+	3: sgemmKernel3x32AVX512Strided,
+	4: sgemmKernel4x32AVX512Strided,
+	5: sgemmKernel5x32AVX512Strided,
+	6: sgemmKernel6x32AVX512Strided,
+	7: sgemmKernel7x32AVX512Strided,
+	8: sgemmKernel8x32AVX512Strided,
 }

@@ -53,6 +53,22 @@ func kernelDoc(v vecISA, rows, nvec, astride, bstride int) []string {
 	return doc
 }
 
+// stridedDoc is the doc comment of a strided kernel and its Go twin.
+func stridedDoc(v vecISA, rows, nvec, astride int) []string {
+	cols := nvec * v.vl
+	return []string{
+		fmt.Sprintf("%s is %s reading B straight from its", stridedName(v, rows, nvec), kernelName(v, rows, nvec)),
+		fmt.Sprintf("rows (row k at b[k*ldb], columns 0..%d) instead of from a packed panel,", cols-1),
+		"for GEMMs whose few rows of A would not amortize packing B. Reference loop:",
+		"",
+		"\tfor t < ntiles:",
+		fmt.Sprintf("\t\tfor i < %d, j < %d:", rows, cols),
+		"\t\t\tacc := float32(0) // updated with fused multiply-adds in assembly",
+		fmt.Sprintf("\t\t\tfor k < kc: acc += a[(t*kc+k)*%d+i] * b[k*ldb+j]", astride),
+		"\t\t\t(epilogue as in the packed kernel)",
+	}
+}
+
 // colDoc is the doc comment of the column kernel and its Go twin.
 func colDoc(astride int) []string {
 	return []string{
@@ -111,6 +127,14 @@ func writeGoFiles(prefix string, fams []family) {
 			}
 		}
 	}
+	for _, f := range fams {
+		for rows := 1; rows <= f.mr; rows++ {
+			g.WriteString("\n")
+			comment(&g, stridedDoc(f.v, rows, f.nv, f.mr))
+			fmt.Fprintf(&g, "func %s(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {\n", stridedName(f.v, rows, f.nv))
+			fmt.Fprintf(&g, "\trefKernel(%d, %d, %d, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)\n}\n", rows, f.nr(), f.mr)
+		}
+	}
 	for _, astride := range []int{6, 8} {
 		g.WriteString("\n")
 		comment(&g, colDoc(astride))
@@ -137,6 +161,13 @@ func writeGoFiles(prefix string, fams []family) {
 				names = append(names, fmt.Sprintf("%d: %s", nvec, kernelName(f.v, rows, nvec)))
 			}
 			fmt.Fprintf(&t, "\t%d: {%s},\n", rows, strings.Join(names, ", "))
+		}
+		t.WriteString("}\n")
+		fmt.Fprintf(&t, "\n// strided%s[rows] computes full-width tiles of rows × %d elements from\n", f.v.name, f.nr())
+		fmt.Fprintf(&t, "// A panels packed for the %d×%d tile and B read from its rows.\n", f.mr, f.nr())
+		fmt.Fprintf(&t, "var strided%s = [%d]stridedKernel{\n", f.v.name, f.mr+1)
+		for rows := 1; rows <= f.mr; rows++ {
+			fmt.Fprintf(&t, "\t%d: %s,\n", rows, stridedName(f.v, rows, f.nv))
 		}
 		t.WriteString("}\n")
 	}

@@ -84,8 +84,11 @@ func main() {
 			// reading the same packed panels.
 			for rows := 1; rows <= f.mr; rows++ {
 				for nvec := 1; nvec <= f.nv; nvec++ {
-					sgemmKernel(f.v, rows, nvec, f.mr, f.nr())
+					sgemmKernel(f.v, rows, nvec, f.mr, f.nr(), false)
 				}
+				// Full-width tiles reading B unpacked (small M: see
+				// Context.compute).
+				sgemmKernel(f.v, rows, f.nv, f.mr, f.nr(), true)
 			}
 			table = append(table, f)
 		}
@@ -119,6 +122,12 @@ func kernelName(v vecISA, rows, nvec int) string {
 	return fmt.Sprintf("sgemmKernel%dx%d%s", rows, nvec*v.vl, v.name)
 }
 
+// stridedName names the variant that reads B from its rows (stride ldb)
+// instead of from a packed panel.
+func stridedName(v vecISA, rows, nvec int) string {
+	return fmt.Sprintf("sgemmKernel%dx%d%sStrided", rows, nvec*v.vl, v.name)
+}
+
 // sgemmKernel emits sgemmKernel{rows}x{nvec*vl}{ISA}: a strip of ntiles
 // micro-tiles of rows×(nvec·vl) elements.
 //
@@ -146,7 +155,7 @@ func kernelName(v vecISA, rows, nvec int) string {
 // edge kernels) would be bound by FMA latency, so they keep two sets of
 // partial sums, for even and odd k steps, added together before the
 // epilogue.
-func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
+func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	mr, nv := rows, nvec
 	nr := v.vl * nv
 	nacc := mr * nv
@@ -156,7 +165,7 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	}
 	// Only the main kernel prefetches the next B panel; the edge kernels
 	// run once per block.
-	main := rows == astride && nvec*v.vl == bstride
+	main := rows == astride && nvec*v.vl == bstride && !strided
 	// Two broadcast registers, used for alternate rows (as in BLIS), when
 	// they fit.
 	nt := 2
@@ -167,9 +176,16 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 		log.Fatalf("tile %dx%d needs %d vector registers, %s has %d", mr, nr, sets*nacc+nv+1, v.name, len(v.regs))
 	}
 	name := kernelName(v, rows, nvec)
-	TEXT(name, NOSPLIT, "func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
-	Pragma("noescape")
-	Doc(kernelDoc(v, rows, nvec, astride, bstride)...)
+	if strided {
+		name = stridedName(v, rows, nvec)
+		TEXT(name, NOSPLIT, "func(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
+		Pragma("noescape")
+		Doc(stridedDoc(v, rows, nvec, astride)...)
+	} else {
+		TEXT(name, NOSPLIT, "func(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
+		Pragma("noescape")
+		Doc(kernelDoc(v, rows, nvec, astride, bstride)...)
+	}
 	accSet := func(set, i, j int) VecPhysical { return v.regs[set*nacc+i*nv+j] }
 	acc := func(i, j int) VecPhysical { return accSet(0, i, j) }
 	bv := func(j int) VecPhysical { return v.regs[sets*nacc+j] }
@@ -189,8 +205,13 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	Load(Param("ldr"), R12)
 	SHLQ(U8(2), R12)
 	Load(Param("flags"), R13)
-	Load(Param("bnext"), RDX)
-	SUBQ(RDI, RDX) // DX = bnext - b: prefetch distance for the first tile
+	if strided {
+		Load(Param("ldb"), RDX)
+		SHLQ(U8(2), RDX) // DX = B's row stride in bytes
+	} else {
+		Load(Param("bnext"), RDX)
+		SUBQ(RDI, RDX) // DX = bnext - b: prefetch distance for the first tile
+	}
 	TESTQ(R9, R9)
 	JLE(LabelRef(lbl("ret")))
 
@@ -242,6 +263,15 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	}
 	// One k step at displacement u (in k units) from SI/BX, B from b.
 	step := func(u int) {
+		if strided {
+			// B straight from its rows: one row per k step.
+			for j := 0; j < nv; j++ {
+				VMOVUPS(Mem{Base: RBX, Disp: j * v.vl * 4}, bv(j))
+			}
+			fma(u)
+			ADDQ(RDX, RBX)
+			return
+		}
 		for j := 0; j < nv; j++ {
 			VMOVUPS(Mem{Base: RBX, Disp: (u*bstride + j*v.vl) * 4}, bv(j))
 		}
@@ -265,7 +295,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 			PREFETCHT0(Mem{Base: RSI, Disp: aPrefetch + off})
 		}
 		ADDQ(U32(unroll*astride*4), RSI)
-		ADDQ(U32(unroll*bstride*4), RBX)
+		if !strided {
+			ADDQ(U32(unroll*bstride*4), RBX)
+		}
 		DECQ(RAX)
 		JNZ(LabelRef(lbl(prefix + "k4")))
 		Label(lbl(prefix + "k1"))
@@ -275,7 +307,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 		Label(lbl(prefix + "k1loop"))
 		step(0)
 		ADDQ(U32(astride*4), RSI)
-		ADDQ(U32(bstride*4), RBX)
+		if !strided {
+			ADDQ(U32(bstride*4), RBX)
+		}
 		DECQ(RAX)
 		JNZ(LabelRef(lbl(prefix + "k1loop")))
 	}
@@ -349,7 +383,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int) {
 	MOVQ(R12, RAX)
 	IMUL3Q(U32(mr), RAX, RAX)
 	ADDQ(RAX, R11)
-	XORQ(RDX, RDX)
+	if !strided {
+		XORQ(RDX, RDX)
+	}
 	DECQ(R9)
 	JNZ(LabelRef(lbl("tile")))
 
