@@ -25,8 +25,19 @@
 // directly. The last M tile (M mod mr rows) uses a kernel with fewer rows on
 // the same zero-padded panel, still writing C directly; an N remainder that
 // is not a whole number of vectors goes through a small per-worker tile
-// buffer and is copied out (with the epilogue) in Go. Nothing outside the
-// M×N window of C is ever written.
+// buffer and is copied out (with the epilogue) in Go, except remainders of
+// 1–3 columns (n = 49 on the 7×7 stage), which a column kernel computes
+// vectorized along A's rows. Nothing outside the M×N window of C is ever
+// written.
+//
+// When all of a part's rows fit one mc block (M ≤ 144 on AVX2: ResNet's
+// 64- and 128-channel 1×1 layers), each packed B panel would be used by a
+// single strip, so packing it cost 6–13% of the call; full-width tiles then
+// read B from its rows with strided variants of the microkernels, if the
+// rows are cache-line aligned and spread over enough L1 sets (stridedFits).
+// Interleaved, 1 thread: 64×3136×64 77.0 → 82.2 GFLOP/s, 64×3136×256
+// 78.1 → 84.8, 128×784×512 82.5 → 86.0. The products and their order are
+// the same, so results are bitwise those of the packed path.
 //
 // Because every element of C is computed by the same sequence of operations
 // whatever the split (K is never split, block boundaries are multiples of
