@@ -40,7 +40,8 @@ var calibMu sync.Mutex
 // reorder or planning change can move the per-layer or whole-plan winners,
 // so that an upgrade recalibrates instead of keeping stale choices.
 // 2: vector nChw8c reorders, GEMM column kernel, vector subsample.
-const calibrationVersion = 2
+// 3: strided (unpacked) B for GEMMs whose rows fit one block.
+const calibrationVersion = 3
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
