@@ -69,3 +69,22 @@ func TestBlockedReorders(t *testing.T) {
 		}
 	}
 }
+
+// Elems pads channels per image: N·⌈C/b⌉·b·H·W (an earlier version divided
+// N·(C+b−1) by b, over-counting batches and failing buffer checks).
+func TestLayoutElems(t *testing.T) {
+	for _, c := range []struct {
+		l    Layout
+		s    Shape
+		want int
+	}{
+		{NCHW8c, Shape{2, 2048, 1, 1}, 4096},
+		{NCHW8c, Shape{3, 13, 2, 2}, 3 * 16 * 4},
+		{NCHW16c, Shape{2, 3, 5, 5}, 2 * 16 * 25},
+		{NCHW, Shape{2, 3, 5, 5}, 150},
+	} {
+		if got := c.l.Elems(c.s); got != c.want {
+			t.Errorf("%v.Elems(%+v) = %d, want %d", c.l, c.s, got, c.want)
+		}
+	}
+}

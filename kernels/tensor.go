@@ -101,5 +101,5 @@ func (l Layout) String() string {
 // to a whole block.
 func (l Layout) Elems(s Shape) int {
 	b := l.Block()
-	return s.N * (s.C + b - 1) / b * b * s.H * s.W
+	return s.N * ((s.C + b - 1) / b) * b * s.H * s.W
 }
