@@ -225,31 +225,13 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	}
 	// Prefetch the C tile (each row spans nr*4 bytes, maybe one line more
 	// when unaligned) while the k loop runs.
-	MOVQ(RCX, RAX)
-	for i := 0; i < mr; i++ {
-		for off := 0; off < nr*4; off += 64 {
-			PREFETCHT0(Mem{Base: RAX, Disp: off})
-		}
-		PREFETCHT0(Mem{Base: RAX, Disp: nr*4 - 1})
-		if i < mr-1 {
-			ADDQ(R8, RAX)
-		}
-	}
+	prefetchTile(RCX, R8, mr, nr)
 	// Likewise the residual tile: in a network it is a tensor written
 	// layers ago and read once here, so without a prefetch the epilogue
 	// waits on rows*nvec cache misses per tile.
 	TESTQ(U32(flagResidual), R13)
 	JZ(LabelRef(lbl("nores_pf")))
-	MOVQ(R11, RAX)
-	for i := 0; i < mr; i++ {
-		for off := 0; off < nr*4; off += 64 {
-			PREFETCHT0(Mem{Base: RAX, Disp: off})
-		}
-		PREFETCHT0(Mem{Base: RAX, Disp: nr*4 - 1})
-		if i < mr-1 {
-			ADDQ(R12, RAX)
-		}
-	}
+	prefetchTile(R11, R12, mr, nr)
 	Label(lbl("nores_pf"))
 	MOVQ(RDI, RBX)
 
@@ -520,6 +502,22 @@ func sgemmCol(astride int) {
 	Label(lbl("ret"))
 	VZEROUPPER()
 	RET()
+}
+
+// prefetchTile prefetches rows rows of nr floats starting at base, stride
+// bytes apart (each row's lines, plus its last byte in case the row is
+// unaligned), walking RAX down the rows.
+func prefetchTile(base, stride GPPhysical, rows, nr int) {
+	MOVQ(base, RAX)
+	for i := 0; i < rows; i++ {
+		for off := 0; off < nr*4; off += 64 {
+			PREFETCHT0(Mem{Base: RAX, Disp: off})
+		}
+		PREFETCHT0(Mem{Base: RAX, Disp: nr*4 - 1})
+		if i < rows-1 {
+			ADDQ(stride, RAX)
+		}
+	}
 }
 
 // sgemmPackB emits sgemmPackB{nr}{ISA}(dst, src, kc, ldb, npanels, pstride):
