@@ -479,15 +479,7 @@ func TestMicroKernels(t *testing.T) {
 							bnext := randSlice(rng, kc*nr) // only prefetched
 							kern(&a[0], &b[0], &bnext[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 							refKernel(rows, cols, mr, nr, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
-							for i := range got {
-								// Σ|a·b| ≤ kc (inputs in [-1,1]) plus C, bias, residual.
-								if math.Abs(float64(got[i]-want[i])) > 2*tolerance(kc, float64(kc+3)) {
-									t.Fatalf("%dx%d kc=%d ntiles=%d flags=%04b: c[%d]=%v want %v", rows, cols, kc, ntiles, flags, i, got[i], want[i])
-								}
-								if i%ldc >= cols && got[i] != c0[i] {
-									t.Fatalf("%dx%d: wrote outside the tile, c[%d]", rows, cols, i)
-								}
-							}
+							checkTiles(t, fmt.Sprintf("%dx%d kc=%d ntiles=%d flags=%04b", rows, cols, kc, ntiles, flags), got, want, c0, ldc, cols, kc)
 						}
 					}
 				}
@@ -509,6 +501,22 @@ func TestMicroKernels(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkTiles compares a microkernel's C (ldc floats per row, cols computed
+// per row) with the reference's, and checks the columns past cols still
+// hold c0.
+func checkTiles(t *testing.T, what string, got, want, c0 []float32, ldc, cols, kc int) {
+	t.Helper()
+	for i := range got {
+		// Σ|a·b| ≤ kc (inputs in [-1,1]) plus C, bias, residual.
+		if math.Abs(float64(got[i]-want[i])) > 2*tolerance(kc, float64(kc+3)) {
+			t.Fatalf("%s: c[%d]=%v want %v", what, i, got[i], want[i])
+		}
+		if i%ldc >= cols && got[i] != c0[i] {
+			t.Fatalf("%s: wrote outside the tile, c[%d]", what, i)
+		}
+	}
 }
 
 // TestStridedKernels checks the kernels that read B from its rows against
@@ -536,14 +544,7 @@ func TestStridedKernels(t *testing.T) {
 					want := append([]float32(nil), c0...)
 					cfg.kernS[rows](&a[0], &b[0], ldb, &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 					refKernel(rows, nr, mr, ldb, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
-					for i := range got {
-						if math.Abs(float64(got[i]-want[i])) > 2*tolerance(kc, float64(kc+3)) {
-							t.Fatalf("%d rows kc=%d flags=%04b: c[%d]=%v want %v", rows, kc, flags, i, got[i], want[i])
-						}
-						if i%ldc >= nr && got[i] != c0[i] {
-							t.Fatalf("%d rows: wrote outside the tile, c[%d]", rows, i)
-						}
-					}
+					checkTiles(t, fmt.Sprintf("strided %d rows kc=%d flags=%04b", rows, kc, flags), got, want, c0, ldc, nr, kc)
 				}
 			}
 		}
