@@ -3,7 +3,6 @@ package direct
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,25 +44,6 @@ var benchLayers = []benchLayer{
 	{"rx3_3x3g32s2_256", conv(256, 56, 256, 3, 2, 32)},
 	{"rx4_3x3g32s2_512", conv(512, 28, 512, 3, 2, 32)},
 	{"rx5_3x3g32s2_1024", conv(1024, 14, 1024, 3, 2, 32)},
-}
-
-// peakFor measures the FMA peak once per (tier, threads) per process, so
-// %peak is relative to the same machine state as the benchmark.
-var (
-	peakMu    sync.Mutex
-	peakCache = map[[2]int]float64{}
-)
-
-func peakFor(tier isa.Tier, threads int) float64 {
-	peakMu.Lock()
-	defer peakMu.Unlock()
-	key := [2]int{int(tier), threads}
-	if p, ok := peakCache[key]; ok {
-		return p
-	}
-	p := peak.FMAPeakThreads(tier, threads, 300*time.Millisecond)
-	peakCache[key] = p
-	return p
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
