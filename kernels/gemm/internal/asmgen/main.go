@@ -250,6 +250,13 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 			for j := 0; j < nv; j++ {
 				VMOVUPS(Mem{Base: RBX, Disp: j * v.vl * 4}, bv(j))
 			}
+			// The same row's next nr columns are the next strip's
+			// panel: fetch them into L2 while this strip computes (with
+			// 16+ rows kc apart, too many streams for the hardware
+			// prefetchers to follow).
+			for off := 0; off < nr*4; off += 64 {
+				PREFETCHT1(Mem{Base: RBX, Disp: nr*4 + off})
+			}
 			fma(u)
 			ADDQ(RDX, RBX)
 			return
