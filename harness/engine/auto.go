@@ -41,7 +41,8 @@ var calibMu sync.Mutex
 // so that an upgrade recalibrates instead of keeping stale choices.
 // 2: vector nChw8c reorders, GEMM column kernel, vector subsample.
 // 3: strided (unpacked) B for GEMMs whose rows fit one block.
-// 4: the strided-B kernels prefetch the next strip's rows.
+// 4: the strided-B kernels prefetch the next strip's rows; direct 1x1
+// kernels prefetch their input.
 const calibrationVersion = 4
 
 // CalibrationPath is the cache file for this machine and thread count.

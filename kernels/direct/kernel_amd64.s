@@ -5,8 +5,8 @@
 #include "textflag.h"
 
 // func sconvDirect1x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -37,16 +37,26 @@ TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x32AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x32AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x32AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x32AVX2_ret
 
 sconvDirect1x32AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -67,7 +77,9 @@ sconvDirect1x32AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x32AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX2_kw:
 	VBROADCASTSS (SI), Y5
@@ -218,8 +230,8 @@ sconvDirect1x32AVX2_ret:
 	RET
 
 // func sconvDirect2x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -250,16 +262,26 @@ TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x32AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x32AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x32AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x32AVX2_ret
 
 sconvDirect2x32AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -284,7 +306,9 @@ sconvDirect2x32AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x32AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX2_kw:
 	VBROADCASTSS (SI), Y9
@@ -495,8 +519,8 @@ sconvDirect2x32AVX2_ret:
 	RET
 
 // func sconvDirect3x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -527,16 +551,26 @@ TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x32AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x32AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x32AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x32AVX2_ret
 
 sconvDirect3x32AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -565,7 +599,10 @@ sconvDirect3x32AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x32AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX2_kw:
 	VBROADCASTSS (SI), Y13
@@ -836,8 +873,8 @@ sconvDirect3x32AVX2_ret:
 	RET
 
 // func sconvDirect1x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -868,16 +905,26 @@ TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16AVX2_ret
 
 sconvDirect1x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -896,7 +943,9 @@ sconvDirect1x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX2_kw:
 	VMOVUPS      (DI), Y2
@@ -1001,8 +1050,8 @@ sconvDirect1x16AVX2_ret:
 	RET
 
 // func sconvDirect2x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1033,16 +1082,26 @@ TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16AVX2_ret
 
 sconvDirect2x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -1063,7 +1122,9 @@ sconvDirect2x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX2_kw:
 	VMOVUPS      (DI), Y4
@@ -1202,8 +1263,8 @@ sconvDirect2x16AVX2_ret:
 	RET
 
 // func sconvDirect3x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1234,16 +1295,26 @@ TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16AVX2_ret
 
 sconvDirect3x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -1266,7 +1337,10 @@ sconvDirect3x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX2_kw:
 	VMOVUPS      (DI), Y6
@@ -1439,8 +1513,8 @@ sconvDirect3x16AVX2_ret:
 	RET
 
 // func sconvDirect4x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1471,16 +1545,26 @@ TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16AVX2_ret
 
 sconvDirect4x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -1507,7 +1591,10 @@ sconvDirect4x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX2_kw:
 	VMOVUPS      (DI), Y8
@@ -1717,8 +1804,8 @@ sconvDirect4x16AVX2_ret:
 	RET
 
 // func sconvDirect5x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1749,16 +1836,26 @@ TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16AVX2_ret
 
 sconvDirect5x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -1787,7 +1884,11 @@ sconvDirect5x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX2_kw:
 	VMOVUPS      (DI), Y10
@@ -2031,8 +2132,8 @@ sconvDirect5x16AVX2_ret:
 	RET
 
 // func sconvDirect6x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2063,16 +2164,26 @@ TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x16AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16AVX2_ret
 
 sconvDirect6x16AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -2103,7 +2214,11 @@ sconvDirect6x16AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x16AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX2_kw:
 	VMOVUPS      (DI), Y12
@@ -2381,8 +2496,8 @@ sconvDirect6x16AVX2_ret:
 	RET
 
 // func sconvDirect1x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2413,16 +2528,26 @@ TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x8AVX2_ret
 
 sconvDirect1x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -2440,7 +2565,9 @@ sconvDirect1x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8AVX2_kw:
 	VMOVUPS      (DI), Y1
@@ -2523,8 +2650,8 @@ sconvDirect1x8AVX2_ret:
 	RET
 
 // func sconvDirect2x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2555,16 +2682,26 @@ TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x8AVX2_ret
 
 sconvDirect2x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -2583,7 +2720,9 @@ sconvDirect2x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8AVX2_kw:
 	VMOVUPS      (DI), Y2
@@ -2687,8 +2826,8 @@ sconvDirect2x8AVX2_ret:
 	RET
 
 // func sconvDirect3x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2719,16 +2858,26 @@ TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x8AVX2_ret
 
 sconvDirect3x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -2748,7 +2897,10 @@ sconvDirect3x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8AVX2_kw:
 	VMOVUPS      (DI), Y3
@@ -2873,8 +3025,8 @@ sconvDirect3x8AVX2_ret:
 	RET
 
 // func sconvDirect4x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2905,16 +3057,26 @@ TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x8AVX2_ret
 
 sconvDirect4x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -2937,7 +3099,10 @@ sconvDirect4x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8AVX2_kw:
 	VMOVUPS      (DI), Y4
@@ -3086,8 +3251,8 @@ sconvDirect4x8AVX2_ret:
 	RET
 
 // func sconvDirect5x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3118,16 +3283,26 @@ TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x8AVX2_ret
 
 sconvDirect5x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -3151,7 +3326,11 @@ sconvDirect5x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8AVX2_kw:
 	VMOVUPS      (DI), Y5
@@ -3321,8 +3500,8 @@ sconvDirect5x8AVX2_ret:
 	RET
 
 // func sconvDirect6x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3353,16 +3532,26 @@ TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x8AVX2_ret
 
 sconvDirect6x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -3387,7 +3576,11 @@ sconvDirect6x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8AVX2_kw:
 	VMOVUPS      (DI), Y6
@@ -3578,8 +3771,8 @@ sconvDirect6x8AVX2_ret:
 	RET
 
 // func sconvDirect7x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3610,16 +3803,26 @@ TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x8AVX2_ret
 
 sconvDirect7x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -3647,7 +3850,12 @@ sconvDirect7x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8AVX2_kw:
 	VMOVUPS      (DI), Y7
@@ -3862,8 +4070,8 @@ sconvDirect7x8AVX2_ret:
 	RET
 
 // func sconvDirect8x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3894,16 +4102,26 @@ TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x8AVX2_ret
 
 sconvDirect8x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -3932,7 +4150,12 @@ sconvDirect8x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8AVX2_kw:
 	VMOVUPS      (DI), Y8
@@ -4168,8 +4391,8 @@ sconvDirect8x8AVX2_ret:
 	RET
 
 // func sconvDirect9x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4200,16 +4423,26 @@ TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x8AVX2_ret
 
 sconvDirect9x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -4239,7 +4472,13 @@ sconvDirect9x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8AVX2_kw:
 	VMOVUPS      (DI), Y9
@@ -4496,8 +4735,8 @@ sconvDirect9x8AVX2_ret:
 	RET
 
 // func sconvDirect10x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4528,16 +4767,26 @@ TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x8AVX2_ret
 
 sconvDirect10x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -4570,7 +4819,13 @@ sconvDirect10x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8AVX2_kw:
 	VMOVUPS      (DI), Y10
@@ -4851,8 +5106,8 @@ sconvDirect10x8AVX2_ret:
 	RET
 
 // func sconvDirect11x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4883,16 +5138,26 @@ TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x8AVX2_ret
 
 sconvDirect11x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -4926,7 +5191,14 @@ sconvDirect11x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8AVX2_kw:
 	VMOVUPS      (DI), Y11
@@ -5228,8 +5500,8 @@ sconvDirect11x8AVX2_ret:
 	RET
 
 // func sconvDirect12x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5260,16 +5532,26 @@ TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x8AVX2_ret
 
 sconvDirect12x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -5304,7 +5586,14 @@ sconvDirect12x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8AVX2_kw:
 	VMOVUPS      (DI), Y12
@@ -5627,8 +5916,8 @@ sconvDirect12x8AVX2_ret:
 	RET
 
 // func sconvDirect13x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5659,16 +5948,26 @@ TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x8AVX2_ret
 
 sconvDirect13x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -5706,7 +6005,15 @@ sconvDirect13x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8AVX2_kw:
 	VMOVUPS      (DI), Y13
@@ -6053,8 +6360,8 @@ sconvDirect13x8AVX2_ret:
 	RET
 
 // func sconvDirect14x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6085,16 +6392,26 @@ TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x8AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x8AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x8AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x8AVX2_ret
 
 sconvDirect14x8AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -6133,7 +6450,15 @@ sconvDirect14x8AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x8AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8AVX2_kw:
 	VMOVUPS      (DI), Y14
@@ -6501,8 +6826,8 @@ sconvDirect14x8AVX2_ret:
 	RET
 
 // func sconvDirect1x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6533,16 +6858,26 @@ TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x32c3AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x32c3AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x32c3AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x32c3AVX2_ret
 
 sconvDirect1x32c3AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -6563,7 +6898,9 @@ sconvDirect1x32c3AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x32c3AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y5
@@ -6669,8 +7006,8 @@ sconvDirect1x32c3AVX2_ret:
 	RET
 
 // func sconvDirect2x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6701,16 +7038,26 @@ TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x32c3AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x32c3AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x32c3AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x32c3AVX2_ret
 
 sconvDirect2x32c3AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -6735,7 +7082,9 @@ sconvDirect2x32c3AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x32c3AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y9
@@ -6876,8 +7225,8 @@ sconvDirect2x32c3AVX2_ret:
 	RET
 
 // func sconvDirect3x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6908,16 +7257,26 @@ TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x32c3AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x32c3AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x32c3AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x32c3AVX2_ret
 
 sconvDirect3x32c3AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -6946,7 +7305,10 @@ sconvDirect3x32c3AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x32c3AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y13
@@ -7122,8 +7484,8 @@ sconvDirect3x32c3AVX2_ret:
 	RET
 
 // func sconvDirect1x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7154,16 +7516,26 @@ TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x8g4AVX2_ret
 
 sconvDirect1x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7181,7 +7553,9 @@ sconvDirect1x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8g4AVX2_kw:
 	VMOVUPS     (DI), Y1
@@ -7252,8 +7626,8 @@ sconvDirect1x8g4AVX2_ret:
 	RET
 
 // func sconvDirect2x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7284,16 +7658,26 @@ TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x8g4AVX2_ret
 
 sconvDirect2x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7312,7 +7696,9 @@ sconvDirect2x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8g4AVX2_kw:
 	VMOVUPS     (DI), Y2
@@ -7396,8 +7782,8 @@ sconvDirect2x8g4AVX2_ret:
 	RET
 
 // func sconvDirect3x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7428,16 +7814,26 @@ TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x8g4AVX2_ret
 
 sconvDirect3x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7457,7 +7853,10 @@ sconvDirect3x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8g4AVX2_kw:
 	VMOVUPS     (DI), Y3
@@ -7554,8 +7953,8 @@ sconvDirect3x8g4AVX2_ret:
 	RET
 
 // func sconvDirect4x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7586,16 +7985,26 @@ TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x8g4AVX2_ret
 
 sconvDirect4x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7618,7 +8027,10 @@ sconvDirect4x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8g4AVX2_kw:
 	VMOVUPS     (DI), Y4
@@ -7731,8 +8143,8 @@ sconvDirect4x8g4AVX2_ret:
 	RET
 
 // func sconvDirect5x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7763,16 +8175,26 @@ TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x8g4AVX2_ret
 
 sconvDirect5x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7796,7 +8218,11 @@ sconvDirect5x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8g4AVX2_kw:
 	VMOVUPS     (DI), Y5
@@ -7922,8 +8348,8 @@ sconvDirect5x8g4AVX2_ret:
 	RET
 
 // func sconvDirect6x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7954,16 +8380,26 @@ TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x8g4AVX2_ret
 
 sconvDirect6x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -7988,7 +8424,11 @@ sconvDirect6x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8g4AVX2_kw:
 	VMOVUPS     (DI), Y6
@@ -8127,8 +8567,8 @@ sconvDirect6x8g4AVX2_ret:
 	RET
 
 // func sconvDirect7x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8159,16 +8599,26 @@ TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x8g4AVX2_ret
 
 sconvDirect7x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -8196,7 +8646,12 @@ sconvDirect7x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8g4AVX2_kw:
 	VMOVUPS     (DI), Y7
@@ -8351,8 +8806,8 @@ sconvDirect7x8g4AVX2_ret:
 	RET
 
 // func sconvDirect8x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8383,16 +8838,26 @@ TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x8g4AVX2_ret
 
 sconvDirect8x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -8421,7 +8886,12 @@ sconvDirect8x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8g4AVX2_kw:
 	VMOVUPS     (DI), Y8
@@ -8589,8 +9059,8 @@ sconvDirect8x8g4AVX2_ret:
 	RET
 
 // func sconvDirect9x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8621,16 +9091,26 @@ TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x8g4AVX2_ret
 
 sconvDirect9x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -8660,7 +9140,13 @@ sconvDirect9x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8g4AVX2_kw:
 	VMOVUPS     (DI), Y9
@@ -8841,8 +9327,8 @@ sconvDirect9x8g4AVX2_ret:
 	RET
 
 // func sconvDirect10x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8873,16 +9359,26 @@ TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x8g4AVX2_ret
 
 sconvDirect10x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -8915,7 +9411,13 @@ sconvDirect10x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8g4AVX2_kw:
 	VMOVUPS     (DI), Y10
@@ -9112,8 +9614,8 @@ sconvDirect10x8g4AVX2_ret:
 	RET
 
 // func sconvDirect11x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9144,16 +9646,26 @@ TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x8g4AVX2_ret
 
 sconvDirect11x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -9187,7 +9699,14 @@ sconvDirect11x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8g4AVX2_kw:
 	VMOVUPS     (DI), Y11
@@ -9397,8 +9916,8 @@ sconvDirect11x8g4AVX2_ret:
 	RET
 
 // func sconvDirect12x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9429,16 +9948,26 @@ TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x8g4AVX2_ret
 
 sconvDirect12x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -9473,7 +10002,14 @@ sconvDirect12x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8g4AVX2_kw:
 	VMOVUPS     (DI), Y12
@@ -9696,8 +10232,8 @@ sconvDirect12x8g4AVX2_ret:
 	RET
 
 // func sconvDirect13x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9728,16 +10264,26 @@ TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x8g4AVX2_ret
 
 sconvDirect13x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -9775,7 +10321,15 @@ sconvDirect13x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8g4AVX2_kw:
 	VMOVUPS     (DI), Y13
@@ -10014,8 +10568,8 @@ sconvDirect13x8g4AVX2_ret:
 	RET
 
 // func sconvDirect14x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, FMA3
-TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $64-136
+// Requires: AVX, FMA3, MMX+
+TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10046,16 +10600,26 @@ TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x8g4AVX2_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x8g4AVX2_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x8g4AVX2_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x8g4AVX2_ret
 
 sconvDirect14x8g4AVX2_strip:
 	VXORPS Y0, Y0, Y0
@@ -10094,7 +10658,15 @@ sconvDirect14x8g4AVX2_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x8g4AVX2_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8g4AVX2_kw:
 	VMOVUPS     (DI), Y14
@@ -10346,8 +10918,8 @@ sconvDirect14x8g4AVX2_ret:
 	RET
 
 // func sconvDirect1x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10378,16 +10950,26 @@ TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x32AVX512_ret
 
 sconvDirect1x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -10406,7 +10988,9 @@ sconvDirect1x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -10551,8 +11135,8 @@ sconvDirect1x32AVX512_ret:
 	RET
 
 // func sconvDirect2x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10583,16 +11167,26 @@ TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x32AVX512_ret
 
 sconvDirect2x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -10613,7 +11207,10 @@ sconvDirect2x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -10816,8 +11413,8 @@ sconvDirect2x32AVX512_ret:
 	RET
 
 // func sconvDirect3x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10848,16 +11445,26 @@ TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x32AVX512_ret
 
 sconvDirect3x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -10880,7 +11487,11 @@ sconvDirect3x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -11141,8 +11752,8 @@ sconvDirect3x32AVX512_ret:
 	RET
 
 // func sconvDirect4x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11173,16 +11784,26 @@ TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x32AVX512_ret
 
 sconvDirect4x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -11209,7 +11830,12 @@ sconvDirect4x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -11531,8 +12157,8 @@ sconvDirect4x32AVX512_ret:
 	RET
 
 // func sconvDirect5x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11563,16 +12189,26 @@ TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x32AVX512_ret
 
 sconvDirect5x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -11601,7 +12237,13 @@ sconvDirect5x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -11981,8 +12623,8 @@ sconvDirect5x32AVX512_ret:
 	RET
 
 // func sconvDirect6x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12013,16 +12655,26 @@ TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x32AVX512_ret
 
 sconvDirect6x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -12053,7 +12705,14 @@ sconvDirect6x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -12491,8 +13150,8 @@ sconvDirect6x32AVX512_ret:
 	RET
 
 // func sconvDirect7x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12523,16 +13182,26 @@ TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x32AVX512_ret
 
 sconvDirect7x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -12567,7 +13236,15 @@ sconvDirect7x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -13066,8 +13743,8 @@ sconvDirect7x32AVX512_ret:
 	RET
 
 // func sconvDirect8x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13098,16 +13775,26 @@ TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x32AVX512_ret
 
 sconvDirect8x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -13144,7 +13831,16 @@ sconvDirect8x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32AVX512_kw:
 	VMOVUPS      (DI), Z16
@@ -13701,8 +14397,8 @@ sconvDirect8x32AVX512_ret:
 	RET
 
 // func sconvDirect9x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13733,16 +14429,26 @@ TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x32AVX512_ret
 
 sconvDirect9x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -13781,7 +14487,17 @@ sconvDirect9x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32AVX512_kw:
 	VMOVUPS      (DI), Z18
@@ -14396,8 +15112,8 @@ sconvDirect9x32AVX512_ret:
 	RET
 
 // func sconvDirect10x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -14428,16 +15144,26 @@ TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x32AVX512_ret
 
 sconvDirect10x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -14480,7 +15206,18 @@ sconvDirect10x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32AVX512_kw:
 	VMOVUPS      (DI), Z20
@@ -15156,8 +15893,8 @@ sconvDirect10x32AVX512_ret:
 	RET
 
 // func sconvDirect11x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -15188,16 +15925,26 @@ TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x32AVX512_ret
 
 sconvDirect11x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -15242,7 +15989,19 @@ sconvDirect11x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32AVX512_kw:
 	VMOVUPS      (DI), Z22
@@ -15976,8 +16735,8 @@ sconvDirect11x32AVX512_ret:
 	RET
 
 // func sconvDirect12x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16008,16 +16767,26 @@ TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x32AVX512_ret
 
 sconvDirect12x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -16064,7 +16833,20 @@ sconvDirect12x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32AVX512_kw:
 	VMOVUPS      (DI), Z24
@@ -16856,8 +17638,8 @@ sconvDirect12x32AVX512_ret:
 	RET
 
 // func sconvDirect13x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16888,16 +17670,26 @@ TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x32AVX512_ret
 
 sconvDirect13x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -16948,7 +17740,21 @@ sconvDirect13x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32AVX512_kw:
 	VMOVUPS      (DI), Z26
@@ -17801,8 +18607,8 @@ sconvDirect13x32AVX512_ret:
 	RET
 
 // func sconvDirect14x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17833,16 +18639,26 @@ TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x32AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x32AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x32AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x32AVX512_ret
 
 sconvDirect14x32AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -17895,7 +18711,22 @@ sconvDirect14x32AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x32AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32AVX512_kw:
 	VMOVUPS      (DI), Z28
@@ -18806,8 +19637,8 @@ sconvDirect14x32AVX512_ret:
 	RET
 
 // func sconvDirect1x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -18838,16 +19669,26 @@ TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16AVX512_ret
 
 sconvDirect1x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -18865,7 +19706,9 @@ sconvDirect1x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX512_kw:
 	VMOVUPS      (DI), Z1
@@ -18972,8 +19815,8 @@ sconvDirect1x16AVX512_ret:
 	RET
 
 // func sconvDirect2x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19004,16 +19847,26 @@ TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16AVX512_ret
 
 sconvDirect2x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -19032,7 +19885,10 @@ sconvDirect2x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -19176,8 +20032,8 @@ sconvDirect2x16AVX512_ret:
 	RET
 
 // func sconvDirect3x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19208,16 +20064,26 @@ TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16AVX512_ret
 
 sconvDirect3x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -19237,7 +20103,11 @@ sconvDirect3x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX512_kw:
 	VMOVUPS      (DI), Z3
@@ -19418,8 +20288,8 @@ sconvDirect3x16AVX512_ret:
 	RET
 
 // func sconvDirect4x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19450,16 +20320,26 @@ TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16AVX512_ret
 
 sconvDirect4x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -19482,7 +20362,12 @@ sconvDirect4x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -19703,8 +20588,8 @@ sconvDirect4x16AVX512_ret:
 	RET
 
 // func sconvDirect5x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19735,16 +20620,26 @@ TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16AVX512_ret
 
 sconvDirect5x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -19768,7 +20663,13 @@ sconvDirect5x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX512_kw:
 	VMOVUPS      (DI), Z5
@@ -20026,8 +20927,8 @@ sconvDirect5x16AVX512_ret:
 	RET
 
 // func sconvDirect6x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20058,16 +20959,26 @@ TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16AVX512_ret
 
 sconvDirect6x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -20092,7 +21003,14 @@ sconvDirect6x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -20387,8 +21305,8 @@ sconvDirect6x16AVX512_ret:
 	RET
 
 // func sconvDirect7x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20419,16 +21337,26 @@ TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x16AVX512_ret
 
 sconvDirect7x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -20456,7 +21384,15 @@ sconvDirect7x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16AVX512_kw:
 	VMOVUPS      (DI), Z7
@@ -20791,8 +21727,8 @@ sconvDirect7x16AVX512_ret:
 	RET
 
 // func sconvDirect8x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20823,16 +21759,26 @@ TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x16AVX512_ret
 
 sconvDirect8x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -20861,7 +21807,16 @@ sconvDirect8x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -21233,8 +22188,8 @@ sconvDirect8x16AVX512_ret:
 	RET
 
 // func sconvDirect9x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -21265,16 +22220,26 @@ TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x16AVX512_ret
 
 sconvDirect9x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -21304,7 +22269,17 @@ sconvDirect9x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16AVX512_kw:
 	VMOVUPS      (DI), Z9
@@ -21713,8 +22688,8 @@ sconvDirect9x16AVX512_ret:
 	RET
 
 // func sconvDirect10x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -21745,16 +22720,26 @@ TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x16AVX512_ret
 
 sconvDirect10x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -21787,7 +22772,18 @@ sconvDirect10x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -22236,8 +23232,8 @@ sconvDirect10x16AVX512_ret:
 	RET
 
 // func sconvDirect11x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -22268,16 +23264,26 @@ TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x16AVX512_ret
 
 sconvDirect11x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -22311,7 +23317,19 @@ sconvDirect11x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16AVX512_kw:
 	VMOVUPS      (DI), Z11
@@ -22797,8 +23815,8 @@ sconvDirect11x16AVX512_ret:
 	RET
 
 // func sconvDirect12x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -22829,16 +23847,26 @@ TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x16AVX512_ret
 
 sconvDirect12x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -22873,7 +23901,20 @@ sconvDirect12x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -23396,8 +24437,8 @@ sconvDirect12x16AVX512_ret:
 	RET
 
 // func sconvDirect13x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23428,16 +24469,26 @@ TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x16AVX512_ret
 
 sconvDirect13x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -23475,7 +24526,21 @@ sconvDirect13x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16AVX512_kw:
 	VMOVUPS      (DI), Z13
@@ -24038,8 +25103,8 @@ sconvDirect13x16AVX512_ret:
 	RET
 
 // func sconvDirect14x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24070,16 +25135,26 @@ TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x16AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x16AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x16AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x16AVX512_ret
 
 sconvDirect14x16AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -24118,7 +25193,22 @@ sconvDirect14x16AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x16AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -24718,8 +25808,8 @@ sconvDirect14x16AVX512_ret:
 	RET
 
 // func sconvDirect1x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24750,16 +25840,26 @@ TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x32c3AVX512_ret
 
 sconvDirect1x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -24778,7 +25878,9 @@ sconvDirect1x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -24858,8 +25960,8 @@ sconvDirect1x32c3AVX512_ret:
 	RET
 
 // func sconvDirect2x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24890,16 +25992,26 @@ TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x32c3AVX512_ret
 
 sconvDirect2x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -24920,7 +26032,10 @@ sconvDirect2x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -25019,8 +26134,8 @@ sconvDirect2x32c3AVX512_ret:
 	RET
 
 // func sconvDirect3x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25051,16 +26166,26 @@ TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x32c3AVX512_ret
 
 sconvDirect3x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -25083,7 +26208,11 @@ sconvDirect3x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -25201,8 +26330,8 @@ sconvDirect3x32c3AVX512_ret:
 	RET
 
 // func sconvDirect4x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25233,16 +26362,26 @@ TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x32c3AVX512_ret
 
 sconvDirect4x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -25269,7 +26408,12 @@ sconvDirect4x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32c3AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -25409,8 +26553,8 @@ sconvDirect4x32c3AVX512_ret:
 	RET
 
 // func sconvDirect5x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25441,16 +26585,26 @@ TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x32c3AVX512_ret
 
 sconvDirect5x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -25479,7 +26633,13 @@ sconvDirect5x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32c3AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -25638,8 +26798,8 @@ sconvDirect5x32c3AVX512_ret:
 	RET
 
 // func sconvDirect6x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25670,16 +26830,26 @@ TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x32c3AVX512_ret
 
 sconvDirect6x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -25710,7 +26880,14 @@ sconvDirect6x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32c3AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -25888,8 +27065,8 @@ sconvDirect6x32c3AVX512_ret:
 	RET
 
 // func sconvDirect7x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25920,16 +27097,26 @@ TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x32c3AVX512_ret
 
 sconvDirect7x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -25964,7 +27151,15 @@ sconvDirect7x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32c3AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -26164,8 +27359,8 @@ sconvDirect7x32c3AVX512_ret:
 	RET
 
 // func sconvDirect8x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26196,16 +27391,26 @@ TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x32c3AVX512_ret
 
 sconvDirect8x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -26242,7 +27447,16 @@ sconvDirect8x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32c3AVX512_kw:
 	VMOVUPS      (DI), Z16
@@ -26461,8 +27675,8 @@ sconvDirect8x32c3AVX512_ret:
 	RET
 
 // func sconvDirect9x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26493,16 +27707,26 @@ TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x32c3AVX512_ret
 
 sconvDirect9x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -26541,7 +27765,17 @@ sconvDirect9x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32c3AVX512_kw:
 	VMOVUPS      (DI), Z18
@@ -26779,8 +28013,8 @@ sconvDirect9x32c3AVX512_ret:
 	RET
 
 // func sconvDirect10x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26811,16 +28045,26 @@ TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x32c3AVX512_ret
 
 sconvDirect10x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -26863,7 +28107,18 @@ sconvDirect10x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32c3AVX512_kw:
 	VMOVUPS      (DI), Z20
@@ -27123,8 +28378,8 @@ sconvDirect10x32c3AVX512_ret:
 	RET
 
 // func sconvDirect11x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27155,16 +28410,26 @@ TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x32c3AVX512_ret
 
 sconvDirect11x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -27209,7 +28474,19 @@ sconvDirect11x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32c3AVX512_kw:
 	VMOVUPS      (DI), Z22
@@ -27488,8 +28765,8 @@ sconvDirect11x32c3AVX512_ret:
 	RET
 
 // func sconvDirect12x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27520,16 +28797,26 @@ TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x32c3AVX512_ret
 
 sconvDirect12x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -27576,7 +28863,20 @@ sconvDirect12x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32c3AVX512_kw:
 	VMOVUPS      (DI), Z24
@@ -27874,8 +29174,8 @@ sconvDirect12x32c3AVX512_ret:
 	RET
 
 // func sconvDirect13x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27906,16 +29206,26 @@ TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x32c3AVX512_ret
 
 sconvDirect13x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -27966,7 +29276,21 @@ sconvDirect13x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32c3AVX512_kw:
 	VMOVUPS      (DI), Z26
@@ -28286,8 +29610,8 @@ sconvDirect13x32c3AVX512_ret:
 	RET
 
 // func sconvDirect14x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28318,16 +29642,26 @@ TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x32c3AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x32c3AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x32c3AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x32c3AVX512_ret
 
 sconvDirect14x32c3AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -28380,7 +29714,22 @@ sconvDirect14x32c3AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x32c3AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32c3AVX512_kw:
 	VMOVUPS      (DI), Z28
@@ -28719,8 +30068,8 @@ sconvDirect14x32c3AVX512_ret:
 	RET
 
 // func sconvDirect1x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28751,16 +30100,26 @@ TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect1x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16g4AVX512_ret
 
 sconvDirect1x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -28778,7 +30137,9 @@ sconvDirect1x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect1x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16g4AVX512_kw:
 	VMOVUPS     (DI), Z1
@@ -28849,8 +30210,8 @@ sconvDirect1x16g4AVX512_ret:
 	RET
 
 // func sconvDirect2x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28881,16 +30242,26 @@ TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect2x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16g4AVX512_ret
 
 sconvDirect2x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -28909,7 +30280,10 @@ sconvDirect2x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect2x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16g4AVX512_kw:
 	VMOVUPS     (DI), Z2
@@ -28993,8 +30367,8 @@ sconvDirect2x16g4AVX512_ret:
 	RET
 
 // func sconvDirect3x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29025,16 +30399,26 @@ TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect3x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16g4AVX512_ret
 
 sconvDirect3x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -29054,7 +30438,11 @@ sconvDirect3x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect3x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16g4AVX512_kw:
 	VMOVUPS     (DI), Z3
@@ -29151,8 +30539,8 @@ sconvDirect3x16g4AVX512_ret:
 	RET
 
 // func sconvDirect4x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29183,16 +30571,26 @@ TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect4x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16g4AVX512_ret
 
 sconvDirect4x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -29215,7 +30613,12 @@ sconvDirect4x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect4x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16g4AVX512_kw:
 	VMOVUPS     (DI), Z4
@@ -29328,8 +30731,8 @@ sconvDirect4x16g4AVX512_ret:
 	RET
 
 // func sconvDirect5x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29360,16 +30763,26 @@ TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect5x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16g4AVX512_ret
 
 sconvDirect5x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -29393,7 +30806,13 @@ sconvDirect5x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect5x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16g4AVX512_kw:
 	VMOVUPS     (DI), Z5
@@ -29519,8 +30938,8 @@ sconvDirect5x16g4AVX512_ret:
 	RET
 
 // func sconvDirect6x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29551,16 +30970,26 @@ TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect6x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16g4AVX512_ret
 
 sconvDirect6x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -29585,7 +31014,14 @@ sconvDirect6x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect6x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16g4AVX512_kw:
 	VMOVUPS     (DI), Z6
@@ -29724,8 +31160,8 @@ sconvDirect6x16g4AVX512_ret:
 	RET
 
 // func sconvDirect7x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29756,16 +31192,26 @@ TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect7x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x16g4AVX512_ret
 
 sconvDirect7x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -29793,7 +31239,15 @@ sconvDirect7x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect7x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16g4AVX512_kw:
 	VMOVUPS     (DI), Z7
@@ -29948,8 +31402,8 @@ sconvDirect7x16g4AVX512_ret:
 	RET
 
 // func sconvDirect8x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29980,16 +31434,26 @@ TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect8x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x16g4AVX512_ret
 
 sconvDirect8x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -30018,7 +31482,16 @@ sconvDirect8x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect8x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16g4AVX512_kw:
 	VMOVUPS     (DI), Z8
@@ -30186,8 +31659,8 @@ sconvDirect8x16g4AVX512_ret:
 	RET
 
 // func sconvDirect9x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30218,16 +31691,26 @@ TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect9x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x16g4AVX512_ret
 
 sconvDirect9x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -30257,7 +31740,17 @@ sconvDirect9x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect9x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16g4AVX512_kw:
 	VMOVUPS     (DI), Z9
@@ -30438,8 +31931,8 @@ sconvDirect9x16g4AVX512_ret:
 	RET
 
 // func sconvDirect10x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30470,16 +31963,26 @@ TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect10x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x16g4AVX512_ret
 
 sconvDirect10x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -30512,7 +32015,18 @@ sconvDirect10x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect10x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16g4AVX512_kw:
 	VMOVUPS     (DI), Z10
@@ -30709,8 +32223,8 @@ sconvDirect10x16g4AVX512_ret:
 	RET
 
 // func sconvDirect11x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30741,16 +32255,26 @@ TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect11x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x16g4AVX512_ret
 
 sconvDirect11x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -30784,7 +32308,19 @@ sconvDirect11x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect11x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16g4AVX512_kw:
 	VMOVUPS     (DI), Z11
@@ -30994,8 +32530,8 @@ sconvDirect11x16g4AVX512_ret:
 	RET
 
 // func sconvDirect12x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31026,16 +32562,26 @@ TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect12x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x16g4AVX512_ret
 
 sconvDirect12x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -31070,7 +32616,20 @@ sconvDirect12x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect12x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16g4AVX512_kw:
 	VMOVUPS     (DI), Z12
@@ -31293,8 +32852,8 @@ sconvDirect12x16g4AVX512_ret:
 	RET
 
 // func sconvDirect13x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31325,16 +32884,26 @@ TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect13x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x16g4AVX512_ret
 
 sconvDirect13x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -31372,7 +32941,21 @@ sconvDirect13x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect13x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16g4AVX512_kw:
 	VMOVUPS     (DI), Z13
@@ -31611,8 +33194,8 @@ sconvDirect13x16g4AVX512_ret:
 	RET
 
 // func sconvDirect14x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
-// Requires: AVX, AVX512F
-TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $64-136
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $72-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31643,16 +33226,26 @@ TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $64-136
 	SHLQ   $0x02, BX
 	SUBQ   CX, BX
 	MOVQ   BX, 24(SP)
-	MOVQ   src+0(FP), AX
-	MOVQ   AX, 32(SP)
-	MOVQ   dst+16(FP), AX
-	MOVQ   AX, 40(SP)
-	MOVQ   res+120(FP), AX
-	MOVQ   AX, 48(SP)
-	MOVQ   nstrips+24(FP), AX
-	MOVQ   AX, 56(SP)
-	TESTQ  AX, AX
-	JLE    sconvDirect14x16g4AVX512_ret
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x16g4AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x16g4AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x16g4AVX512_ret
 
 sconvDirect14x16g4AVX512_strip:
 	VPXORD Z0, Z0, Z0
@@ -31691,7 +33284,22 @@ sconvDirect14x16g4AVX512_icb:
 	MOVQ nkh+40(FP), BX
 
 sconvDirect14x16g4AVX512_kh:
-	MOVQ nkw+48(FP), AX
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16g4AVX512_kw:
 	VMOVUPS     (DI), Z14

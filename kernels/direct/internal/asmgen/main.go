@@ -163,7 +163,8 @@ func arg(name string) Mem {
 //	             dstBlk in bytes, flags (SI: bias, then residual)
 //
 // The loop-invariant pointer adjustments (what is added after a kw and a kh
-// loop) and the strip state live in a 64-byte local frame.
+// loop), the strip state and the prefetch distance live in a 72-byte local
+// frame.
 func sconvKernel(f family, p int) {
 	v, nvec, icn := f.v, f.nvec, f.icn
 	T := f.t()
@@ -212,9 +213,10 @@ func sconvKernel(f family, p int) {
 		return m
 	}
 
-	local := AllocLocal(64)
+	local := AllocLocal(72)
 	khAdv, icbAdv, wkhAdv, wicbAdv := local.Offset(0), local.Offset(8), local.Offset(16), local.Offset(24)
 	srcL, dstL, resL, stripsL := local.Offset(32), local.Offset(40), local.Offset(48), local.Offset(56)
+	pfDist := local.Offset(64)
 
 	// Prologue: byte strides and the per-loop pointer adjustments.
 	MOVQ(arg("pixStride"), X)
@@ -251,6 +253,16 @@ func sconvKernel(f family, p int) {
 	SHLQ(U8(2), RBX)
 	SUBQ(RCX, RBX)
 	MOVQ(RBX, wicbAdv)
+	// pfDist = 2·p·pixStride (bytes) if nkh·nkw = 1, else 0.
+	XORQ(RAX, RAX)
+	MOVQ(arg("nkh"), RCX)
+	IMULQ(arg("nkw"), RCX)
+	CMPQ(RCX, U8(1))
+	JNE(LabelRef(lbl("pfset")))
+	MOVQ(X, RAX)
+	IMUL3Q(U32(2*p), RAX, RAX)
+	Label(lbl("pfset"))
+	MOVQ(RAX, pfDist)
 	// Strip state.
 	MOVQ(arg("src"), RAX)
 	MOVQ(RAX, srcL)
@@ -284,6 +296,17 @@ func sconvKernel(f family, p int) {
 	Label(lbl("icb"))
 	MOVQ(arg("nkh"), cKH)
 	Label(lbl("kh"))
+	// 1×1 convolutions: prefetch the input two strips ahead (pfDist, 0
+	// otherwise). Their strip reads one short run from each of nicb
+	// input blocks, a whole plane apart: more streams than the hardware
+	// prefetchers follow, and no kernel tap reuses the lines, so without
+	// this a plane larger than L2 (56×56) waits on L3 for every block of
+	// every strip. Larger kernels reread each input row KH times and
+	// find it in cache.
+	MOVQ(pfDist, cKW)
+	for off := 0; off < p*vbytes; off += 64 {
+		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
+	}
 	MOVQ(arg("nkw"), cKW)
 	Label(lbl("kw"))
 	for i := 0; i < icn; i++ {
