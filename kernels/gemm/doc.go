@@ -37,7 +37,11 @@
 // rows are cache-line aligned and spread over enough L1 sets (stridedFits).
 // Interleaved, 1 thread: 64×3136×64 77.0 → 82.2 GFLOP/s, 64×3136×256
 // 78.1 → 84.8, 128×784×512 82.5 → 86.0. The products and their order are
-// the same, so results are bitwise those of the packed path.
+// the same, so results are bitwise those of the packed path. A strided
+// tile reads one line from each of kc rows a row apart, more streams than
+// the hardware prefetchers follow, so it prefetches the same rows' next
+// 16 columns (the next strip) into L2: ResNet-50 res2a-1x1a 45 → 62 %peak
+// and res2-1x1a 52 → 65, alternated 10× on a busy host.
 //
 // Because every element of C is computed by the same sequence of operations
 // whatever the split (K is never split, block boundaries are multiples of
