@@ -185,3 +185,61 @@ func BenchmarkGroup4(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSlide compares the sliding-window kernels with the per-tap
+// kernels on the layers that have them (3x3 convolutions whose tiles are one
+// vector wide: ResNeXt's groups of 4 and 8 channels).
+func BenchmarkSlide(b *testing.B) {
+	for _, l := range benchLayers {
+		if l.s.KW != 3 || l.s.Groups == 1 || l.s.InC/l.s.Groups > 8 {
+			continue
+		}
+		for _, off := range []bool{false, true} {
+			b.Run(fmt.Sprintf("layer=%s/slide=%v", l.name, !off), func(b *testing.B) {
+				defer func(old bool) { noSlide = old }(noSlide)
+				noSlide = off
+				benchConv(b, l.s, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkMicroKernel3x3 times the one-vector families (per-tap and
+// sliding) on a 3×3 window over one input block with operands in L1, as in
+// ResNeXt's grouped layers: the ceiling for those layers.
+func BenchmarkMicroKernel3x3(b *testing.B) {
+	tier := isa.Active()
+	for _, f := range tierFamilies(tier) {
+		if f.nvec != 1 || f.icn == 3 {
+			continue
+		}
+		for _, stride := range []int{1, 2} {
+			if f.slide > 0 && f.slide != stride {
+				continue
+			}
+			p, nstrips := f.pmax, 4
+			b.Run(fmt.Sprintf("kern=%s/p=%d/stride=%d", f.name, p, stride), func(b *testing.B) {
+				vl := f.vl
+				width := stride*(p*nstrips-1) + 3 // input pixels per row
+				rng := rand.New(rand.NewPCG(1, 2))
+				src := randSlice(rng, 3*width*vl+vl)
+				wts := randSlice(rng, 9*f.icn*vl)
+				dst := kernels.Alloc(p * nstrips * vl)
+				bias := randSlice(rng, vl)
+				k := f.kern[p]
+				flops := 2 * float64(p*nstrips*vl*9*f.icn)
+				op := func() {
+					for r := 0; r < 100; r++ {
+						k(&src[0], &wts[0], &dst[0], nstrips, 1, 3, 3, stride*vl, vl, width*vl, 3*width*vl, 3*f.icn*vl, 9*f.icn*vl, p*nstrips*vl, &bias[0], nil, flagBias|flagReLU)
+					}
+				}
+				for b.Loop() {
+					op()
+				}
+				r := peak.Paired(tier, nil, 100*flops, 15, 300*time.Millisecond, op)
+				b.ReportMetric(r.GFLOPS, "GFLOP/s")
+				b.ReportMetric(r.PctPeak, "%peak")
+			})
+		}
+	}
+}

@@ -100,6 +100,10 @@ var padMaxOutW = 28
 // block-diagonal packing).
 var noGroup4 bool
 
+// noSlide disables the sliding-window kernels (benchmarks and tests compare
+// them with the per-tap kernels).
+var noSlide bool
+
 // maxWidth, when positive, limits the tile width in vectors (benchmarks
 // compare tile shapes with it).
 var maxWidth int
@@ -163,6 +167,7 @@ type tile struct {
 	wOff       int // offset of the tile's panel in packed
 	wkh, wicb  int // panel strides (floats) of one kernel row and one input block
 	fam        *family
+	slide      *family // fam's sliding-window twin for interior calls, or nil
 	plan       []hcall // the calls of one output row
 }
 
@@ -173,6 +178,9 @@ type hcall struct {
 	kw0, nkw        int
 	accumulate      bool // add to the partial sums already in out
 	final           bool // apply the epilogue
+	// Sliding kernels: the first pixel's kernel column 0 / the last
+	// pixel's column 2 is padding (flagClipLeft / flagClipRight).
+	clipL, clipR bool
 }
 
 // New validates spec and packs its weights for the active ISA tier. pool
@@ -200,7 +208,7 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 	// widest (the main tile) first.
 	var widths []int
 	for _, f := range fams {
-		if f.icn == vl && !f.group4 && !slices.Contains(widths, f.nvec) {
+		if f.icn == vl && !f.group4 && f.slide == 0 && !slices.Contains(widths, f.nvec) {
 			widths = append(widths, f.nvec)
 		}
 	}
@@ -240,11 +248,24 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 	}
 	famFor := func(nvec int) *family {
 		for i := range fams {
-			if f := &fams[i]; f.nvec == nvec && f.icn == c.icn && f.group4 == c.group4 {
+			if f := &fams[i]; f.nvec == nvec && f.icn == c.icn && f.group4 == c.group4 && f.slide == 0 {
 				return f
 			}
 		}
 		panic(fmt.Sprintf("direct: no %d-vector family with %d channels per step", nvec, c.icn))
+	}
+	// The sliding-window twin of a family, for 3-column kernels without
+	// dilation at its stride (nil if there is none).
+	slideFor := func(f *family) *family {
+		if noSlide || s.KW != 3 || s.DilW != 1 {
+			return nil
+		}
+		for i := range fams {
+			if g := &fams[i]; g.slide == s.StrideW && g.nvec == f.nvec && g.icn == f.icn && g.group4 == f.group4 {
+				return g
+			}
+		}
+		return nil
 	}
 
 	c.bias = kernels.Alloc(ocb * vl)
@@ -256,6 +277,10 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 		c.epi |= flagReLU
 	}
 
+	allSlide := true
+	for _, nvec := range tiling {
+		allSlide = allSlide && slideFor(famFor(nvec)) != nil
+	}
 	c.g = geom{H: s.H, W: s.W, OutH: s.OutH, OutW: s.OutW, PadW: s.PadW}
 	switch {
 	case s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0 &&
@@ -263,7 +288,9 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 		// The output plane and the input plane are the same contiguous
 		// pixels: one row, split into strips without regard to rows.
 		c.g = geom{H: 1, W: s.H * s.W, OutH: 1, OutW: s.OutH * s.OutW}
-	case s.OutW <= padMaxOutW:
+	case s.OutW <= padMaxOutW && !allSlide:
+		// (Tiles that slide peel the border columns off instead: the
+		// copy cost a quarter of a ResNeXt 3×3 layer.)
 		// Materialize the zero columns so that every strip is interior.
 		right := max(0, (s.OutW-1)*s.StrideW+(s.KW-1)*s.DilW-s.PadW-(s.W-1))
 		if s.PadW > 0 || right > 0 {
@@ -278,8 +305,13 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 		t := tile{ob0: ob, nvec: nvec}
 		t.icb0, t.nicb = c.inputBlocks(ob, nvec, icb)
 		t.fam = famFor(nvec)
+		t.slide = slideFor(t.fam)
 		if _, ok := plans[t.fam]; !ok {
-			plans[t.fam] = c.rowPlan(t.fam.pmax)
+			if t.slide != nil {
+				plans[t.fam] = c.rowPlanSlide(t.fam.pmax, t.slide.pmax)
+			} else {
+				plans[t.fam] = c.rowPlan(t.fam.pmax)
+			}
 		}
 		t.plan = plans[t.fam]
 		T := nvec * vl
@@ -455,7 +487,38 @@ func (c *Conv) packDense(t *tile, w, panel []float32, T int) {
 // rowPlan splits an output row into microkernel calls with strips of at
 // most pmax pixels (see the package comment, Borders).
 func (c *Conv) rowPlan(pmax int) []hcall {
+	return c.planColumns(nil, 0, c.g.OutW, pmax, false)
+}
+
+// rowPlanSlide plans a row for a tile with sliding-window kernels, whose
+// strips have at most slidePmax pixels and must be interior but for one
+// padding column at either end (flagClipLeft, flagClipRight: padding 1).
+// Columns whose windows are clipped further are planned alone, in strips
+// of at most pmax pixels of the per-tap kernels.
+func (c *Conv) rowPlanSlide(pmax, slidePmax int) []hcall {
 	s, g := &c.s, &c.g
+	a := 0 // first column whose window starts at most one column out
+	for a < g.OutW && a*s.StrideW-g.PadW < -1 {
+		a++
+	}
+	b := g.OutW // one past the last column whose window ends at most one out
+	for b > a && (b-1)*s.StrideW-g.PadW+(s.KW-1)*s.DilW > g.W {
+		b--
+	}
+	plan := c.planColumns(nil, 0, a, pmax, false)
+	plan = c.planColumns(plan, a, b, slidePmax, true)
+	return c.planColumns(plan, b, g.OutW, pmax, false)
+}
+
+// planColumns appends to plan the calls of output columns [a0, b0) in
+// strips of at most pmax pixels. With clip, a strip whose only missing
+// taps are its first pixel's kernel column 0 and/or its last pixel's
+// column KW−1 is one clipped call (sliding kernels).
+func (c *Conv) planColumns(plan []hcall, a0, b0, pmax int, clip bool) []hcall {
+	s, g := &c.s, &c.g
+	if b0 <= a0 {
+		return plan
+	}
 	// Valid kernel columns of output column ow: [lo, hi).
 	lo := func(ow int) int {
 		n := g.PadW - ow*s.StrideW
@@ -473,21 +536,29 @@ func (c *Conv) rowPlan(pmax int) []hcall {
 	}
 	valid := func(ow, kw int) bool { return lo(ow) <= kw && kw < hi(ow) }
 
-	var plan []hcall
-	nstr := (g.OutW + pmax - 1) / pmax
-	base, extra := g.OutW/nstr, g.OutW%nstr
-	for k, a := 0, 0; k < nstr; k++ {
+	nstr := (b0 - a0 + pmax - 1) / pmax
+	base, extra := (b0-a0)/nstr, (b0-a0)%nstr
+	for k, a := 0, a0; k < nstr; k++ {
 		p := base
 		if k < extra {
 			p++
 		}
 		b := a + p
+		if clip {
+			cl := lo(a) == 1 && (p == 1 || lo(a+1) == 0)
+			cr := hi(b-1) == s.KW-1 && (p == 1 || hi(b-2) == s.KW)
+			if (cl || cr) && (cl || lo(a) == 0) && (cr || hi(b-1) == s.KW) {
+				plan = append(plan, hcall{ow0: a, p: p, nstrips: 1, kw0: 0, nkw: s.KW, final: true, clipL: cl, clipR: cr})
+				a = b
+				continue
+			}
+		}
 		if lo(a) == 0 && hi(b-1) == s.KW {
 			// Interior: extend the previous call if it is a run of
 			// interior strips of the same width ending here.
 			if n := len(plan); n > 0 {
 				l := &plan[n-1]
-				if l.final && !l.accumulate && l.nkw == s.KW && l.p == p && l.ow0+l.nstrips*p == a {
+				if l.final && !l.accumulate && !l.clipL && !l.clipR && l.nkw == s.KW && l.p == p && l.ow0+l.nstrips*p == a {
 					l.nstrips++
 					a = b
 					continue
@@ -652,9 +723,19 @@ func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
 				flags |= flagResidual
 			}
 		}
+		if h.clipL {
+			flags |= flagClipLeft
+		}
+		if h.clipR {
+			flags |= flagClipRight
+		}
 		src, wts := &c.src[0], &c.packed[t.wOff]
 		if nkh > 0 && h.nkw > 0 {
-			src = &c.src[srcRow+(h.ow0*s.StrideW-g.PadW+h.kw0*s.DilW)*vl]
+			col := h.ow0*s.StrideW - g.PadW + h.kw0*s.DilW
+			if h.clipL {
+				col += s.DilW // the kernel skips column 0 (padding)
+			}
+			src = &c.src[srcRow+col*vl]
 			wts = &c.packed[wRow+h.kw0*c.icn*T]
 		}
 		d := dstRow + h.ow0*vl
@@ -663,6 +744,11 @@ func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
 			res = &c.res[d]
 		}
 		kern := t.fam.kern[h.p]
+		if t.slide != nil && h.nkw == 3 && h.p <= t.slide.pmax {
+			// An interior strip (all 3 kernel columns): the tile's
+			// stride, no dilation, so the sliding kernel applies.
+			kern = t.slide.kern[h.p]
+		}
 		// Split long runs of strips to keep each call short.
 		maxStrips := max(1, maxCallMACs/(h.p*T*nicb*c.icn*max(1, nkh*h.nkw)))
 		for st := 0; st < h.nstrips; st += maxStrips {

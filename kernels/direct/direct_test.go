@@ -49,7 +49,10 @@ func TestMicroKernels(t *testing.T) {
 func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
 	const nstrips, nicb, nkh, nkw = 2, 2, 2, 3
 	vl, T, icn := f.vl, f.t(), f.icn
-	pix := 2 * vl                          // stride 2
+	pix := 2 * vl // stride 2
+	if f.slide > 0 {
+		pix = f.slide * vl // the only stride a sliding kernel computes
+	}
 	kwS := vl                              // dilation 1
 	width := nstrips*p*2 + nkw + 1         // input row length in pixels
 	khS := width * vl                      // one input row
@@ -64,7 +67,11 @@ func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
 	init := randSlice(rng, f.nvec*dstBlk)  //
 	got := make([]float32, f.nvec*dstBlk)  //
 	want := make([]float32, f.nvec*dstBlk) //
-	for flags := 0; flags < 16; flags++ {
+	nflags := 16
+	if f.slide > 0 {
+		nflags = 64 // and the border clips
+	}
+	for flags := 0; flags < nflags; flags++ {
 		copy(got, init)
 		copy(want, init)
 		f.kern[p](&src[0], &wts[0], &got[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
@@ -95,14 +102,14 @@ type knobs struct {
 	name                       string
 	padMaxOutW, flattenMaxPlne int
 	chunk, maxWidth            int
-	noGroup4                   bool
+	noGroup4, noSlide          bool
 }
 
-var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4}
+var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide}
 
 func (k knobs) set() (restore func()) {
-	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4}
-	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4 = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4
+	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide}
+	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide
 	return func() { old.set() }
 }
 
@@ -123,6 +130,8 @@ func knobVariants() []knobs {
 	add("width1", func(k *knobs) { k.maxWidth = 1 })
 	add("width2", func(k *knobs) { k.maxWidth = 2 })
 	add("no-group4", func(k *knobs) { k.noGroup4 = true })
+	add("no-slide", func(k *knobs) { k.noSlide = true })
+	add("width1+border-passes", func(k *knobs) { k.maxWidth, k.padMaxOutW = 1, 0 })
 	return v
 }
 
@@ -292,4 +301,42 @@ func TestLayout(t *testing.T) {
 			t.Errorf("tier %v: layout %v (active %v), tier %v; want %v", tier, c.Layout(), ActiveLayout(), c.Tier(), want)
 		}
 	})
+}
+
+// TestSlidePlans checks that 3×3 convolutions with one-vector tiles (groups
+// of 4 and 8 channels) plan whole rows of sliding calls, border pixels
+// included (clipped), and compute the float64 reference on every ISA tier:
+// row widths from 1 (both clips on one pixel) to past two strips, strides
+// 1 and 2, even and odd widths, padding 1 and 0.
+func TestSlidePlans(t *testing.T) {
+	for _, sh := range []kerneltest.Shape{
+		{InC: 32, H: 3, W: 1, OutC: 32, K: 3, Stride: 1, Pad: 1, Groups: 8},
+		{InC: 32, H: 2, W: 2, OutC: 32, K: 3, Stride: 1, Pad: 1, Groups: 4},
+		{InC: 16, H: 4, W: 30, OutC: 16, K: 3, Stride: 1, Pad: 1, Groups: 4},
+		{InC: 16, H: 3, W: 27, OutC: 16, K: 3, Stride: 2, Pad: 1, Groups: 2},
+		{InC: 16, H: 5, W: 28, OutC: 16, K: 3, Stride: 2, Pad: 1, Groups: 2},
+		{InC: 16, H: 5, W: 17, OutC: 16, K: 3, Stride: 1, Pad: 0, Groups: 4},
+		{InC: 16, H: 4, W: 9, OutC: 16, K: 3, Stride: 2, Pad: 0, Groups: 2},
+	} {
+		s := sh.ConvShape()
+		t.Run(s.String(), func(t *testing.T) {
+			kerneltest.ForEachTier(t, func(t *testing.T, tier isa.Tier) {
+				c, err := New(kernels.ConvSpec{Shape: s, Weight: make([]float32, s.WeightLen())}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tl := range c.tiles {
+					if tl.slide == nil {
+						t.Fatalf("tile %d of %s has no sliding kernels", tl.ob0, c.name)
+					}
+					for _, h := range tl.plan {
+						if h.nkw != 3 || h.p > tl.slide.pmax {
+							t.Fatalf("row plan has a per-tap call %+v", h)
+						}
+					}
+				}
+				checkConv(t, s, nil)
+			})
+		})
+	}
 }

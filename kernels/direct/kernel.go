@@ -13,6 +13,11 @@ const (
 	flagBias       = 1 << 1 // add bias[j]
 	flagResidual   = 1 << 2 // add res, laid out like dst
 	flagReLU       = 1 << 3 // max(x, 0), NaN-propagating
+	// Sliding kernels: skip the first pixel's kernel column 0 (src then
+	// points at its column 1) or the last pixel's column nkw−1, which lie
+	// in the zero padding (a border pixel computed in an interior strip).
+	flagClipLeft  = 1 << 4
+	flagClipRight = 1 << 5
 )
 
 // kernelFn is the signature of every microkernel (see the doc comment of
@@ -27,8 +32,13 @@ type family struct {
 	// group4: lane j reads input channel i of its own group of 4
 	// (grouped convolutions with 4 channels per group).
 	group4 bool
-	name   string // name of the full-strip kernel
-	kern   []kernelFn
+	// slide > 0: sliding-window kernels for interior strips of 3-column
+	// kernels at stride slide (nkw = 3, kwStride = vl, pixStride =
+	// slide·vl), which load each input column once for the up to three
+	// pixels that read it.
+	slide int
+	name  string // name of the full-strip kernel
+	kern  []kernelFn
 }
 
 func (f *family) t() int { return f.nvec * f.vl }
@@ -41,7 +51,7 @@ const maxRefAcc = 14 * 32
 var genericFamilies = func() []family {
 	fams := make([]family, len(familiesAVX2))
 	for i, f := range familiesAVX2 {
-		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group4: f.group4,
+		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group4: f.group4, slide: f.slide,
 			name: "generic" + f.name[len("sconvDirect"):len(f.name)-len("AVX2")],
 			kern: make([]kernelFn, f.pmax+1)}
 		for p := 1; p <= f.pmax; p++ {
@@ -71,18 +81,29 @@ func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, 
 	var buf [maxRefAcc]float32
 	acc := buf[:p*T]
 	taps := nicb > 0 && nkh > 0 && nkw > 0
+	clipL, clipR := flags&flagClipLeft != 0, flags&flagClipRight != 0
+	origin := 0 // src's offset from the first pixel's column 0
+	if clipL {
+		origin = -kwStride // that column is skipped, never read
+	}
 	for s := 0; s < nstrips; s++ {
 		clear(acc)
 		if taps {
 			for b := 0; b < nicb; b++ {
 				for kh := 0; kh < nkh; kh++ {
 					for kw := 0; kw < nkw; kw++ {
-						sp := s*p*pixStride + b*icbStride + kh*khStride + kw*kwStride
+						sp := origin + s*p*pixStride + b*icbStride + kh*khStride + kw*kwStride
 						wp := b*wicbStride + kh*wkhStride + kw*icn*T
 						for i := 0; i < icn; i++ {
 							w := unsafe.Slice(at(wts, wp+i*T), T)
+							clipped := func(q int) bool {
+								return (clipL && q == 0 && kw == 0) || (clipR && q == p-1 && kw == nkw-1)
+							}
 							if group4 {
 								for q := 0; q < p; q++ {
+									if clipped(q) {
+										continue
+									}
 									x := unsafe.Slice(at(src, sp+q*pixStride), vl)
 									a := acc[q*T : q*T+T]
 									for j := range a {
@@ -92,6 +113,9 @@ func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, 
 								continue
 							}
 							for q := 0; q < p; q++ {
+								if clipped(q) {
+									continue
+								}
 								x := *at(src, sp+q*pixStride+i)
 								a := acc[q*T : q*T+T]
 								a = a[:len(w)]

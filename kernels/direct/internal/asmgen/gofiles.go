@@ -38,6 +38,14 @@ func kernelDoc(f family, p int) []string {
 		doc = append(doc, "Lane j reads channel i of its own group of 4 (grouped convolutions",
 			"with 4 channels per group).")
 	}
+	if f.slide > 0 {
+		doc = append(doc,
+			fmt.Sprintf("Sliding window: only for nkw = 3, kwStride = %d and pixStride = %d (interior", v.vl, f.slide*v.vl),
+			fmt.Sprintf("strips of a 3-column kernel at stride %d); each input column is loaded once", f.slide),
+			"for all the pixels whose windows cover it. flagClipLeft skips the first",
+			"pixel's column 0 (src then points at its column 1), flagClipRight the",
+			"last pixel's column 2: the padding of a border pixel.")
+	}
 	return append(doc,
 		"Reference loop:",
 		"",
@@ -105,8 +113,8 @@ func writeGoFiles(prefix string, fams []family) {
 			for p := 1; p <= f.pmax; p++ {
 				names = append(names, fmt.Sprintf("%d: %s", p, kernelName(f, p)))
 			}
-			fmt.Fprintf(&t, "\t{vl: %d, pmax: %d, nvec: %d, icn: %d, group4: %v, name: %q, kern: []kernelFn{%s}},\n",
-				f.v.vl, f.pmax, f.nvec, f.icn, f.group4, kernelName(f, f.pmax), strings.Join(names, ", "))
+			fmt.Fprintf(&t, "\t{vl: %d, pmax: %d, nvec: %d, icn: %d, group4: %v, slide: %d, name: %q, kern: []kernelFn{%s}},\n",
+				f.v.vl, f.pmax, f.nvec, f.icn, f.group4, f.slide, kernelName(f, f.pmax), strings.Join(names, ", "))
 		}
 		t.WriteString("}\n")
 	}

@@ -56,6 +56,13 @@ const (
 	flagBias       = 1 << 1 // add bias[j]
 	flagResidual   = 1 << 2 // add res (laid out like dst)
 	flagReLU       = 1 << 3 // max(x, 0), NaN-propagating
+	// Sliding kernels only: the first pixel's kernel column 0 (clipLeft)
+	// or the last pixel's column 2 (clipRight) lies outside the input row
+	// and is skipped; with clipLeft, src points at the first pixel's
+	// column 1. This lets the border pixels of a 3-column kernel with
+	// padding 1 slide with their neighbours.
+	flagClipLeft  = 1 << 4
+	flagClipRight = 1 << 5
 )
 
 // family is a set of microkernels for one ISA sharing a packed weight
@@ -79,6 +86,16 @@ type family struct {
 	// lanes. Every lane of every FMA is then useful, where the broadcast
 	// form multiplies zeros in all lanes but those of one group.
 	group4 bool
+	// slide > 0 is a sliding-window family for 3-column kernels at
+	// stride slide (interior strips only: nkw = 3, kwStride = vl,
+	// pixStride = slide·vl, checked by the caller): per input channel and
+	// kernel row it keeps the three kernel columns' weight vectors in
+	// registers and loads each input column of the strip once, for every
+	// output pixel whose window covers it. A strip of p pixels then costs
+	// slide·(p−1)+3 broadcasts for 3p FMAs instead of one per FMA; in
+	// group4 families the broadcast is the in-lane permute, whose shuffle
+	// port bounded the plain form.
+	slide int
 }
 
 func (f family) t() int { return f.nvec * f.v.vl }
@@ -104,10 +121,18 @@ var families = []family{
 	{v: avx2, pmax: 14, nvec: 1, icn: 8},
 	{v: avx2, pmax: 3, nvec: 4, icn: 3, bcastOuter: true},
 	{v: avx2, pmax: 14, nvec: 1, icn: 4, group4: true},
+	{v: avx2, pmax: 12, nvec: 1, icn: 8, slide: 1},
+	{v: avx2, pmax: 12, nvec: 1, icn: 8, slide: 2},
+	{v: avx2, pmax: 12, nvec: 1, icn: 4, group4: true, slide: 1},
+	{v: avx2, pmax: 12, nvec: 1, icn: 4, group4: true, slide: 2},
 	{v: avx512, pmax: 14, nvec: 2, icn: 16},
 	{v: avx512, pmax: 14, nvec: 1, icn: 16},
 	{v: avx512, pmax: 14, nvec: 2, icn: 3},
 	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true},
+	{v: avx512, pmax: 14, nvec: 1, icn: 16, slide: 1},
+	{v: avx512, pmax: 14, nvec: 1, icn: 16, slide: 2},
+	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true, slide: 1},
+	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true, slide: 2},
 }
 
 func main() {
@@ -131,6 +156,9 @@ func kernelName(f family, p int) string {
 		s += "g4"
 	} else if f.icn != f.v.vl {
 		s += fmt.Sprintf("c%d", f.icn)
+	}
+	if f.slide > 0 {
+		s += fmt.Sprintf("w3s%d", f.slide)
 	}
 	return s + f.v.name
 }
@@ -177,6 +205,12 @@ func sconvKernel(f family, p int) {
 		log.Fatalf("%s: at most 4 vectors (dst addressing uses scale 1 and 2 from two bases)", kernelName(f, p))
 	}
 	wRegs := min(nvec, nregs-nacc-1)
+	if f.slide > 0 {
+		if f.bcastOuter || nvec != 1 || nacc+3+1 > nregs {
+			log.Fatalf("%s: sliding families are weight-outer, one vector, %d accumulators + 3 weights + 1 broadcast", kernelName(f, p), nacc)
+		}
+		wRegs = 3
+	}
 	if f.bcastOuter && f.group4 {
 		log.Fatalf("%s: group4 families use the weight-outer order", kernelName(f, p))
 	}
@@ -192,6 +226,9 @@ func sconvKernel(f family, p int) {
 	bcq := func(q int) VecPhysical { return v.regs[nacc+1+q] } // bcastOuter only
 	allBases := []GPPhysical{RSI, R9, R10, R11, R12, R13}
 	nb := (p + 2) / 3
+	if f.slide > 0 {
+		nb = 1 // columns are displacements from SI
+	}
 	if nb > len(allBases) {
 		log.Fatalf("%s: %d pixels need too many base registers", kernelName(f, p), p)
 	}
@@ -287,6 +324,16 @@ func sconvKernel(f family, p int) {
 		JLE(LabelRef(lbl("epilogue")))
 	}
 	MOVQ(srcL, RSI)
+	if f.slide > 0 {
+		// R10 (a base only of wider non-sliding tiles) keeps the clip
+		// flags; with clipLeft, SI moves to the first pixel's column 0,
+		// which is never read.
+		MOVQ(arg("flags"), R10)
+		TESTQ(U32(flagClipLeft), R10)
+		JZ(LabelRef(lbl("noclip")))
+		SUBQ(U32(vbytes), RSI)
+		Label(lbl("noclip"))
+	}
 	for k := 1; k < nb; k++ {
 		LEAQ(Mem{Base: bases[k-1], Index: X, Scale: 2}, bases[k])
 		ADDQ(X, bases[k])
@@ -307,47 +354,59 @@ func sconvKernel(f family, p int) {
 	for off := 0; off < p*vbytes; off += 64 {
 		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
 	}
-	MOVQ(arg("nkw"), cKW)
-	Label(lbl("kw"))
-	for i := 0; i < icn; i++ {
-		// One input channel: weight row i (T lanes) times the broadcast
-		// input value of every pixel.
-		if f.bcastOuter {
-			for q := 0; q < p; q++ {
-				VBROADCASTSS(pix(q, i*4), bcq(q))
-			}
-			for j := 0; j < nvec; j++ {
-				VMOVUPS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, wr(0))
+	if f.slide > 0 {
+		slideStep(f, p, W, wr, bc, lbl)
+		// As if the kw loop had run: the kh and icb adjustments assume
+		// it advanced the inputs by nkw·kwStride and the weights by
+		// nkw·icn·T.
+		for _, b := range bases {
+			LEAQ(Mem{Base: b, Index: KW, Scale: 2}, b)
+			ADDQ(KW, b)
+		}
+		ADDQ(U32(3*icn*T*4), W)
+	} else {
+		MOVQ(arg("nkw"), cKW)
+		Label(lbl("kw"))
+		for i := 0; i < icn; i++ {
+			// One input channel: weight row i (T lanes) times the broadcast
+			// input value of every pixel.
+			if f.bcastOuter {
 				for q := 0; q < p; q++ {
-					VFMADD231PS(wr(0), bcq(q), acc(q, j))
+					VBROADCASTSS(pix(q, i*4), bcq(q))
 				}
+				for j := 0; j < nvec; j++ {
+					VMOVUPS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, wr(0))
+					for q := 0; q < p; q++ {
+						VFMADD231PS(wr(0), bcq(q), acc(q, j))
+					}
+				}
+				continue
 			}
-			continue
-		}
-		for j := 0; j < wRegs; j++ {
-			VMOVUPS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, wr(j))
-		}
-		for q := 0; q < p; q++ {
-			if f.group4 {
-				VPERMILPS(U8(i*0x55), pix(q, 0), bc)
-			} else {
-				VBROADCASTSS(pix(q, i*4), bc)
+			for j := 0; j < wRegs; j++ {
+				VMOVUPS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, wr(j))
 			}
-			for j := 0; j < nvec; j++ {
-				if j < wRegs {
-					VFMADD231PS(wr(j), bc, acc(q, j))
+			for q := 0; q < p; q++ {
+				if f.group4 {
+					VPERMILPS(U8(i*0x55), pix(q, 0), bc)
 				} else {
-					VFMADD231PS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, bc, acc(q, j))
+					VBROADCASTSS(pix(q, i*4), bc)
+				}
+				for j := 0; j < nvec; j++ {
+					if j < wRegs {
+						VFMADD231PS(wr(j), bc, acc(q, j))
+					} else {
+						VFMADD231PS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, bc, acc(q, j))
+					}
 				}
 			}
 		}
+		for _, b := range bases {
+			ADDQ(KW, b)
+		}
+		ADDQ(U32(icn*T*4), W)
+		DECQ(cKW)
+		JNZ(LabelRef(lbl("kw")))
 	}
-	for _, b := range bases {
-		ADDQ(KW, b)
-	}
-	ADDQ(U32(icn*T*4), W)
-	DECQ(cKW)
-	JNZ(LabelRef(lbl("kw")))
 	for _, b := range bases {
 		ADDQ(khAdv, b)
 	}
@@ -444,4 +503,49 @@ func sconvKernel(f family, p int) {
 	Label(lbl("ret"))
 	VZEROUPPER()
 	RET()
+}
+
+// slideStep emits the body of one kernel row of a sliding-window kernel
+// (family.slide): for each of the icn input channels, the weight vectors of
+// kernel columns 0..2 go to wr(0..2); then every input column j of the
+// strip (pixel j·vl floats from SI, the strip's first window column) is
+// broadcast (group4: permuted in-lane) once into bc and multiplied into
+// each output pixel q with j = slide·q + kw. Only SI (the base of pixel 0)
+// is used: the columns are static displacements.
+func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc VecPhysical, lbl func(string) string) {
+	v, icn, s := f.v, f.icn, f.slide
+	T := f.t()
+	vbytes := 4 * v.vl
+	ncols := s*(p-1) + 3
+	for i := 0; i < icn; i++ {
+		for kw := 0; kw < 3; kw++ {
+			VMOVUPS(Mem{Base: w, Disp: (kw*icn + i) * T * 4}, wr(kw))
+		}
+		for j := 0; j < ncols; j++ {
+			// The outermost columns may be clipped (flags in R10).
+			skip := ""
+			if j == 0 {
+				skip = lbl(fmt.Sprintf("clipl%d", i))
+				TESTQ(U32(flagClipLeft), R10)
+				JNZ(LabelRef(skip))
+			} else if j == ncols-1 {
+				skip = lbl(fmt.Sprintf("clipr%d", i))
+				TESTQ(U32(flagClipRight), R10)
+				JNZ(LabelRef(skip))
+			}
+			if f.group4 {
+				VPERMILPS(U8(i*0x55), Mem{Base: RSI, Disp: j * vbytes}, bc)
+			} else {
+				VBROADCASTSS(Mem{Base: RSI, Disp: j*vbytes + i*4}, bc)
+			}
+			for kw := 0; kw < 3; kw++ {
+				if q := (j - kw) / s; j >= kw && (j-kw)%s == 0 && q < p {
+					VFMADD231PS(wr(kw), bc, v.regs[q])
+				}
+			}
+			if skip != "" {
+				Label(skip)
+			}
+		}
+	}
 }
