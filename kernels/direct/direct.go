@@ -100,6 +100,10 @@ var padMaxOutW = 28
 // block-diagonal packing).
 var noGroup4 bool
 
+// noTileCopy disables the per-tile padded copy (tests compare it with the
+// whole-input copy).
+var noTileCopy bool
+
 // noSlide disables the sliding-window kernels (benchmarks and tests compare
 // them with the per-tap kernels).
 var noSlide bool
@@ -146,7 +150,14 @@ type Conv struct {
 	// its zero columns materialized (padded copy in the workspace).
 	g       geom
 	padCols bool // Run copies the input into ws with g.W columns
-	padL    int  // zero columns left of the copied input
+	// tileCopy: the padded copy is made per task, of the task tile's own
+	// input blocks, into the worker's part of ws (tileWS floats), where the
+	// tile then finds it in L2. For grouped convolutions whose tiles read
+	// disjoint input blocks: a copy of the whole input first went out to
+	// L3 and came back.
+	tileCopy bool
+	tileWS   int
+	padL     int // zero columns left of the copied input
 
 	inImg, inBlk, outImg, outBlk int // strides in floats
 
@@ -342,6 +353,15 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 	c.inImg = icb * c.inBlk
 	c.outBlk = s.OutH * s.OutW * vl
 	c.outImg = ocb * c.outBlk
+	if c.padCols && s.Groups > 1 && !noTileCopy {
+		c.tileCopy = true
+		next, widest := 0, 0
+		for _, t := range c.tiles {
+			c.tileCopy = c.tileCopy && t.icb0 >= next
+			next, widest = t.icb0+t.nicb, max(widest, t.nicb)
+		}
+		c.tileWS = widest * c.inBlk
+	}
 
 	// Tasks: (image, tile, row chunk). Enough chunks for the pool to
 	// balance; the split does not change any result.
@@ -618,6 +638,9 @@ func (c *Conv) WorkspaceLen() int {
 	if !c.padCols {
 		return 0
 	}
+	if c.tileCopy {
+		return max(1, c.pool.Threads()) * c.tileWS
+	}
 	return c.s.N * c.inImg
 }
 
@@ -640,7 +663,9 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 			panic(fmt.Sprintf("direct: workspace of %d values, want %d", len(ws), c.WorkspaceLen()))
 		}
 		c.src = ws
-		c.pool.Run(c.s.N*(c.inImg/c.inBlk), c.copyTask)
+		if !c.tileCopy {
+			c.pool.Run(c.s.N*(c.inImg/c.inBlk), c.copyTask)
+		}
 	}
 	c.pool.Run(c.ntasks, c.task)
 	c.in, c.out, c.res, c.src = nil, nil, nil, nil
@@ -649,13 +674,17 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 // runCopy copies one input block (image n, block b) into the padded
 // workspace, zeroing its padding columns.
 func (c *Conv) runCopy(task, _ int) {
+	c.copyBlock(c.src[task*c.inBlk:][:c.inBlk], c.in[task*c.s.H*c.s.W*c.vl:])
+}
+
+// copyBlock copies the input block at in into the padded block dst,
+// zeroing its padding columns.
+func (c *Conv) copyBlock(dst, in []float32) {
 	s, vl := &c.s, c.vl
 	rowIn, rowOut := s.W*vl, c.g.W*vl
-	in := c.in[task*s.H*rowIn:][:s.H*rowIn]
-	out := c.src[task*c.inBlk:][:c.inBlk]
 	left := c.padL * vl
 	for h := 0; h < s.H; h++ {
-		o := out[h*rowOut : (h+1)*rowOut]
+		o := dst[h*rowOut : (h+1)*rowOut]
 		clear(o[:left])
 		copy(o[left:], in[h*rowIn:(h+1)*rowIn])
 		clear(o[left+rowIn:])
@@ -663,24 +692,32 @@ func (c *Conv) runCopy(task, _ int) {
 }
 
 // runTask computes rows of one (image, tile, row chunk).
-func (c *Conv) runTask(task, _ int) {
+func (c *Conv) runTask(task, worker int) {
 	ck := task % c.chunks
 	task /= c.chunks
 	t := &c.tiles[task%len(c.tiles)]
 	n := task / len(c.tiles)
 	oh0 := ck * c.perTask
 	oh1 := min(c.g.OutH, oh0+c.perTask)
+	src, srcBase := c.src, n*c.inImg+t.icb0*c.inBlk
+	if c.tileCopy {
+		src, srcBase = c.src[worker*c.tileWS:][:c.tileWS], 0
+		inBlk := c.s.H * c.s.W * c.vl
+		for b := 0; b < t.nicb; b++ {
+			c.copyBlock(src[b*c.inBlk:][:c.inBlk], c.in[(n*c.inImg/c.inBlk+t.icb0+b)*inBlk:])
+		}
+	}
 	for ic := 0; ic < t.nicb; ic += t.icChunk {
 		nicb := min(t.icChunk, t.nicb-ic)
 		for oh := oh0; oh < oh1; oh++ {
-			c.row(t, n, oh, ic, nicb)
+			c.row(t, src, srcBase, n, oh, ic, nicb)
 		}
 	}
 }
 
 // row runs the calls of output row oh for input blocks [ic, ic+nicb) of
-// tile t.
-func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
+// tile t, whose first input block of image n starts at src[srcBase:].
+func (c *Conv) row(t *tile, src []float32, srcBase, n, oh, ic, nicb int) {
 	s, g := &c.s, &c.g
 	vl := c.vl
 	firstChunk, lastChunk := ic == 0, ic+nicb == t.nicb
@@ -696,7 +733,7 @@ func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
 	}
 	nkh := max(0, kh1-kh0)
 	T := t.nvec * vl
-	srcRow := n*c.inImg + (t.icb0+ic)*c.inBlk + (ih0+kh0*s.DilH)*g.W*vl
+	srcRow := srcBase + ic*c.inBlk + (ih0+kh0*s.DilH)*g.W*vl
 	wRow := t.wOff + ic*t.wicb + kh0*t.wkh
 	dstRow := n*c.outImg + t.ob0*c.outBlk + oh*g.OutW*vl
 	bias := &c.bias[t.ob0*vl]
@@ -729,13 +766,13 @@ func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
 		if h.clipR {
 			flags |= flagClipRight
 		}
-		src, wts := &c.src[0], &c.packed[t.wOff]
+		sp, wts := &src[0], &c.packed[t.wOff]
 		if nkh > 0 && h.nkw > 0 {
 			col := h.ow0*s.StrideW - g.PadW + h.kw0*s.DilW
 			if h.clipL {
 				col += s.DilW // the kernel skips column 0 (padding)
 			}
-			src = &c.src[srcRow+col*vl]
+			sp = &src[srcRow+col*vl]
 			wts = &c.packed[wRow+h.kw0*c.icn*T]
 		}
 		d := dstRow + h.ow0*vl
@@ -753,9 +790,9 @@ func (c *Conv) row(t *tile, n, oh, ic, nicb int) {
 		maxStrips := max(1, maxCallMACs/(h.p*T*nicb*c.icn*max(1, nkh*h.nkw)))
 		for st := 0; st < h.nstrips; st += maxStrips {
 			ns := min(maxStrips, h.nstrips-st)
-			kern(src, wts, &c.out[d], ns, nicb, nkh, h.nkw, pix, kwS, khS, c.inBlk, t.wkh, t.wicb, c.outBlk, bias, res, flags)
+			kern(sp, wts, &c.out[d], ns, nicb, nkh, h.nkw, pix, kwS, khS, c.inBlk, t.wkh, t.wicb, c.outBlk, bias, res, flags)
 			if st+ns < h.nstrips {
-				src = at(src, ns*h.p*pix)
+				sp = at(sp, ns*h.p*pix)
 				d += ns * h.p * vl
 				if res != nil {
 					res = &c.res[d]

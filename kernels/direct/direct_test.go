@@ -103,13 +103,14 @@ type knobs struct {
 	padMaxOutW, flattenMaxPlne int
 	chunk, maxWidth            int
 	noGroup4, noSlide          bool
+	noTileCopy                 bool
 }
 
-var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide}
+var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy}
 
 func (k knobs) set() (restore func()) {
-	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide}
-	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide
+	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy}
+	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide, k.noTileCopy
 	return func() { old.set() }
 }
 
@@ -131,6 +132,8 @@ func knobVariants() []knobs {
 	add("width2", func(k *knobs) { k.maxWidth = 2 })
 	add("no-group4", func(k *knobs) { k.noGroup4 = true })
 	add("no-slide", func(k *knobs) { k.noSlide = true })
+	add("no-slide+padded-copy", func(k *knobs) { k.noSlide, k.padMaxOutW = true, 1<<30 })
+	add("no-slide+padded-copy+no-tile-copy", func(k *knobs) { k.noSlide, k.padMaxOutW, k.noTileCopy = true, 1<<30, true })
 	add("width1+border-passes", func(k *knobs) { k.maxWidth, k.padMaxOutW = 1, 0 })
 	return v
 }
