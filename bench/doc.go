@@ -10,7 +10,8 @@
 // median over calls of the call's rate over the FMA peak of the ISA tier in
 // use, measured on the same threads in rounds just before and after that
 // call (kernels/peak.Paired), since this shared machine's speed drifts by
-// tens of percent over minutes.
+// tens of percent over minutes. Each timed call follows an untimed one, so
+// it sees the caches of a loop of calls, as ns/op does.
 package bench
 
 import "github.com/resbench/resbench/kernels"
