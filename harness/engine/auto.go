@@ -43,7 +43,8 @@ var calibMu sync.Mutex
 // 3: strided (unpacked) B for GEMMs whose rows fit one block.
 // 4: the strided-B kernels prefetch the next strip's rows; direct 1x1
 // kernels prefetch their input.
-const calibrationVersion = 4
+// 5: sliding-window direct kernels for grouped 3x3 layers; per-tile copies.
+const calibrationVersion = 5
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
