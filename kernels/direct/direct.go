@@ -211,11 +211,18 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 	if spec.Bias != nil && len(spec.Bias) != s.OutC {
 		return nil, fmt.Errorf("direct: %d bias values for %d output channels", len(spec.Bias), s.OutC)
 	}
+	spec.Shape = s // as Validate completed it
 	tier := isa.Active()
+	return newFor(spec, pool, tier, tierFamilies(tier))
+}
+
+// newFor is New for ISA tier tier with its microkernel families fams (tests
+// give the AVX-512 plan reference kernels on CPUs without AVX-512).
+func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []family) (*Conv, error) {
+	s := spec.Shape
 	c := &Conv{s: s, tier: tier, layout: LayoutFor(tier), pool: pool}
 	c.vl = c.layout.Block()
 	vl := c.vl
-	fams := tierFamilies(tier)
 	icb := (s.InC + vl - 1) / vl
 	ocb := (s.OutC + vl - 1) / vl
 

@@ -160,12 +160,18 @@ func TestPlans(t *testing.T) {
 // kernel on pool and compares it with the float64 reference.
 func checkConv(t *testing.T, s kernels.ConvShape, pool *parallel.Pool) []float32 {
 	t.Helper()
+	return checkConvWith(t, s, func(spec kernels.ConvSpec) (*Conv, error) { return New(spec, pool) })
+}
+
+// checkConvWith is checkConv with the Conv made by mk.
+func checkConvWith(t *testing.T, s kernels.ConvShape, mk func(kernels.ConvSpec) (*Conv, error)) []float32 {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(s.InC), uint64(s.OutC*s.KH)))
 	in := randSlice(rng, s.In().Elems())
 	w := randSlice(rng, s.WeightLen())
 	bias := randSlice(rng, s.OutC)
 	res := randSlice(rng, s.Out().Elems())
-	c, err := New(kernels.ConvSpec{Shape: s, Weight: w, Bias: bias, ReLU: true}, pool)
+	c, err := mk(kernels.ConvSpec{Shape: s, Weight: w, Bias: bias, ReLU: true})
 	if err != nil {
 		t.Fatalf("%v: %v", &s, err)
 	}
@@ -341,5 +347,43 @@ func TestSlidePlans(t *testing.T) {
 				checkConv(t, s, nil)
 			})
 		})
+	}
+}
+
+// TestAVX512PlansWithReferenceKernels plans every edge shape and the
+// sliding-window shapes for the AVX-512 tier (nChw16c, its tile families,
+// sliding and group4 included) with refKernel standing in for each
+// assembly kernel, so the planning and row code of that tier runs on CPUs
+// without AVX-512; the kernels themselves come from the generator path the
+// AVX2 tests execute.
+func TestAVX512PlansWithReferenceKernels(t *testing.T) {
+	fams := refFamilies(familiesAVX512, "ref")
+	pool := parallel.New(2)
+	defer pool.Close()
+	shapes := append([]kerneltest.Shape(nil), kerneltest.EdgeShapes...)
+	shapes = append(shapes,
+		kerneltest.Shape{InC: 64, H: 9, W: 30, OutC: 64, K: 3, Stride: 1, Pad: 1, Groups: 16},
+		kerneltest.Shape{InC: 64, H: 9, W: 31, OutC: 64, K: 3, Stride: 2, Pad: 1, Groups: 4},
+		kerneltest.Shape{InC: 32, H: 5, W: 17, OutC: 32, K: 3, Stride: 1, Pad: 1, Groups: 2},
+	)
+	for i, sh := range shapes {
+		mustSlide := i >= len(kerneltest.EdgeShapes) // the three added above
+		for _, p := range []*parallel.Pool{nil, pool} {
+			checkConvWith(t, sh.ConvShape(), func(spec kernels.ConvSpec) (*Conv, error) {
+				c, err := newFor(spec, p, isa.AVX512, fams)
+				if err != nil {
+					return nil, err
+				}
+				if c.Layout() != kernels.NCHW16c {
+					t.Fatalf("AVX-512 plan in layout %v", c.Layout())
+				}
+				for _, tl := range c.tiles {
+					if mustSlide && tl.slide == nil {
+						t.Fatalf("%v: AVX-512 tile %d does not slide", &spec.Shape, tl.ob0)
+					}
+				}
+				return c, err
+			})
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package direct
 
 import (
+	"strings"
 	"unsafe"
 
 	"github.com/resbench/resbench/kernels/internal/isa"
@@ -48,11 +49,16 @@ const maxRefAcc = 14 * 32
 
 // genericFamilies are the pure-Go kernels of the Generic tier: the AVX2
 // tile shapes (nChw8c) computed by refKernel.
-var genericFamilies = func() []family {
-	fams := make([]family, len(familiesAVX2))
-	for i, f := range familiesAVX2 {
+var genericFamilies = refFamilies(familiesAVX2, "generic")
+
+// refFamilies returns fams with every kernel replaced by refKernel for the
+// same tile, named prefix + the tile part of the assembly name.
+func refFamilies(fams []family, prefix string) []family {
+	out := make([]family, len(fams))
+	for i, f := range fams {
+		isaName := f.name[strings.LastIndex(f.name, "AVX"):]
 		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group4: f.group4, slide: f.slide,
-			name: "generic" + f.name[len("sconvDirect"):len(f.name)-len("AVX2")],
+			name: prefix + f.name[len("sconvDirect"):len(f.name)-len(isaName)],
 			kern: make([]kernelFn, f.pmax+1)}
 		for p := 1; p <= f.pmax; p++ {
 			T, vl, icn, g4 := f.t(), f.vl, f.icn, f.group4
@@ -60,10 +66,10 @@ var genericFamilies = func() []family {
 				refKernel(p, T, vl, icn, g4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 			}
 		}
-		fams[i] = g
+		out[i] = g
 	}
-	return fams
-}()
+	return out
+}
 
 // at returns &p[i] for a float32 pointer into a larger buffer.
 func at(p *float32, i int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(p), 4*i)) }
