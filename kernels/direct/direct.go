@@ -311,9 +311,9 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 		// pixels: one row, split into strips without regard to rows.
 		c.g = geom{H: 1, W: s.H * s.W, OutH: 1, OutW: s.OutH * s.OutW}
 	case s.OutW <= padMaxOutW && !allSlide:
-		// (Tiles that slide peel the border columns off instead: the
-		// copy cost a quarter of a ResNeXt 3×3 layer.)
-		// Materialize the zero columns so that every strip is interior.
+		// Materialize the zero columns so that every strip is interior
+		// (sliding tiles clip their border pixels instead: the copy cost
+		// a quarter of a ResNeXt 3×3 layer).
 		right := max(0, (s.OutW-1)*s.StrideW+(s.KW-1)*s.DilW-s.PadW-(s.W-1))
 		if s.PadW > 0 || right > 0 {
 			c.padCols, c.padL = true, s.PadW
@@ -685,14 +685,15 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 // runCopy copies one input block (image n, block b) into the padded
 // workspace, zeroing its padding columns.
 func (c *Conv) runCopy(task, _ int) {
-	c.copyBlock(c.src[task*c.inBlk:][:c.inBlk], c.in[task*c.s.H*c.s.W*c.vl:])
+	c.copyBlock(c.src[task*c.inBlk:][:c.inBlk], task)
 }
 
-// copyBlock copies the input block at in into the padded block dst,
-// zeroing its padding columns.
-func (c *Conv) copyBlock(dst, in []float32) {
+// copyBlock copies input block blk (image n's block b is n·ICB + b) into
+// the padded block dst, zeroing its padding columns.
+func (c *Conv) copyBlock(dst []float32, blk int) {
 	s, vl := &c.s, c.vl
 	rowIn, rowOut := s.W*vl, c.g.W*vl
+	in := c.in[blk*s.H*rowIn:]
 	left := c.padL * vl
 	for h := 0; h < s.H; h++ {
 		o := dst[h*rowOut : (h+1)*rowOut]
@@ -713,9 +714,8 @@ func (c *Conv) runTask(task, worker int) {
 	src, srcBase := c.src, n*c.inImg+t.icb0*c.inBlk
 	if c.tileCopy {
 		src, srcBase = c.src[worker*c.tileWS:][:c.tileWS], 0
-		inBlk := c.s.H * c.s.W * c.vl
 		for b := 0; b < t.nicb; b++ {
-			c.copyBlock(src[b*c.inBlk:][:c.inBlk], c.in[(n*c.inImg/c.inBlk+t.icb0+b)*inBlk:])
+			c.copyBlock(src[b*c.inBlk:][:c.inBlk], n*c.inImg/c.inBlk+t.icb0+b)
 		}
 	}
 	for ic := 0; ic < t.nicb; ic += t.icChunk {

@@ -100,16 +100,20 @@ func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, 
 					for kw := 0; kw < nkw; kw++ {
 						sp := origin + s*p*pixStride + b*icbStride + kh*khStride + kw*kwStride
 						wp := b*wicbStride + kh*wkhStride + kw*icn*T
+						// Pixels [q0, q1) take this tap: the clips drop
+						// the first pixel's first column, the last one's
+						// last.
+						q0, q1 := 0, p
+						if clipL && kw == 0 {
+							q0 = 1
+						}
+						if clipR && kw == nkw-1 {
+							q1 = p - 1
+						}
 						for i := 0; i < icn; i++ {
 							w := unsafe.Slice(at(wts, wp+i*T), T)
-							clipped := func(q int) bool {
-								return (clipL && q == 0 && kw == 0) || (clipR && q == p-1 && kw == nkw-1)
-							}
 							if group4 {
-								for q := 0; q < p; q++ {
-									if clipped(q) {
-										continue
-									}
+								for q := q0; q < q1; q++ {
 									x := unsafe.Slice(at(src, sp+q*pixStride), vl)
 									a := acc[q*T : q*T+T]
 									for j := range a {
@@ -118,10 +122,7 @@ func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, 
 								}
 								continue
 							}
-							for q := 0; q < p; q++ {
-								if clipped(q) {
-									continue
-								}
+							for q := q0; q < q1; q++ {
 								x := *at(src, sp+q*pixStride+i)
 								a := acc[q*T : q*T+T]
 								a = a[:len(w)]
