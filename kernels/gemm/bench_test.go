@@ -255,3 +255,33 @@ func BenchmarkMicroKernel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkColumnKernel times the column kernel of each tier on one column
+// of a block of packed A panels that stays in cache (kc=256, mc/mr panels),
+// counting only the panels' real rows: the cost of the last column of an N
+// edge such as n = 49 = 3·16 + 1.
+func BenchmarkColumnKernel(b *testing.B) {
+	for _, tier := range isa.All() {
+		b.Run(tierName(tier)+"/kc=256", func(b *testing.B) {
+			if !isa.Supported(tier) {
+				b.Skipf("CPU/build lacks %v", tier)
+			}
+			cfg := configFor(tier)
+			if cfg.col == nil {
+				b.Skipf("%v has no column kernel", tier)
+			}
+			const kc = 256
+			panels := cfg.mc / cfg.mr
+			rng := rand.New(rand.NewPCG(1, 2))
+			a := alignedFloats(panels*cfg.mr*kc + 8)
+			copy(a, randSlice(rng, len(a)))
+			bp := alignedFloats(kc * cfg.nr)
+			copy(bp, randSlice(rng, len(bp)))
+			out := alignedFloats(panels * 8)
+			flops := 2 * float64(panels*cfg.mr*kc)
+			reportPaired(b, tier, nil, flops, func() {
+				cfg.col(&a[0], &bp[0], &out[0], kc, panels, cfg.nr)
+			})
+		})
+	}
+}
