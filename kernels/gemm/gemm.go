@@ -300,7 +300,11 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 			if np := nc / nr; np > 0 && !strided {
 				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, np, pstride)
 			}
-			if rem := nc % nr; rem > 0 {
+			// The last few columns (n = 49 = 3·16 + 1) go to the column
+			// kernel, which reads them where they are; other partial
+			// panels are packed zero-padded.
+			colTail := nc%nr <= maxColCols && cfg.col != nil
+			if rem := nc % nr; rem > 0 && !colTail {
 				p0 := nc / nr
 				packBPartial(bbuf[p0*pstride:p0*pstride+kc*nr], src[p0*nr:], kc, j.ldb, rem, nr)
 			}
@@ -317,10 +321,10 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 					if (jr+1)*nr < nc {
 						bnext = &bbuf[(jr+1)*pstride]
 					}
-					if ncols <= maxColCols && cfg.col != nil {
-						// A few columns (n = 49 = 3·16 + 1): one
-						// column at a time, vectorized along A's rows.
-						ctx.columns(worker, ic, mc, col, ncols, &aBlock[ic*kc], bp, kc, flags)
+					if ncols < nr && colTail {
+						// One column at a time, vectorized along
+						// A's rows, B read from its rows.
+						ctx.columns(worker, ic, mc, col, ncols, &aBlock[ic*kc], &j.b[pc*j.ldb+col], j.ldb, kc, flags)
 						continue
 					}
 					if ncols != nvec*cfg.vl {
@@ -447,8 +451,9 @@ func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32
 
 // columns computes C[i0:i0+rows, col:col+ncols] (ncols ≤ maxColCols) with
 // the column kernel, one column per call, and applies the accumulation and
-// the epilogue in Go (rows·ncols elements: a few hundred per block).
-func (ctx *Context) columns(worker, i0, rows, col, ncols int, ap, bp *float32, kc, flags int) {
+// the epilogue in Go (rows·ncols elements: a few hundred per block). B's
+// values for column col+x, step k, are bp[k*bstride+x].
+func (ctx *Context) columns(worker, i0, rows, col, ncols int, ap, bp *float32, bstride, kc, flags int) {
 	j := &ctx.job
 	cfg := ctx.cfg
 	mr := cfg.mr
@@ -456,7 +461,7 @@ func (ctx *Context) columns(worker, i0, rows, col, ncols int, ap, bp *float32, k
 	out := ctx.cols[worker][:panels*8]
 	ep := &j.ep
 	for x := 0; x < ncols; x++ {
-		cfg.col(ap, (*float32)(unsafe.Add(unsafe.Pointer(bp), x*4)), unsafe.SliceData(out), kc, panels, cfg.nr)
+		cfg.col(ap, (*float32)(unsafe.Add(unsafe.Pointer(bp), x*4)), unsafe.SliceData(out), kc, panels, bstride)
 		for r := 0; r < rows; r++ {
 			v := out[r/mr*8+r%mr]
 			ci := (i0+r)*j.ldc + col + x
