@@ -47,7 +47,8 @@ var calibMu sync.Mutex
 // 4: the strided-B kernels prefetch the next strip's rows; direct 1x1
 // kernels prefetch their input.
 // 5: sliding-window direct kernels for grouped 3x3 layers; per-tile copies.
-// 6: whole plans compared by the median of alternated inferences.
+// 6: whole plans compared by the median of alternated inferences, layers
+// by the best of 5 alternated runs per kernel.
 const calibrationVersion = 6
 
 // CalibrationPath is the cache file for this machine and thread count.
@@ -128,7 +129,8 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 		key := shapeKey(s)
 		times := cal.Layers[key]
 		if times == nil {
-			times = map[string]float64{}
+			var names []string
+			var convs []kernels.Conv
 			for _, k := range ConvKernels() {
 				c, err := p.buildConv(k, spec)
 				if errors.Is(err, errUnsupported) {
@@ -137,7 +139,11 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 				if err != nil {
 					return nil, err
 				}
-				times[k] = timeConv(c, s)
+				names, convs = append(names, k), append(convs, c)
+			}
+			times = map[string]float64{}
+			for i, t := range timeConvs(convs, s) {
+				times[names[i]] = t
 			}
 			cal.Layers[key] = times
 		}

@@ -100,9 +100,8 @@ func (p *Plan) chooseConv(n *graph.Node, spec kernels.ConvSpec) (conv kernels.Co
 
 // bestWinograd measures F2, F4 and F6 on the layer and keeps the fastest.
 func (p *Plan) bestWinograd(n *graph.Node, spec kernels.ConvSpec) (kernels.Conv, string, string, error) {
-	var best kernels.Conv
-	var bestK string
-	var bestT float64
+	var names []string
+	var convs []kernels.Conv
 	for _, k := range []string{KernelWinogradF2, KernelWinogradF4, KernelWinogradF6} {
 		c, err := p.buildConv(k, spec)
 		if errors.Is(err, errUnsupported) {
@@ -111,8 +110,14 @@ func (p *Plan) bestWinograd(n *graph.Node, spec kernels.ConvSpec) (kernels.Conv,
 		if err != nil {
 			return nil, "", "", fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		if t := timeConv(c, spec.Shape); best == nil || t < bestT {
-			best, bestK, bestT = c, k, t
+		names, convs = append(names, k), append(convs, c)
+	}
+	var best kernels.Conv
+	var bestK string
+	var bestT float64
+	for i, t := range timeConvs(convs, spec.Shape) {
+		if best == nil || t < bestT {
+			best, bestK, bestT = convs[i], names[i], t
 		}
 	}
 	if best == nil {

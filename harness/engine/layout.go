@@ -147,24 +147,35 @@ func assignLayouts(g *graph.Graph, convs map[string]kernels.Conv) (map[*graph.No
 	return lay, reorders, nil
 }
 
-// timeConv runs c on random data and returns the best of a few runs in
-// seconds, for the measured kernel choices.
-func timeConv(c kernels.Conv, s kernels.ConvShape) float64 {
-	l := c.Layout()
-	in := kernels.Alloc(l.Elems(s.In()))
-	out := kernels.Alloc(l.Elems(s.Out()))
-	ws := kernels.Alloc(c.WorkspaceLen())
+// convTrialRounds is how many timed runs timeConvs gives each kernel.
+const convTrialRounds = 5
+
+// timeConvs runs each conv of convs (kernels for shape s) on random data and
+// returns each one's best run in seconds, for the measured kernel choices.
+// The kernels take turns, one run each per round, so that a slow spell of
+// this shared machine does not fall on one kernel's runs only.
+func timeConvs(convs []kernels.Conv, s kernels.ConvShape) []float64 {
+	type trial struct{ in, out, ws []float32 }
+	trials := make([]trial, len(convs))
 	r := rand.New(rand.NewPCG(1, 1))
-	for i := range in {
-		in[i] = float32(r.NormFloat64())
+	for i, c := range convs {
+		l := c.Layout()
+		t := trial{in: kernels.Alloc(l.Elems(s.In())), out: kernels.Alloc(l.Elems(s.Out())), ws: kernels.Alloc(c.WorkspaceLen())}
+		for j := range t.in {
+			t.in[j] = float32(r.NormFloat64())
+		}
+		c.Run(t.in, t.out, nil, t.ws) // warm caches and pages
+		trials[i] = t
 	}
-	c.Run(in, out, nil, ws) // warm caches and pages
-	best := 0.0
-	for range 3 {
-		t := time.Now()
-		c.Run(in, out, nil, ws)
-		if d := time.Since(t).Seconds(); best == 0 || d < best {
-			best = d
+	best := make([]float64, len(convs))
+	for range convTrialRounds {
+		for i, c := range convs {
+			t := &trials[i]
+			start := time.Now()
+			c.Run(t.in, t.out, nil, t.ws)
+			if d := time.Since(start).Seconds(); best[i] == 0 || d < best[i] {
+				best[i] = d
+			}
 		}
 	}
 	return best
