@@ -16,8 +16,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	alpha := fs.Float64("alpha", 0.05, "significance level")
 	force := fs.Bool("force", false, "compare files from different CPUs or ISA tiers anyway")
 	html := fs.String("html", "", "also write a self-contained HTML report with plots to this file")
-	if err := fs.Parse(args); err != nil {
-		return usagef("compare: %v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {

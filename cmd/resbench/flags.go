@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,13 +16,24 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
+// errHelp is what parse returns for -h, -help or --help.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses args, leaving positional arguments in fs.Args().
+func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return usagef("%s: flags are listed in the manual", fs.Name())
+			return errHelp // run prints the command's part of the manual
 		}
 		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+// parse parses args and rejects stray positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))

@@ -12,8 +12,8 @@ func cmdGate(args []string, stdout, stderr io.Writer) error {
 	alpha := fs.Float64("alpha", 0.05, "significance level")
 	force := fs.Bool("force", false, "compare results from different CPUs or ISA tiers")
 	filter := fs.String("filter", "", "benchmarks to gate on")
-	if err := fs.Parse(args); err != nil {
-		return usagef("gate: %v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 2 {
 		return usagef("gate: want BASELINE NEW, two result files")

@@ -22,6 +22,26 @@ func manual() string {
 	return strings.TrimSpace(b.String()) + "\n"
 }
 
+// commandManual returns the manual's section for one command: its synopsis
+// line and the indented text under it, up to the next command.
+func commandManual(cmd string) string {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.Split(manual(), "\n") {
+		synopsis := strings.HasPrefix(line, "    ") && !strings.HasPrefix(line, "     ")
+		switch {
+		case synopsis && (strings.TrimSpace(line) == cmd || strings.HasPrefix(line, "    "+cmd+" ")):
+			in = true
+		case in && (synopsis || (line != "" && !strings.HasPrefix(line, " "))):
+			return b.String()
+		}
+		if in {
+			b.WriteString(strings.TrimPrefix(line, "    ") + "\n")
+		}
+	}
+	return b.String()
+}
+
 func cmdHelp(args []string, stdout, stderr io.Writer) error {
 	_, err := io.WriteString(stdout, manual())
 	return err

@@ -5,6 +5,8 @@
 //
 //	resbench <command> [flags]
 //
+// "resbench <command> --help" prints that command's part of this manual.
+//
 // Commands:
 //
 //	machine [--json] [--time D]
@@ -217,9 +219,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/resbench/resbench/kernels"
 )
@@ -271,5 +275,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return cmd(args[1:], stdout, stderr)
+	err := cmd(args[1:], stdout, stderr)
+	if errors.Is(err, errHelp) {
+		_, err = io.WriteString(stdout, "Usage: resbench "+strings.TrimRight(commandManual(args[0]), "\n")+"\n\nThe whole manual: resbench help\n")
+	}
+	return err
 }

@@ -72,6 +72,33 @@ func TestHelpGolden(t *testing.T) {
 	golden(t, "help.golden", out)
 }
 
+// Every command's --help prints its own part of the manual (synopsis and
+// flags, not the next command's) and succeeds.
+func TestCommandHelp(t *testing.T) {
+	for cmd := range commands {
+		if cmd == "help" {
+			continue
+		}
+		for _, flag := range []string{"-h", "--help"} {
+			out, _, err := runCLI(cmd, flag)
+			if err != nil {
+				t.Fatalf("%s %s: %v", cmd, flag, err)
+			}
+			if !strings.HasPrefix(out, "Usage: resbench "+cmd) || strings.Count(out, "\n") < 4 {
+				t.Errorf("%s %s printed:\n%s", cmd, flag, out)
+			}
+			for other := range commands {
+				if other != cmd && strings.Contains(out, "\n"+other+" ") {
+					t.Errorf("%s %s also printed the section of %s:\n%s", cmd, flag, other, out)
+				}
+			}
+		}
+	}
+	if out, _, _ := runCLI("run", "--help"); !strings.Contains(out, "--model NAME") || !strings.Contains(out, "Ctrl-C stops a run") {
+		t.Errorf("run --help lacks its flags or its last paragraph:\n%s", out)
+	}
+}
+
 // The table, checked through the CLI's JSON.
 func TestModelsJSON(t *testing.T) {
 	out, _, err := runCLI("models", "--json")
