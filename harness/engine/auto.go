@@ -25,9 +25,9 @@ import (
 // reorders between layers; so auto then compiles three whole plans — the
 // per-layer winners, the winners among NCHW kernels only, and direct
 // wherever it runs — times them end to end in alternation, and keeps the
-// one with the lowest median. Both
-// measurements are cached per machine (CPU model, ISA tier, threads) in the
-// user's cache directory, so the calibration runs once.
+// one with the lowest median. Both measurements are cached per machine (CPU
+// model, ISA tier, threads) in the user's cache directory, so the
+// calibration runs once.
 
 // calibration is the on-disk cache.
 type calibration struct {
