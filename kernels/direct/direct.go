@@ -685,17 +685,17 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 // runCopy copies one input block (image n, block b) into the padded
 // workspace, zeroing its padding columns.
 func (c *Conv) runCopy(task, _ int) {
-	c.copyBlock(c.src[task*c.inBlk:][:c.inBlk], task)
+	c.copyBlock(c.src[task*c.inBlk:][:c.inBlk], task, 0, c.s.H)
 }
 
-// copyBlock copies input block blk (image n's block b is n·ICB + b) into
-// the padded block dst, zeroing its padding columns.
-func (c *Conv) copyBlock(dst []float32, blk int) {
+// copyBlock copies rows [h0, h1) of input block blk (image n's block b is
+// n·ICB + b) into the padded block dst, zeroing their padding columns.
+func (c *Conv) copyBlock(dst []float32, blk, h0, h1 int) {
 	s, vl := &c.s, c.vl
 	rowIn, rowOut := s.W*vl, c.g.W*vl
 	in := c.in[blk*s.H*rowIn:]
 	left := c.padL * vl
-	for h := 0; h < s.H; h++ {
+	for h := h0; h < h1; h++ {
 		o := dst[h*rowOut : (h+1)*rowOut]
 		clear(o[:left])
 		copy(o[left:], in[h*rowIn:(h+1)*rowIn])
@@ -713,9 +713,14 @@ func (c *Conv) runTask(task, worker int) {
 	oh1 := min(c.g.OutH, oh0+c.perTask)
 	src, srcBase := c.src, n*c.inImg+t.icb0*c.inBlk
 	if c.tileCopy {
+		// Only the input rows this task's output rows read: with more
+		// than one row chunk per tile, each chunk copies its own.
+		s := &c.s
+		h0 := max(0, oh0*s.StrideH-s.PadH)
+		h1 := min(s.H, (oh1-1)*s.StrideH-s.PadH+(s.KH-1)*s.DilH+1)
 		src, srcBase = c.src[worker*c.tileWS:][:c.tileWS], 0
 		for b := 0; b < t.nicb; b++ {
-			c.copyBlock(src[b*c.inBlk:][:c.inBlk], n*c.inImg/c.inBlk+t.icb0+b)
+			c.copyBlock(src[b*c.inBlk:][:c.inBlk], n*c.inImg/c.inBlk+t.icb0+b, h0, h1)
 		}
 	}
 	for ic := 0; ic < t.nicb; ic += t.icChunk {
