@@ -39,49 +39,70 @@ type PairedResult struct {
 // It runs at least minPairs calls and for at least minDur, at most 10000
 // calls. It panics if the tier is not supported.
 func Paired(tier isa.Tier, pool *parallel.Pool, flops float64, minPairs int, minDur time.Duration, op func()) PairedResult {
-	run, chunk, fpi := fmaLoop(tier)
-	threads := pool.Threads()
-	rates := make([]float64, threads)
-	// A round is chunks of ~50 µs, each timed; its rate is the median
-	// chunk's, so a timer interrupt that lands in the round does not count
-	// against the peak while the median call of op escapes it.
-	chunkRates := make([][]float64, threads)
-	roundFn := func(task, worker int) {
-		rs := chunkRates[task][:0]
-		t0 := time.Now()
-		for c0 := t0; c0.Sub(t0) < round; {
-			run(chunk)
-			c1 := time.Now()
-			rs = append(rs, float64(chunk)*fpi/c1.Sub(c0).Seconds()/1e9)
-			c0 = c1
-		}
-		chunkRates[task] = rs
-		rates[task] = median(rs)
-	}
-	peakRound := func() float64 {
-		pool.Run(threads, roundFn)
-		sum := 0.0
-		for _, r := range rates {
-			sum += r
-		}
-		return sum
-	}
-	run(chunk) // page in, clock up
+	rounds := NewRounds(tier, pool)
 	var calls []float64
 	var ratios []float64
-	prev := peakRound()
+	prev := rounds.Run()
 	start := time.Now()
 	for len(calls) < 10000 && (len(calls) < minPairs || time.Since(start) < minDur) {
 		op() // warm the caches: see the doc comment
 		t0 := time.Now()
 		op()
 		rate := flops / time.Since(t0).Seconds() / 1e9
-		next := peakRound()
+		next := rounds.Run()
 		calls = append(calls, rate)
 		ratios = append(ratios, 100*rate/((prev+next)/2))
 		prev = next
 	}
 	return PairedResult{GFLOPS: median(calls), PctPeak: median(ratios), Pairs: len(calls)}
+}
+
+// Rounds measures the FMA peak of a pool's threads in short rounds, to be
+// interleaved with the work being measured.
+type Rounds struct {
+	pool       *parallel.Pool
+	run        func(n int)
+	chunk      int
+	fpi        float64
+	rates      []float64
+	chunkRates [][]float64
+}
+
+// NewRounds prepares peak rounds of tier's FMA loop on every worker of
+// pool. It panics if the tier is not supported.
+func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
+	run, chunk, fpi := fmaLoop(tier)
+	threads := pool.Threads()
+	r := &Rounds{pool: pool, run: run, chunk: chunk, fpi: fpi,
+		rates: make([]float64, threads), chunkRates: make([][]float64, threads)}
+	run(chunk) // page in, clock up
+	return r
+}
+
+// Run runs one round (about 2 ms of the FMA loop on every worker at once)
+// and returns the sum of the workers' rates in GFLOP/s. A worker's rate is
+// its median ~50 µs chunk's, so a timer interrupt that lands in the round
+// does not count against the peak.
+func (r *Rounds) Run() float64 {
+	r.pool.Run(len(r.rates), r.round)
+	sum := 0.0
+	for _, rate := range r.rates {
+		sum += rate
+	}
+	return sum
+}
+
+func (r *Rounds) round(task, worker int) {
+	rs := r.chunkRates[task][:0]
+	t0 := time.Now()
+	for c0 := t0; c0.Sub(t0) < round; {
+		r.run(r.chunk)
+		c1 := time.Now()
+		rs = append(rs, float64(r.chunk)*r.fpi/c1.Sub(c0).Seconds()/1e9)
+		c0 = c1
+	}
+	r.chunkRates[task] = rs
+	r.rates[task] = median(rs)
 }
 
 // median of a non-empty slice (sorted in place); the mean of the middle two
