@@ -61,7 +61,8 @@ func sgemmShapes() [][3]int {
 // Each pair of calls is followed by an FMA peak round on one thread and on
 // two; fma-x-vs-1-thread is the median ratio of those, what the host's two
 // vCPUs deliver together at that moment compared with one (2 on an idle
-// host; less while a neighbour shares the second vCPU's core).
+// host; down to 1 while the host runs something else on the second vCPU's
+// core).
 func BenchmarkSgemmSpeedup(b *testing.B) {
 	forTiers(b, func(b *testing.B, tier kernels.Tier) {
 		pool1, pool2 := parallel.New(1), parallel.New(2)

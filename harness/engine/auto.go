@@ -27,12 +27,12 @@ import (
 // it runs, and the per-layer winners with the NCHW winner (the GEMM) for
 // every pointwise conv — times them end to end in alternation, and keeps
 // the one with the lowest median. The last one is there because a layer
-// timed alone is not a layer in a network: the pointwise convs of
-// SE-ResNeXt-50 with every fusion are as fast with direct as with the GEMM
-// alone, but in the network that plan (all direct) was slower by 4.5 %
-// (median of 80 alternated inferences; faster in 30 of 80). Both measurements are cached per machine (CPU
-// model, ISA tier, threads) in the user's cache directory, so the
-// calibration runs once.
+// timed alone is not a layer in a network: SE-ResNeXt-50's pointwise
+// convs with every fusion time alike with direct and with the GEMM alone,
+// but in the network the all-direct plan was 4.5 % slower (median of 80
+// alternated inferences; the GEMM plan won 50 of the 80 rounds). Both
+// measurements are cached per machine (CPU model, ISA tier, threads) in the
+// user's cache directory, so the calibration runs once.
 
 // calibration is the on-disk cache.
 type calibration struct {
