@@ -3,10 +3,12 @@ package harness
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/parallel"
 	"github.com/resbench/resbench/kernels/peak"
 )
 
@@ -31,6 +33,24 @@ type Machine struct {
 	// TriadGBs is STREAM-triad bandwidth, one thread and all threads.
 	TriadGBs    float64 `json:"triad_gbs_1thread"`
 	TriadGBsAll float64 `json:"triad_gbs_all_threads"`
+	// Scaling is nil with one thread.
+	Scaling *Scaling `json:"fma_scaling,omitempty"`
+}
+
+// Scaling is how much faster the active tier's FMA loop runs on all
+// threads than on one, over alternated ~2 ms rounds of each. The loop
+// touches no memory, so on a machine of one's own every round gives the
+// thread count; on a shared host a round in which another tenant held one
+// of the cores gives less. Min and the share of rounds below 90 % of the
+// thread count say how far multi-thread timings of this moment can be
+// trusted (peak.Paired compares each call with the rounds around it).
+type Scaling struct {
+	Tier    string  `json:"isa"`
+	Threads int     `json:"threads"`
+	Rounds  int     `json:"rounds"`
+	Median  float64 `json:"median"`
+	Min     float64 `json:"min"`
+	Low     float64 `json:"low_share"` // rounds below 0.9 × Threads
 }
 
 // Peak is the measured fp32 FMA throughput of one ISA tier.
@@ -41,8 +61,9 @@ type Peak struct {
 }
 
 // MeasureMachine reads the CPU description and measures the FMA peak of
-// every supported tier (1 thread and all threads) and the triad bandwidth,
-// spending about d on each measurement.
+// every supported tier (1 thread and all threads), the triad bandwidth and,
+// with more than one thread, the FMA scaling, spending about d on each
+// measurement.
 func MeasureMachine(d time.Duration) Machine {
 	m := Machine{CPU: cpuid.CPU.BrandName, Vendor: cpuid.CPU.VendorString, Family: cpuid.CPU.Family, Model: cpuid.CPU.Model,
 		Cores: cpuid.CPU.PhysicalCores, Threads: runtime.GOMAXPROCS(0),
@@ -64,7 +85,32 @@ func MeasureMachine(d time.Duration) Machine {
 	}
 	m.TriadGBs = peak.Triad(d)
 	m.TriadGBsAll = peak.TriadThreads(m.Threads, d)
+	if m.Threads > 1 {
+		sc := MeasureScaling(kernels.ActiveTier(), m.Threads, d)
+		m.Scaling = &sc
+	}
 	return m
+}
+
+// MeasureScaling alternates FMA peak rounds of tier on one thread and on
+// threads for about d (at least 10 pairs) and summarizes the ratios.
+func MeasureScaling(tier kernels.Tier, threads int, d time.Duration) Scaling {
+	pool1, poolN := parallel.New(1), parallel.New(threads)
+	defer pool1.Close()
+	defer poolN.Close()
+	r1, rN := peak.NewRounds(tier, pool1), peak.NewRounds(tier, poolN)
+	var ratios []float64
+	low := 0
+	for start := time.Now(); len(ratios) < 10 || time.Since(start) < d; {
+		x := rN.Run() / r1.Run()
+		ratios = append(ratios, x)
+		if x < 0.9*float64(threads) {
+			low++
+		}
+	}
+	slices.Sort(ratios)
+	return Scaling{Tier: tier.String(), Threads: threads, Rounds: len(ratios), Median: ratios[len(ratios)/2],
+		Min: ratios[0], Low: float64(low) / float64(len(ratios))}
 }
 
 // PeakOf returns the measured peak of tier, or an error if it was not

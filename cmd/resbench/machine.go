@@ -20,7 +20,7 @@ func cmdMachine(args []string, stdout, stderr io.Writer) error {
 	if *dur <= 0 {
 		return usagef("machine: --time must be positive")
 	}
-	fmt.Fprintln(stderr, "measuring FMA peaks and memory bandwidth...")
+	fmt.Fprintln(stderr, "measuring FMA peaks, memory bandwidth and thread scaling...")
 	m := harness.MeasureMachine(*dur)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -37,5 +37,13 @@ func cmdMachine(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "peak       %-8s %7.1f GFLOP/s 1 thread, %7.1f GFLOP/s %d threads (fp32 FMA)\n", p.Tier, p.GFLOPS1, p.GFLOPSAll, m.Threads)
 	}
 	fmt.Fprintf(stdout, "bandwidth  %.1f GB/s 1 thread, %.1f GB/s %d threads (STREAM triad)\n", m.TriadGBs, m.TriadGBsAll, m.Threads)
+	if sc := m.Scaling; sc != nil {
+		fmt.Fprintf(stdout, "scaling    %s FMA on %d threads: median %.2f×, min %.2f× one thread over %d alternated rounds; %.0f%% of rounds below %.1f×",
+			sc.Tier, sc.Threads, sc.Median, sc.Min, sc.Rounds, 100*sc.Low, 0.9*float64(sc.Threads))
+		if sc.Low > 0.1 {
+			fmt.Fprint(stdout, " (other tenants are holding cores: multi-thread timings taken now will vary)")
+		}
+		fmt.Fprintln(stdout)
+	}
 	return nil
 }

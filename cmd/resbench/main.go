@@ -13,10 +13,14 @@
 //	    Describe the CPU (model, cores, caches, SIMD features, the ISA tier
 //	    detected and the one in use) and measure its ceilings: the fp32 FMA
 //	    peak of every supported tier (generic, avx2, avx512) on 1 thread and
-//	    on all threads, and STREAM-triad memory bandwidth. --time is spent on
-//	    each measurement (default 500ms). RESBENCH_ISA=generic|avx2|avx512
-//	    forces a lower tier for every command; forcing one the CPU lacks is
-//	    an error at start-up.
+//	    on all threads, and STREAM-triad memory bandwidth. With more than one
+//	    thread, also how the FMA loop scales: rounds on all threads
+//	    alternated with rounds on one, their ratio's median and minimum, and
+//	    the share of rounds below 90% of the thread count (on a shared host,
+//	    other tenants holding cores: multi-thread timings of that moment
+//	    vary). --time is spent on each measurement (default 500ms).
+//	    RESBENCH_ISA=generic|avx2|avx512 forces a lower tier for every
+//	    command; forcing one the CPU lacks is an error at start-up.
 //
 //	models [--json]
 //	    List every model of the zoo: name, family, depth, parameters and
