@@ -66,6 +66,7 @@ type Rounds struct {
 	fpi        float64
 	rates      []float64
 	chunkRates [][]float64
+	roundFn    func(task, worker int) // r.round, bound once: a method value allocates
 }
 
 // NewRounds prepares peak rounds of tier's FMA loop on every worker of
@@ -75,6 +76,7 @@ func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
 	threads := pool.Threads()
 	r := &Rounds{pool: pool, run: run, chunk: chunk, fpi: fpi,
 		rates: make([]float64, threads), chunkRates: make([][]float64, threads)}
+	r.roundFn = r.round
 	run(chunk) // page in, clock up
 	return r
 }
@@ -84,7 +86,7 @@ func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
 // its median ~50 µs chunk's, so a timer interrupt that lands in the round
 // does not count against the peak.
 func (r *Rounds) Run() float64 {
-	r.pool.Run(len(r.rates), r.round)
+	r.pool.Run(len(r.rates), r.roundFn)
 	sum := 0.0
 	for _, rate := range r.rates {
 		sum += rate
