@@ -163,6 +163,11 @@ type Conv struct {
 	tileWS   int
 	padL     int // zero columns left of the copied input
 
+	// strided is the shape of a strided 1×1 convolution computed as a
+	// subsample into the workspace then the stride-1 convolution s of
+	// the subsampled plane (zero N when there is none; see subsampled).
+	strided kernels.ConvShape
+
 	inImg, inBlk, outImg, outBlk int // strides in floats
 
 	// Run state, read by the tasks.
@@ -221,6 +226,15 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []family) (*Conv, error) {
 	s := spec.Shape
 	c := &Conv{s: s, tier: tier, layout: LayoutFor(tier), pool: pool}
+	widest := family{pmax: 1} // the widest dense tile's family
+	for _, f := range fams {
+		if f.icn == c.layout.Block() && !f.group4 && f.slide == 0 && f.nvec > widest.nvec {
+			widest = f
+		}
+	}
+	if inner, ok := subsampled(s, widest.pmax); ok {
+		c.strided, c.s, s = s, inner, inner
+	}
 	c.vl = c.layout.Block()
 	vl := c.vl
 	icb := (s.InC + vl - 1) / vl
@@ -386,6 +400,9 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	c.ntasks = s.N * len(c.tiles) * c.chunks
 	c.task = c.runTask
 	c.copyTask = c.runCopy
+	if c.strided.N > 0 {
+		c.copyTask = c.runSubsample
+	}
 	return c, nil
 }
 
@@ -644,8 +661,12 @@ func (c *Conv) Name() string           { return c.name }
 func (c *Conv) Layout() kernels.Layout { return c.layout }
 
 // WorkspaceLen is the size of the zero-column padded copy of the input
-// that convolutions with narrow outputs make (see padMaxOutW), else 0.
+// that convolutions with narrow outputs make (see padMaxOutW), or of the
+// subsampled input of a strided 1×1 convolution, else 0.
 func (c *Conv) WorkspaceLen() int {
+	if c.strided.N > 0 {
+		return c.s.N * c.inImg
+	}
 	if !c.padCols {
 		return 0
 	}
@@ -661,15 +682,19 @@ func (c *Conv) Tier() isa.Tier { return c.tier }
 // Run computes out = relu?(conv(in) + bias + residual) for the whole batch,
 // all in Layout(). residual is nil or shaped like out and must not overlap
 // it (border strips store partial sums in out before the residual is
-// added). ws is unused (WorkspaceLen is 0).
+// added). ws has at least WorkspaceLen values.
 func (c *Conv) Run(in, out, residual, ws []float32) {
-	inLen, outLen := c.layout.Elems(c.s.In()), c.layout.Elems(c.s.Out())
+	inShape := c.s.In()
+	if c.strided.N > 0 {
+		inShape = c.strided.In()
+	}
+	inLen, outLen := c.layout.Elems(inShape), c.layout.Elems(c.s.Out())
 	if len(in) < inLen || len(out) < outLen || (residual != nil && len(residual) < outLen) {
 		panic(fmt.Sprintf("direct: Run with %d input, %d output, %d residual values; want %d, %d, %d",
 			len(in), len(out), len(residual), inLen, outLen, outLen))
 	}
 	c.in, c.out, c.res, c.src = in, out, residual, in
-	if c.padCols {
+	if c.padCols || c.strided.N > 0 {
 		if len(ws) < c.WorkspaceLen() {
 			panic(fmt.Sprintf("direct: workspace of %d values, want %d", len(ws), c.WorkspaceLen()))
 		}

@@ -94,6 +94,10 @@ var EdgeShapes = func() []Shape {
 		Shape{InC: 64, H: 5, W: 5, OutC: 12, K: 3, Stride: 1, Pad: 1},
 		Shape{InC: 48, H: 16, W: 32, OutC: 48, K: 3, Stride: 1, Pad: 1},
 		Shape{N: 3, InC: 20, H: 10, W: 10, OutC: 36, K: 3, Stride: 2, Pad: 1},
+		// 1x1 stride 2 with 7-column output rows (res5a's projection),
+		// which direct computes as a subsample then a stride-1 conv, on an
+		// odd plane with two images and a partial channel block.
+		Shape{N: 2, InC: 20, H: 13, W: 13, OutC: 40, K: 1, Stride: 2},
 		// A projection-like 1x1 stride 2 whose rows are wide enough for
 		// vector subsampling (20 output columns) and whose input is deep
 		// enough that im2col cuts its 140 output pixels into blocks that
