@@ -55,7 +55,8 @@ var calibMu sync.Mutex
 // 6: whole plans compared by the median of alternated inferences, layers
 // by the best of 5 alternated runs per kernel.
 // 7: a fourth candidate plan, pointwise convs on the GEMM.
-const calibrationVersion = 7
+// 8: direct strided 1x1 convs with short rows subsample first.
+const calibrationVersion = 8
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
