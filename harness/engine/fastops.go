@@ -115,10 +115,14 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 				eltwise.Subsample2(s, d, oh, ow, 2*x.W)
 				return
 			}
+			if b > 1 {
+				eltwise.SubsamplePixels(s, d, oh, ow, b, op.Stride, op.Stride*x.W*b)
+				return
+			}
 			for r := range oh {
-				row := s[r*op.Stride*x.W*b:]
+				row := s[r*op.Stride*x.W:]
 				for c := range ow {
-					pickPixel(d[(r*ow+c)*b:], row[c*op.Stride*b:], b)
+					d[r*ow+c] = row[c*op.Stride]
 				}
 			}
 		}), nil

@@ -226,13 +226,7 @@ func New(spec kernels.ConvSpec, pool *parallel.Pool) (*Conv, error) {
 func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []family) (*Conv, error) {
 	s := spec.Shape
 	c := &Conv{s: s, tier: tier, layout: LayoutFor(tier), pool: pool}
-	widest := family{pmax: 1} // the widest dense tile's family
-	for _, f := range fams {
-		if f.icn == c.layout.Block() && !f.group4 && f.slide == 0 && f.nvec > widest.nvec {
-			widest = f
-		}
-	}
-	if inner, ok := subsampled(s, widest.pmax); ok {
+	if inner, ok := subsampled(s); ok {
 		c.strided, c.s, s = s, inner, inner
 	}
 	c.vl = c.layout.Block()

@@ -1,24 +1,26 @@
 package direct
 
-import "github.com/resbench/resbench/kernels"
+import (
+	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/eltwise"
+)
 
 // subsampled reports whether New computes s, a strided 1×1 convolution
 // without padding, as a subsample of the input into the workspace followed
 // by the stride-1 convolution of the subsampled plane, and returns that
-// stride-1 shape. pmax is the widest strip (pixels) of the main tile.
+// stride-1 shape: when that plane is small enough to be one row of
+// OutH·OutW pixels (flattenMaxPlane).
 //
-// Read in place, every output row is split into strips of at most pmax
-// pixels; the subsampled plane is one row of OutH·OutW pixels (see
-// flattenMaxPlane), so the strips are full. That pays for the extra pass
-// only where rows waste many strip slots: ResNet-50's res5a projection
-// (7-pixel rows, strips 3+2+2 on AVX2) went from 49.6 to 55.3 %peak with
-// it, while res4a's (14-pixel rows, waste 7 %) tied at 62 and res3a's (28)
-// lost 62.3 → 59.0 (BenchmarkConv, 1 thread, 8 alternated runs): the pass
-// reads half of every even input row from L3 and cost 16 % of res3a's
-// time in a profile.
-func subsampled(s kernels.ConvShape, pmax int) (kernels.ConvShape, bool) {
+// Read in place, a strided row touches a cache line per output pixel for
+// half a line's values, and rows of 7, 14 or 28 pixels leave short strips
+// (7 = 3+2+2 on AVX2). ResNet-50's projections, BenchmarkConv, 1 thread,
+// 8 alternated runs: res3a-proj 63.8 → 69.2 %peak (p = 0.13), res4a-proj
+// 62.7 → 67.5 (p = 0.007), res5a-proj 50.1 → 56.4 (6 runs, p = 0.002; also
+// with the pass in Go, which cost 16 % of res3a-proj's profile, against
+// 8 % for eltwise.SubsamplePixels).
+func subsampled(s kernels.ConvShape) (kernels.ConvShape, bool) {
 	if s.KH != 1 || s.KW != 1 || s.PadH != 0 || s.PadW != 0 || (s.StrideH == 1 && s.StrideW == 1) ||
-		s.OutH*s.OutW > flattenMaxPlane || stripWaste(s.OutW, pmax) <= 0.15 {
+		s.OutH*s.OutW > flattenMaxPlane {
 		return s, false
 	}
 	inner := s
@@ -30,36 +32,11 @@ func subsampled(s kernels.ConvShape, pmax int) (kernels.ConvShape, bool) {
 	return inner, true
 }
 
-// stripWaste is the share of strip slots left empty when rows of w pixels
-// are cut into strips of at most pmax: 7 pixels in strips of 3 take 3
-// strips, 9 slots, 2/7 ≈ 29 % more than the pixels.
-func stripWaste(w, pmax int) float64 {
-	strips := (w + pmax - 1) / pmax
-	return float64(strips*pmax-w) / float64(w)
-}
-
 // runSubsample writes one input block (task = image n's block b at
 // n·ICB + b) of the strided input c.in, pixels (oh·StrideH, ow·StrideW), into
 // the subsampled plane of the workspace c.src.
 func (c *Conv) runSubsample(task, _ int) {
 	s, vl := &c.strided, c.vl
 	in := c.in[task*s.H*s.W*vl:][:s.H*s.W*vl]
-	dst := c.src[task*c.inBlk:][:c.inBlk]
-	for oh := range s.OutH {
-		row := in[oh*s.StrideH*s.W*vl:]
-		out := dst[oh*s.OutW*vl:][:s.OutW*vl]
-		step := s.StrideW * vl
-		for ow := range s.OutW {
-			copyPixel(out[ow*vl:(ow+1)*vl], row[ow*step:])
-		}
-	}
-}
-
-// copyPixel copies len(dst) (8 or 16) floats from src. Element by element:
-// copy (memmove) per 32-byte pixel was 16 % of ResNet-50's res3a projection.
-func copyPixel(dst, src []float32) {
-	src = src[:len(dst)]
-	for i := range dst {
-		dst[i] = src[i]
-	}
+	eltwise.SubsamplePixels(in, c.src[task*c.inBlk:][:c.inBlk], s.OutH, s.OutW, vl, s.StrideW, s.StrideH*s.W*vl)
 }

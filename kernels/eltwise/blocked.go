@@ -72,3 +72,32 @@ func sumBlockedGo(x, sum []float32) {
 		sum[i%b] += v
 	}
 }
+
+// SubsamplePixels copies every stride-th pixel of b floats (a channel
+// block's pixel in nChw8c/nChw16c) from rows rows of src into dst:
+//
+//	dst[(r*cols+c)*b+i] = src[r*ld + c*stride*b + i]  for r < rows, c < cols, i < b
+//
+// With ld = strideH·W·b over a W-pixel-wide plane it is the subsample of a
+// strided 1x1 convolution or a 1x1 pooling. b is 8 or 16. Vectorized, it
+// prefetches the source two rows ahead: one line per pixel from an input
+// in L3 or memory, too short a run per row for the hardware prefetchers
+// (copying pixel by pixel in Go ran at 3.3 GB/s in ResNet-50's res3a
+// subsample, 0.7 ms).
+func SubsamplePixels(src, dst []float32, rows, cols, b, stride, ld int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	dst = dst[:rows*cols*b]
+	_ = src[(rows-1)*ld+(cols-1)*stride*b+b-1]
+	if vector() && (b == 8 || b == 16) {
+		subsamplePixelsAsm(&src[0], &dst[0], rows, cols, b, stride*b, ld, 2*ld)
+		return
+	}
+	for r := range rows {
+		s, d := src[r*ld:], dst[r*cols*b:(r+1)*cols*b]
+		for c := range cols {
+			copy(d[c*b:(c+1)*b], s[c*stride*b:])
+		}
+	}
+}

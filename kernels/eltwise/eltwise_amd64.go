@@ -88,3 +88,14 @@ func dotAsm(x, y *float32, n int) float32
 //
 //go:noescape
 func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int)
+
+// subsamplePixelsAsm is the AVX2 form of:
+//
+//	for r := range rows { for c := range cols { for i := range b {
+//		dst[(r*cols+c)*b+i] = src[r*ld+c*step+i] } } }
+//
+// b is a multiple of 8; pfd (floats) is how far ahead of each pixel read
+// the source is prefetched.
+//
+//go:noescape
+func subsamplePixelsAsm(src, dst *float32, rows, cols, b, step, ld, pfd int)

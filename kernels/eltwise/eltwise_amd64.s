@@ -378,3 +378,45 @@ ssnext:
 ssdone:
 	VZEROUPPER
 	RET
+
+// func subsamplePixelsAsm(src, dst *float32, rows, cols, b, step, ld, pfd int)
+// For each of rows rows, cols pixels of b floats (b/8 ymm each), step floats
+// apart in src, packed in dst; each pixel's first source line also
+// prefetches the line pfd floats ahead.
+TEXT ·subsamplePixelsAsm(SB), NOSPLIT, $0-64
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ rows+16(FP), DX
+	MOVQ b+32(FP), R8
+	SHRQ $3, R8        // vectors per pixel
+	MOVQ step+40(FP), R9
+	SHLQ $2, R9        // step in bytes
+	MOVQ ld+48(FP), R10
+	SHLQ $2, R10       // ld in bytes
+	MOVQ pfd+56(FP), R11
+	SHLQ $2, R11       // prefetch distance in bytes
+	TESTQ DX, DX
+	JLE sprdone
+sprow:
+	MOVQ SI, AX
+	MOVQ cols+24(FP), CX
+sppix:
+	PREFETCHT0 (AX)(R11*1)
+	MOVQ AX, BX
+	MOVQ R8, R12
+spvec:
+	VMOVUPS (BX), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, BX
+	ADDQ $32, DI
+	DECQ R12
+	JNZ spvec
+	ADDQ R9, AX
+	DECQ CX
+	JNZ sppix
+	ADDQ R10, SI
+	DECQ DX
+	JNZ sprow
+sprdone:
+	VZEROUPPER
+	RET

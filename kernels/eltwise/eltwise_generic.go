@@ -94,3 +94,19 @@ func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int) {
 		}
 	}
 }
+
+// subsamplePixelsAsm is the portable form of:
+//
+//	for r := range rows { for c := range cols { for i := range b {
+//		dst[(r*cols+c)*b+i] = src[r*ld+c*step+i] } } }
+//
+// b is a multiple of 8; pfd (floats) is how far ahead of each pixel read
+// the source is prefetched.
+func subsamplePixelsAsm(src, dst *float32, rows, cols, b, step, ld, pfd int) {
+	in, out := view(src, (rows-1)*ld+(cols-1)*step+b), view(dst, rows*cols*b)
+	for r := range rows {
+		for c := range cols {
+			copy(out[(r*cols+c)*b:][:b], in[r*ld+c*step:])
+		}
+	}
+}

@@ -241,3 +241,31 @@ func TestSubsample2(t *testing.T) {
 		}
 	})
 }
+
+func TestSubsamplePixels(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, b := range []int{8, 16} {
+			for _, c := range []struct{ h, w, stride int }{{56, 56, 2}, {14, 14, 2}, {7, 7, 2}, {13, 11, 2}, {9, 10, 3}, {1, 1, 2}, {2, 33, 2}} {
+				rows, cols := (c.h-1)/c.stride+1, (c.w-1)/c.stride+1
+				ld := c.stride * c.w * b
+				// The source stops at the last float read.
+				n := (rows-1)*ld + (cols-1)*c.stride*b + b
+				sw, src := buf(r, n)
+				dw, dst := buf(r, rows*cols*b)
+				SubsamplePixels(src, dst, rows, cols, b, c.stride, ld)
+				for y := range rows {
+					for x := range cols {
+						for i := range b {
+							if got, want := dst[(y*cols+x)*b+i], src[y*ld+x*c.stride*b+i]; got != want {
+								t.Fatalf("b=%d %dx%d/%d: pixel (%d,%d) lane %d = %v, want %v", b, c.h, c.w, c.stride, y, x, i, got, want)
+							}
+						}
+					}
+				}
+				guardsIntact(t, sw, n)
+				guardsIntact(t, dw, rows*cols*b)
+			}
+		}
+	})
+}
