@@ -55,7 +55,7 @@ var calibMu sync.Mutex
 // 6: whole plans compared by the median of alternated inferences, layers
 // by the best of 5 alternated runs per kernel.
 // 7: a fourth candidate plan, pointwise convs on the GEMM.
-// 8: direct strided 1x1 convs with short rows subsample first.
+// 8: direct strided 1x1 convs subsample first; vector blocked subsample.
 const calibrationVersion = 8
 
 // CalibrationPath is the cache file for this machine and thread count.
