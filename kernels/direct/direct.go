@@ -42,7 +42,9 @@
 // those columns are valid (accumulating), and finally an epilogue-only
 // pass. Interior strips take one call per row with the fused epilogue.
 // 1×1 stride-1 convolutions of small planes are computed as one row of
-// H·W pixels. Tiles of one vector on 3×3 kernels use the sliding-window
+// H·W pixels; strided 1×1 convolutions whose output plane is that small
+// first subsample their input into the workspace and are computed so too
+// (see subsampled). Tiles of one vector on 3×3 kernels use the sliding-window
 // kernels, which also compute a padding-1 row's border pixels (clip flags),
 // so their rows need neither border passes nor the padded copy; grouped
 // convolutions that do copy make it per tile, of the tile's own input
