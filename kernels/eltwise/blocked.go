@@ -94,10 +94,13 @@ func SubsamplePixels(src, dst []float32, rows, cols, b, stride, ld int) {
 		subsamplePixelsAsm(&src[0], &dst[0], rows, cols, b, stride*b, ld, 2*ld)
 		return
 	}
+	subsamplePixelsGo(src, dst, rows, cols, b, stride*b, ld)
+}
+
+func subsamplePixelsGo(src, dst []float32, rows, cols, b, step, ld int) {
 	for r := range rows {
-		s, d := src[r*ld:], dst[r*cols*b:(r+1)*cols*b]
 		for c := range cols {
-			copy(d[c*b:(c+1)*b], s[c*stride*b:])
+			copy(dst[(r*cols+c)*b:][:b], src[r*ld+c*step:])
 		}
 	}
 }

@@ -103,10 +103,5 @@ func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int) {
 // b is a multiple of 8; pfd (floats) is how far ahead of each pixel read
 // the source is prefetched.
 func subsamplePixelsAsm(src, dst *float32, rows, cols, b, step, ld, pfd int) {
-	in, out := view(src, (rows-1)*ld+(cols-1)*step+b), view(dst, rows*cols*b)
-	for r := range rows {
-		for c := range cols {
-			copy(out[(r*cols+c)*b:][:b], in[r*ld+c*step:])
-		}
-	}
+	subsamplePixelsGo(view(src, (rows-1)*ld+(cols-1)*step+b), view(dst, rows*cols*b), rows, cols, b, step, ld)
 }
