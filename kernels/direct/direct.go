@@ -102,6 +102,17 @@ var flattenMaxPlane = 1024
 // small, and the copy is not free).
 var padMaxOutW = 28
 
+// padMaxOutWFor is the widest output row that takes the padded copy at
+// this stride: padMaxOutW/stride, because a strided convolution copies
+// stride² input pixels per output pixel. ResNet-50's res3a 3×3 stride 2
+// (28 output columns, 56×56 input) ran faster with the border passes than
+// with the copy, 68.7 → 71.8 %peak (10 alternated runs, p = 0.001); res5a
+// (7 columns, where border strips are one in three) ran faster with the
+// copy, 55.7 vs 53.0 (p = 0.011); res4a (14) tied.
+func padMaxOutWFor(stride int) int {
+	return padMaxOutW / max(stride, 1)
+}
+
 // noGroup4 disables the group4 family (benchmarks compare it with the
 // block-diagonal packing).
 var noGroup4 bool
@@ -320,7 +331,7 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 		// The output plane and the input plane are the same contiguous
 		// pixels: one row, split into strips without regard to rows.
 		c.g = geom{H: 1, W: s.H * s.W, OutH: 1, OutW: s.OutH * s.OutW}
-	case s.OutW <= padMaxOutW && !allSlide:
+	case s.OutW <= padMaxOutWFor(s.StrideW) && !allSlide:
 		// Materialize the zero columns so that every strip is interior
 		// (sliding tiles clip their border pixels instead: the copy cost
 		// a quarter of a ResNeXt 3×3 layer).
