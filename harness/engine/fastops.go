@@ -263,11 +263,24 @@ func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []fl
 			eltwise.Max3(row[:rw-2*b], row[b:rw-b], row[2*b:], hmax[:rw-2*b])
 		}
 		out := dst[r*ow*b : (r+1)*ow*b]
+		// Output columns [c0, c1) have their whole window inside the row:
+		// for blocked layouts one vector subsample picks them (per pixel
+		// in Go, the picks were 40 % of the stem's pool).
+		c0, c1 := min(ow, (pad+stride-1)/stride), 0
+		if w >= 3 {
+			c1 = min(ow, (w-3+pad)/stride+1)
+		}
+		c1 = max(c0, c1)
+		if b >= 8 && c1 > c0 {
+			eltwise.SubsamplePixels(hmax[(c0*stride-pad)*b:], out[c0*b:c1*b], 1, c1-c0, b, stride, 0)
+		}
 		for c := range ow {
 			left := c*stride - pad
 			o := out[c*b : (c+1)*b]
-			if left >= 0 && left+3 <= w {
-				pickPixel(o, hmax[left*b:], b)
+			if c >= c0 && c < c1 {
+				if b < 8 {
+					pickPixel(o, hmax[left*b:], b)
+				}
 				continue
 			}
 			k0, k1 := max(left, 0), min(left+3, w)
