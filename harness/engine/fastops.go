@@ -243,6 +243,15 @@ func (p *Plan) gapFn(l kernels.Layout, x kernels.Shape, src, dst []float32) func
 func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []float32) {
 	rw := w * b
 	row, hmax := scratch[:rw], scratch[rw:2*rw]
+	// Output columns [c0, c1) have their whole window inside the row: they
+	// are every stride-th pixel of hmax, one vector subsample per row for
+	// blocked layouts (picked pixel by pixel in Go, they were 40 % of the
+	// stem's pool).
+	c0, c1 := min(ow, (pad+stride-1)/stride), 0
+	if w >= 3 {
+		c1 = min(ow, (w-3+pad)/stride+1)
+	}
+	c1 = max(c0, c1)
 	for r := range oh {
 		top := r*stride - pad
 		lo, hi := max(top, 0), min(top+3, h)
@@ -263,26 +272,19 @@ func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []fl
 			eltwise.Max3(row[:rw-2*b], row[b:rw-b], row[2*b:], hmax[:rw-2*b])
 		}
 		out := dst[r*ow*b : (r+1)*ow*b]
-		// Output columns [c0, c1) have their whole window inside the row:
-		// for blocked layouts one vector subsample picks them (per pixel
-		// in Go, the picks were 40 % of the stem's pool).
-		c0, c1 := min(ow, (pad+stride-1)/stride), 0
-		if w >= 3 {
-			c1 = min(ow, (w-3+pad)/stride+1)
-		}
-		c1 = max(c0, c1)
-		if b >= 8 && c1 > c0 {
+		if b == 1 {
+			for c := c0; c < c1; c++ {
+				out[c] = hmax[c*stride-pad]
+			}
+		} else if c1 > c0 {
 			eltwise.SubsamplePixels(hmax[(c0*stride-pad)*b:], out[c0*b:c1*b], 1, c1-c0, b, stride, 0)
 		}
 		for c := range ow {
-			left := c*stride - pad
-			o := out[c*b : (c+1)*b]
 			if c >= c0 && c < c1 {
-				if b < 8 {
-					pickPixel(o, hmax[left*b:], b)
-				}
 				continue
 			}
+			left := c*stride - pad
+			o := out[c*b : (c+1)*b]
 			k0, k1 := max(left, 0), min(left+3, w)
 			copy(o, row[k0*b:(k0+1)*b])
 			for k := k0 + 1; k < k1; k++ {
@@ -292,20 +294,5 @@ func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []fl
 				}
 			}
 		}
-	}
-}
-
-// pickPixel copies one b-wide pixel vector; b is 1, 8 or 16, and whole
-// array moves avoid a memmove call per pixel.
-func pickPixel(dst, src []float32, b int) {
-	switch b {
-	case 1:
-		dst[0] = src[0]
-	case 8:
-		*(*[8]float32)(dst) = *(*[8]float32)(src)
-	case 16:
-		*(*[16]float32)(dst) = *(*[16]float32)(src)
-	default:
-		copy(dst[:b], src)
 	}
 }
