@@ -34,7 +34,7 @@
 //
 // The input is never read outside its bounds. Each output row clips the
 // kernel rows to the valid ones. Columns: convolutions with narrow outputs
-// (at most padMaxOutW columns) first copy the input into the workspace
+// (at most padMaxOutW/stride columns) first copy the input into the workspace
 // with the zero columns materialized, so every strip is interior; wider
 // rows compute each strip touching the left or right border in pieces:
 // first the kernel columns valid for every pixel of the strip, then, for
