@@ -18,10 +18,16 @@ func TestFMAPeak(t *testing.T) {
 			if !isa.Supported(tier) {
 				t.Skipf("CPU/build lacks %v", tier)
 			}
-			p := FMAPeak(tier, 60*time.Millisecond)
-			t.Logf("%v: %.1f GFLOP/s", tier, p)
 			// A vector FMA loop must beat the scalar loop by a wide
 			// margin (8 lanes × fused ops); 4× leaves room for noise.
+			// A shared host can stall a whole 60 ms window (seen: the
+			// AVX2 loop at 20 GFLOP/s once in a first run, 77–85 in the
+			// next five), so the loop gets up to five windows.
+			var p float64
+			for try := 0; try < 5 && p < 4*generic; try++ {
+				p = max(p, FMAPeak(tier, 60*time.Millisecond))
+			}
+			t.Logf("%v: %.1f GFLOP/s", tier, p)
 			if p < 4*generic {
 				t.Errorf("%v peak %.1f GFLOP/s is not ≥ 4× the scalar %.1f", tier, p, generic)
 			}
