@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -23,7 +24,7 @@ func TestBlockedReorders(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, l := range []Layout{NCHW8c, NCHW16c} {
 			b := l.Block()
-			for _, s := range []Shape{{1, 8, 7, 7}, {2, 13, 3, 5}, {1, 16, 56, 56}, {2, 24, 4, 4}, {1, 3, 1, 1}, {1, 64, 14, 14}, {1, 9, 2, 9}} {
+			for _, s := range []Shape{{1, 8, 7, 7}, {2, 13, 3, 5}, {1, 16, 56, 56}, {2, 24, 4, 4}, {1, 3, 1, 1}, {1, 64, 14, 14}, {1, 9, 2, 9}, {1, 3, 23, 29}, {2, 12, 9, 15}, {1, 20, 16, 16}} {
 				cb := (s.C + b - 1) / b
 				blockedLen := s.N * cb * s.H * s.W * b
 				const guard = 16
@@ -85,6 +86,29 @@ func TestLayoutElems(t *testing.T) {
 	} {
 		if got := c.l.Elems(c.s); got != c.want {
 			t.Errorf("%v.Elems(%+v) = %d, want %d", c.l, c.s, got, c.want)
+		}
+	}
+}
+
+// BenchmarkReorder times the reorders a mixed plan inserts: the network
+// input (3 channels, a partial block) and a 64-channel activation, into
+// and out of each blocked layout.
+func BenchmarkReorder(b *testing.B) {
+	for _, l := range []Layout{NCHW8c, NCHW16c} {
+		for _, s := range []Shape{{1, 3, 224, 224}, {1, 64, 56, 56}} {
+			src := make([]float32, s.Elems())
+			blocked := make([]float32, l.Elems(s))
+			name := fmt.Sprintf("layout=%v/shape=%dx%dx%d", l, s.C, s.H, s.W)
+			b.Run("dir=to/"+name, func(b *testing.B) {
+				for b.Loop() {
+					ToBlocked(l, s, src, blocked)
+				}
+			})
+			b.Run("dir=from/"+name, func(b *testing.B) {
+				for b.Loop() {
+					FromBlocked(l, s, blocked, src)
+				}
+			})
 		}
 	}
 }
