@@ -57,7 +57,8 @@ var calibMu sync.Mutex
 // 7: a fourth candidate plan, pointwise convs on the GEMM.
 // 8: direct strided 1x1 convs subsample first; vector blocked subsample.
 // 9: direct 3x3 stride-2 convs with 15–28 output columns use border passes.
-const calibrationVersion = 9
+// 10: vector nChw16c reorders and vector partial-block (input) reorders.
+const calibrationVersion = 10
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
