@@ -225,6 +225,12 @@ func unfoldRow(src, row []float32, s *kernels.ConvShape, kh, kw, oh, ow0, ow1 in
 		return
 	}
 	iw := lo*s.StrideW + off
+	if s.StrideW == 2 {
+		// The stem and the stride-2 3x3 layers: a vector subsample
+		// (the scalar gather took as long as the stem's GEMM).
+		eltwise.Subsample2(in[iw:], row[lo-ow0:hi-ow0], 1, hi-lo, 0)
+		return
+	}
 	for ow := lo; ow < hi; ow++ {
 		row[ow-ow0] = in[iw]
 		iw += s.StrideW
