@@ -327,6 +327,16 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 						ctx.columns(worker, ic, mc, col, ncols, &aBlock[ic*kc], &j.b[pc*j.ldb+col], j.ldb, kc, flags)
 						continue
 					}
+					// A last panel of whole vectors plus 1–3 columns
+					// (n = 49 = 32 + 17 on AVX-512): the vectors are
+					// written directly below, the columns by the column
+					// kernel, instead of the whole panel's width going
+					// through the tile buffer.
+					if tail := ncols % cfg.vl; tail > 0 && tail <= maxColCols && cfg.col != nil && ncols > cfg.vl {
+						ncols -= tail
+						nvec = ncols / cfg.vl
+						ctx.columns(worker, ic, mc, col+ncols, tail, &aBlock[ic*kc], &j.b[pc*j.ldb+col+ncols], j.ldb, kc, flags)
+					}
 					if ncols != nvec*cfg.vl {
 						// Partial vector: go through the tile buffer.
 						ctx.edge(worker, ic, mc, col, ncols, nvec, &aBlock[ic*kc], bp, kc, flags)
