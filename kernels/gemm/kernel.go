@@ -82,8 +82,9 @@ var configs = [...]tierConfig{
 		mr: 6, nr: 16, vl: 8, kc: 256, mc: 144, nc: 4080, ncSmall: 256,
 		packB: sgemmPackB16AVX2, col: sgemmCol6AVX2,
 	},
-	// AVX-512 cannot be measured here. The blocking follows the design
-	// note for 48 KiB-L1 / 2 MiB-L2 Xeons (best kc 128–192): kc=192 keeps
+	// The blocking follows the design note for 48 KiB-L1 / 2 MiB-L2
+	// Xeons (best kc 128–192; alternatives measured within noise on one,
+	// see doc.go): kc=192 keeps
 	// the 192×32 B micro-panel (24 KiB) in half of L1; mc=512 keeps the
 	// 512×192 A block (384 KiB) in a fifth of L2; nc=3072 (B block 2.3 MiB).
 	isa.AVX512: {
