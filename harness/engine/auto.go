@@ -58,7 +58,9 @@ var calibMu sync.Mutex
 // 8: direct strided 1x1 convs subsample first; vector blocked subsample.
 // 9: direct 3x3 stride-2 convs with 15–28 output columns use border passes.
 // 10: vector nChw16c reorders and vector partial-block (input) reorders.
-const calibrationVersion = 10
+// 11: im2col's vector stride-2 unfold; GEMM n = 49 on AVX-512 without the
+// tile buffer.
+const calibrationVersion = 11
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
