@@ -60,7 +60,8 @@ var calibMu sync.Mutex
 // 10: vector nChw16c reorders and vector partial-block (input) reorders.
 // 11: im2col's vector stride-2 unfold; GEMM n = 49 on AVX-512 without the
 // tile buffer.
-const calibrationVersion = 11
+// 12: direct 1×1 convs on 56×56 planes compute all tiles row by row.
+const calibrationVersion = 12
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

@@ -121,6 +121,9 @@ var noGroup4 bool
 // whole-input copy).
 var noTileCopy bool
 
+// noRowTiles disables rowTiles (tests and benchmarks compare the orders).
+var noRowTiles bool
+
 // noSlide disables the sliding-window kernels (benchmarks and tests compare
 // them with the per-tap kernels).
 var noSlide bool
@@ -158,9 +161,15 @@ type Conv struct {
 	name   string
 
 	pool    *parallel.Pool
-	chunks  int // row chunks per (image, tile)
+	chunks  int // row chunks per (image, tile), or per image with rowTiles
 	perTask int // rows per chunk
 	ntasks  int
+	// rowTiles: a task computes every tile of its rows, row by row,
+	// instead of one tile over all its rows. For 1×1 convolutions on
+	// unflattened planes (56×56), whose input image can exceed L2 (256
+	// channels: 3.2 MB): tile-major, each tile streams it from L3 again;
+	// row-major, the other tiles find the row's input in L1/L2.
+	rowTiles bool
 
 	// Geometry the row plans and row calls index with: the shape's, or a
 	// 1×1 convolution's plane flattened to one row, or the input with
@@ -395,16 +404,24 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 		c.tileWS = widest * c.inBlk
 	}
 
-	// Tasks: (image, tile, row chunk). Enough chunks for the pool to
-	// balance; the split does not change any result.
+	c.rowTiles = s.KH == 1 && s.KW == 1 && s.Groups == 1 && c.g.OutH > 1 && len(c.tiles) > 1 && !noRowTiles
+	for _, t := range c.tiles {
+		c.rowTiles = c.rowTiles && t.icb0 == 0 && t.nicb == c.tiles[0].nicb && t.icChunk == c.tiles[0].icChunk
+	}
+	// Tasks: (image, tile, row chunk), or (image, row chunk) with
+	// rowTiles. Enough chunks for the pool to balance; the split does not
+	// change any result.
+	per := s.N * len(c.tiles)
+	if c.rowTiles {
+		per = s.N
+	}
 	c.chunks = 1
 	if th := pool.Threads(); th > 1 {
-		per := s.N * len(c.tiles)
 		c.chunks = min(c.g.OutH, max(1, (8*th+per-1)/per))
 	}
 	c.perTask = (c.g.OutH + c.chunks - 1) / c.chunks
 	c.chunks = (c.g.OutH + c.perTask - 1) / c.perTask
-	c.ntasks = s.N * len(c.tiles) * c.chunks
+	c.ntasks = per * c.chunks
 	c.task = c.runTask
 	c.copyTask = c.runCopy
 	if c.strided.N > 0 {
@@ -739,6 +756,10 @@ func (c *Conv) copyBlock(dst []float32, blk, h0, h1 int) {
 func (c *Conv) runTask(task, worker int) {
 	ck := task % c.chunks
 	task /= c.chunks
+	if c.rowTiles {
+		c.runRowTiles(task, ck)
+		return
+	}
 	t := &c.tiles[task%len(c.tiles)]
 	n := task / len(c.tiles)
 	oh0 := ck * c.perTask
@@ -759,6 +780,23 @@ func (c *Conv) runTask(task, worker int) {
 		nicb := min(t.icChunk, t.nicb-ic)
 		for oh := oh0; oh < oh1; oh++ {
 			c.row(t, src, srcBase, n, oh, ic, nicb)
+		}
+	}
+}
+
+// runRowTiles is runTask for rowTiles: image n, row chunk ck, every tile
+// of a row before the next row. Each output value gets the same calls in
+// the same order as tile by tile.
+func (c *Conv) runRowTiles(n, ck int) {
+	oh0 := ck * c.perTask
+	oh1 := min(c.g.OutH, oh0+c.perTask)
+	t0 := &c.tiles[0]
+	for ic := 0; ic < t0.nicb; ic += t0.icChunk {
+		nicb := min(t0.icChunk, t0.nicb-ic)
+		for oh := oh0; oh < oh1; oh++ {
+			for i := range c.tiles {
+				c.row(&c.tiles[i], c.src, n*c.inImg, n, oh, ic, nicb)
+			}
 		}
 	}
 }

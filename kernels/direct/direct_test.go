@@ -103,14 +103,14 @@ type knobs struct {
 	padMaxOutW, flattenMaxPlne int
 	chunk, maxWidth            int
 	noGroup4, noSlide          bool
-	noTileCopy                 bool
+	noTileCopy, noRowTiles     bool
 }
 
-var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy}
+var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles}
 
 func (k knobs) set() (restore func()) {
-	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy}
-	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide, k.noTileCopy
+	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles}
+	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide, k.noTileCopy, k.noRowTiles
 	return func() { old.set() }
 }
 
@@ -135,6 +135,8 @@ func knobVariants() []knobs {
 	add("no-slide+padded-copy", func(k *knobs) { k.noSlide, k.padMaxOutW = true, 1<<30 })
 	add("no-slide+padded-copy+no-tile-copy", func(k *knobs) { k.noSlide, k.padMaxOutW, k.noTileCopy = true, 1<<30, true })
 	add("width1+border-passes", func(k *knobs) { k.maxWidth, k.padMaxOutW = 1, 0 })
+	add("no-row-tiles+no-flatten", func(k *knobs) { k.noRowTiles, k.flattenMaxPlne = true, 0 })
+	add("one-block-chunks+no-flatten", func(k *knobs) { k.chunk, k.flattenMaxPlne = 1, 0 })
 	return v
 }
 
