@@ -61,7 +61,8 @@ var calibMu sync.Mutex
 // 11: im2col's vector stride-2 unfold; GEMM n = 49 on AVX-512 without the
 // tile buffer.
 // 12: direct 1×1 convs on 56×56 planes compute all tiles row by row.
-const calibrationVersion = 12
+// 13: group-8 permute family for groups of 8 channels on AVX-512.
+const calibrationVersion = 13
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

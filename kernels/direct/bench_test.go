@@ -172,17 +172,17 @@ func BenchmarkWeightChunk(b *testing.B) {
 	}
 }
 
-// BenchmarkGroup4 compares the group4 family (in-lane permuted inputs) with
-// block-diagonal packing on the layers with 4 channels per group.
-func BenchmarkGroup4(b *testing.B) {
+// BenchmarkGroupPermute compares the grouped families (permuted inputs) with
+// block-diagonal packing on the layers with 4 or 8 channels per group.
+func BenchmarkGroupPermute(b *testing.B) {
 	for _, off := range []bool{false, true} {
 		for _, l := range benchLayers {
-			if l.s.InC/l.s.Groups != 4 {
+			if g := l.s.InC / l.s.Groups; g != 4 && g != 8 {
 				continue
 			}
-			b.Run(fmt.Sprintf("group4=%v/layer=%s", !off, l.name), func(b *testing.B) {
-				defer func(old bool) { noGroup4 = old }(noGroup4)
-				noGroup4 = off
+			b.Run(fmt.Sprintf("permute=%v/layer=%s", !off, l.name), func(b *testing.B) {
+				defer func(old bool) { noGroupPermute = old }(noGroupPermute)
+				noGroupPermute = off
 				benchConv(b, l.s, 1)
 			})
 		}

@@ -113,9 +113,9 @@ func padMaxOutWFor(stride int) int {
 	return padMaxOutW / max(stride, 1)
 }
 
-// noGroup4 disables the group4 family (benchmarks compare it with the
-// block-diagonal packing).
-var noGroup4 bool
+// noGroupPermute disables the grouped families (group4, group8; benchmarks
+// compare them with the block-diagonal packing).
+var noGroupPermute bool
 
 // noTileCopy disables the per-tile padded copy (tests compare it with the
 // whole-input copy).
@@ -153,7 +153,7 @@ type Conv struct {
 	layout kernels.Layout
 	vl     int
 	icn    int       // input channels per block step of the microkernels
-	group4 bool      // 4 channels per group: the group4 family
+	group  int       // channels per group of the grouped family in use (4, 8), or 0
 	epi    int       // epilogue flags of the spec (bias, ReLU)
 	bias   []float32 // OCB·vl values, zero-padded
 	packed []float32 // weight panels of all tiles
@@ -260,7 +260,7 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	// widest (the main tile) first.
 	var widths []int
 	for _, f := range fams {
-		if f.icn == vl && !f.group4 && f.slide == 0 && !slices.Contains(widths, f.nvec) {
+		if f.icn == vl && f.group == 0 && f.slide == 0 && !slices.Contains(widths, f.nvec) {
 			widths = append(widths, f.nvec)
 		}
 	}
@@ -278,12 +278,12 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 			}
 		}
 	}
-	// Groups of 4 channels: one-vector tiles whose lanes read their own
-	// group's inputs (the group4 family).
-	if s.Groups > 1 && s.InCG == 4 && s.OutCG == 4 && !noGroup4 {
+	// Groups of 4 (or, on 16 lanes, 8) channels: one-vector tiles whose
+	// lanes read their own group's inputs (the group4 / group8 families).
+	if s.Groups > 1 && s.InCG == s.OutCG && !noGroupPermute {
 		for _, f := range fams {
-			if f.group4 {
-				c.group4, c.icn, widths = true, f.icn, []int{f.nvec}
+			if f.group == s.InCG && f.slide == 0 {
+				c.group, c.icn, widths = f.group, f.icn, []int{f.nvec}
 			}
 		}
 	}
@@ -300,7 +300,7 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	}
 	famFor := func(nvec int) *family {
 		for i := range fams {
-			if f := &fams[i]; f.nvec == nvec && f.icn == c.icn && f.group4 == c.group4 && f.slide == 0 {
+			if f := &fams[i]; f.nvec == nvec && f.icn == c.icn && f.group == c.group && f.slide == 0 {
 				return f
 			}
 		}
@@ -313,7 +313,7 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 			return nil
 		}
 		for i := range fams {
-			if g := &fams[i]; g.slide == s.StrideW && g.nvec == f.nvec && g.icn == f.icn && g.group4 == f.group4 {
+			if g := &fams[i]; g.slide == s.StrideW && g.nvec == f.nvec && g.icn == f.icn && g.group == f.group {
 				return g
 			}
 		}
@@ -482,7 +482,7 @@ func (c *Conv) pack(t *tile, w []float32) {
 	s := &c.s
 	T := t.nvec * c.vl
 	panel := c.packed[t.wOff : t.wOff+t.nicb*t.wicb]
-	if s.Groups == 1 && !c.group4 && s.KH*s.KW > 1 {
+	if s.Groups == 1 && c.group == 0 && s.KH*s.KW > 1 {
 		// (For 1x1 the generic order below measured faster: 20.8 vs
 		// 25.3 ms for 1024→2048; for 3x3 512→512 packDense 16.7 vs
 		// 21.6 ms.)
@@ -498,9 +498,9 @@ func (c *Conv) pack(t *tile, w []float32) {
 					for j := range row {
 						oc := t.ob0*c.vl + j
 						row[j] = 0
-						if c.group4 {
+						if c.group > 0 {
 							// Lane j multiplies channel i of its own group.
-							ic = oc/4*4 + i
+							ic = oc/c.group*c.group + i
 						}
 						if oc >= s.OutC || ic >= s.InC {
 							continue

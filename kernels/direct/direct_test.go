@@ -60,7 +60,7 @@ func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
 	wkh := (nkw + 1) * icn * T             // a spare kernel column
 	wicb := (nkh + 1) * wkh                // a spare kernel row
 	dstBlk := (nstrips*p + 3) * vl         // gap between output blocks
-	src := randSlice(rng, nicb*icbS+vl)    // +vl: group4 reads whole vectors
+	src := randSlice(rng, nicb*icbS+vl)    // +vl: grouped families read whole vectors
 	wts := randSlice(rng, nicb*wicb)       //
 	bias := randSlice(rng, T)              //
 	res := randSlice(rng, f.nvec*dstBlk)   //
@@ -75,7 +75,7 @@ func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
 		copy(got, init)
 		copy(want, init)
 		f.kern[p](&src[0], &wts[0], &got[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
-		refKernel(p, T, vl, icn, f.group4, &src[0], &wts[0], &want[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
+		refKernel(p, T, vl, icn, f.group, &src[0], &wts[0], &want[0], nstrips, nicb, nkh, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flags)
 		for i := range got {
 			// Sums of ≤ 2·2·3·16 products of values in (-1, 1):
 			// float32 rounding stays far below 1e-4.
@@ -88,7 +88,7 @@ func testMicroKernel(t *testing.T, rng *rand.Rand, f family, p int) {
 	copy(got, init)
 	copy(want, init)
 	f.kern[p](&src[0], &wts[0], &got[0], 1, nicb, 0, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flagAccumulate|flagBias|flagReLU)
-	refKernel(p, T, vl, icn, f.group4, &src[0], &wts[0], &want[0], 1, nicb, 0, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flagAccumulate|flagBias|flagReLU)
+	refKernel(p, T, vl, icn, f.group, &src[0], &wts[0], &want[0], 1, nicb, 0, nkw, pix, kwS, khS, icbS, wkh, wicb, dstBlk, &bias[0], &res[0], flagAccumulate|flagBias|flagReLU)
 	for i := range got {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("no taps: dst[%d] = %v, want %v", i, got[i], want[i])
@@ -102,15 +102,15 @@ type knobs struct {
 	name                       string
 	padMaxOutW, flattenMaxPlne int
 	chunk, maxWidth            int
-	noGroup4, noSlide          bool
+	noGroupPermute, noSlide    bool
 	noTileCopy, noRowTiles     bool
 }
 
-var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles}
+var defaultKnobs = knobs{"default", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroupPermute, noSlide, noTileCopy, noRowTiles}
 
 func (k knobs) set() (restore func()) {
-	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles}
-	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroup4, noSlide, noTileCopy, noRowTiles = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroup4, k.noSlide, k.noTileCopy, k.noRowTiles
+	old := knobs{"", padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroupPermute, noSlide, noTileCopy, noRowTiles}
+	padMaxOutW, flattenMaxPlane, weightChunkBytes, maxWidth, noGroupPermute, noSlide, noTileCopy, noRowTiles = k.padMaxOutW, k.flattenMaxPlne, k.chunk, k.maxWidth, k.noGroupPermute, k.noSlide, k.noTileCopy, k.noRowTiles
 	return func() { old.set() }
 }
 
@@ -130,7 +130,7 @@ func knobVariants() []knobs {
 	add("one-block-chunks+border-passes", func(k *knobs) { k.chunk, k.padMaxOutW = 1, 0 })
 	add("width1", func(k *knobs) { k.maxWidth = 1 })
 	add("width2", func(k *knobs) { k.maxWidth = 2 })
-	add("no-group4", func(k *knobs) { k.noGroup4 = true })
+	add("no-group-permute", func(k *knobs) { k.noGroupPermute = true })
 	add("no-slide", func(k *knobs) { k.noSlide = true })
 	add("no-slide+padded-copy", func(k *knobs) { k.noSlide, k.padMaxOutW = true, 1<<30 })
 	add("no-slide+padded-copy+no-tile-copy", func(k *knobs) { k.noSlide, k.padMaxOutW, k.noTileCopy = true, 1<<30, true })
@@ -142,7 +142,7 @@ func knobVariants() []knobs {
 
 // TestPlans runs the conformance edge cases through every planning
 // alternative (border passes or padded copy, flattened 1×1 planes, input
-// channel chunks, tile widths, group4) on every ISA tier, with the full
+// channel chunks, tile widths, group4/group8) on every ISA tier, with the full
 // epilogue, against the float64 reference; it also checks that the
 // padding channels of the output are written as zero.
 func TestPlans(t *testing.T) {
@@ -354,7 +354,7 @@ func TestSlidePlans(t *testing.T) {
 
 // TestAVX512PlansWithReferenceKernels plans every edge shape and the
 // sliding-window shapes for the AVX-512 tier (nChw16c, its tile families,
-// sliding and group4 included) with refKernel standing in for each
+// sliding and grouped families included) with refKernel standing in for each
 // assembly kernel, so the planning and row code of that tier runs on CPUs
 // without AVX-512; the kernels themselves come from the generator path the
 // AVX2 tests execute.

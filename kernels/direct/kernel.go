@@ -30,9 +30,10 @@ type kernelFn func(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, k
 // block step. kern[p] computes strips of p pixels.
 type family struct {
 	vl, pmax, nvec, icn int
-	// group4: lane j reads input channel i of its own group of 4
-	// (grouped convolutions with 4 channels per group).
-	group4 bool
+	// group > 0: lane j reads input channel i of its own group of
+	// group channels (grouped convolutions with 4 or 8 channels per
+	// group).
+	group int
 	// slide > 0: sliding-window kernels for interior strips of 3-column
 	// kernels at stride slide (nkw = 3, kwStride = vl, pixStride =
 	// slide·vl), which load each input column once for the up to three
@@ -57,13 +58,13 @@ func refFamilies(fams []family, prefix string) []family {
 	out := make([]family, len(fams))
 	for i, f := range fams {
 		isaName := f.name[strings.LastIndex(f.name, "AVX"):]
-		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group4: f.group4, slide: f.slide,
+		g := family{vl: f.vl, pmax: f.pmax, nvec: f.nvec, icn: f.icn, group: f.group, slide: f.slide,
 			name: prefix + f.name[len("sconvDirect"):len(f.name)-len(isaName)],
 			kern: make([]kernelFn, f.pmax+1)}
 		for p := 1; p <= f.pmax; p++ {
-			T, vl, icn, g4 := f.t(), f.vl, f.icn, f.group4
+			T, vl, icn, grp := f.t(), f.vl, f.icn, f.group
 			g.kern[p] = func(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-				refKernel(p, T, vl, icn, g4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+				refKernel(p, T, vl, icn, grp, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 			}
 		}
 		out[i] = g
@@ -76,11 +77,11 @@ func at(p *float32, i int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointe
 
 // refKernel is the pure-Go microkernel: the reference loop of the assembly
 // routines for a tile of p pixels × T lanes (vl per vector) with icn input
-// channels per block step (with group4, lane j reads channel i of its own
+// channels per block step (with group > 0, lane j reads channel i of its own
 // group of 4 instead of channel i of the block). It accumulates in the same
 // order as the assembly (taps, then accumulate, bias, residual, ReLU) but
 // without fused multiply-adds.
-func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+func refKernel(p, T, vl, icn, group int, src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
 	if p*T > maxRefAcc {
 		panic("direct: reference tile too large")
 	}
@@ -112,12 +113,12 @@ func refKernel(p, T, vl, icn int, group4 bool, src, wts, dst *float32, nstrips, 
 						}
 						for i := 0; i < icn; i++ {
 							w := unsafe.Slice(at(wts, wp+i*T), T)
-							if group4 {
+							if group > 0 {
 								for q := q0; q < q1; q++ {
 									x := unsafe.Slice(at(src, sp+q*pixStride), vl)
 									a := acc[q*T : q*T+T]
 									for j := range a {
-										a[j] += x[j%vl/4*4+i] * w[j]
+										a[j] += x[j%vl/group*group+i] * w[j]
 									}
 								}
 								continue

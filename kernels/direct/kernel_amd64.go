@@ -4883,3 +4883,1109 @@ func sconvDirect13x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstr
 //
 //go:noescape
 func sconvDirect14x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect1x16g8AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect1x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect2x16g8AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect2x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect3x16g8AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect3x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect4x16g8AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect4x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect5x16g8AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect5x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect6x16g8AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect6x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect7x16g8AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect7x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect8x16g8AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect8x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect9x16g8AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect9x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect10x16g8AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect10x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect11x16g8AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect11x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect12x16g8AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect12x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect13x16g8AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect13x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect14x16g8AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect14x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect1x16g8w3s1AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect1x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect2x16g8w3s1AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect2x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect3x16g8w3s1AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect3x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect4x16g8w3s1AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect4x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect5x16g8w3s1AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect5x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect6x16g8w3s1AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect6x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect7x16g8w3s1AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect7x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect8x16g8w3s1AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect8x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect9x16g8w3s1AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect9x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect10x16g8w3s1AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect10x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect11x16g8w3s1AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect11x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect12x16g8w3s1AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect12x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect13x16g8w3s1AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect13x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect14x16g8w3s1AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect14x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect1x16g8w3s2AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect1x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect2x16g8w3s2AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect2x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect3x16g8w3s2AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect3x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect4x16g8w3s2AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect4x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect5x16g8w3s2AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect5x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect6x16g8w3s2AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect6x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect7x16g8w3s2AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect7x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect8x16g8w3s2AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect8x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect9x16g8w3s2AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect9x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect10x16g8w3s2AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect10x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect11x16g8w3s2AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect11x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect12x16g8w3s2AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect12x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect13x16g8w3s2AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect13x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+
+// sconvDirect14x16g8w3s2AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+//
+//go:noescape
+func sconvDirect14x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)

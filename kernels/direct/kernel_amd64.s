@@ -4,6 +4,136 @@
 
 #include "textflag.h"
 
+DATA g8idx<>+0(SB)/4, $0x00000000
+DATA g8idx<>+4(SB)/4, $0x00000000
+DATA g8idx<>+8(SB)/4, $0x00000000
+DATA g8idx<>+12(SB)/4, $0x00000000
+DATA g8idx<>+16(SB)/4, $0x00000000
+DATA g8idx<>+20(SB)/4, $0x00000000
+DATA g8idx<>+24(SB)/4, $0x00000000
+DATA g8idx<>+28(SB)/4, $0x00000000
+DATA g8idx<>+32(SB)/4, $0x00000008
+DATA g8idx<>+36(SB)/4, $0x00000008
+DATA g8idx<>+40(SB)/4, $0x00000008
+DATA g8idx<>+44(SB)/4, $0x00000008
+DATA g8idx<>+48(SB)/4, $0x00000008
+DATA g8idx<>+52(SB)/4, $0x00000008
+DATA g8idx<>+56(SB)/4, $0x00000008
+DATA g8idx<>+60(SB)/4, $0x00000008
+DATA g8idx<>+64(SB)/4, $0x00000001
+DATA g8idx<>+68(SB)/4, $0x00000001
+DATA g8idx<>+72(SB)/4, $0x00000001
+DATA g8idx<>+76(SB)/4, $0x00000001
+DATA g8idx<>+80(SB)/4, $0x00000001
+DATA g8idx<>+84(SB)/4, $0x00000001
+DATA g8idx<>+88(SB)/4, $0x00000001
+DATA g8idx<>+92(SB)/4, $0x00000001
+DATA g8idx<>+96(SB)/4, $0x00000009
+DATA g8idx<>+100(SB)/4, $0x00000009
+DATA g8idx<>+104(SB)/4, $0x00000009
+DATA g8idx<>+108(SB)/4, $0x00000009
+DATA g8idx<>+112(SB)/4, $0x00000009
+DATA g8idx<>+116(SB)/4, $0x00000009
+DATA g8idx<>+120(SB)/4, $0x00000009
+DATA g8idx<>+124(SB)/4, $0x00000009
+DATA g8idx<>+128(SB)/4, $0x00000002
+DATA g8idx<>+132(SB)/4, $0x00000002
+DATA g8idx<>+136(SB)/4, $0x00000002
+DATA g8idx<>+140(SB)/4, $0x00000002
+DATA g8idx<>+144(SB)/4, $0x00000002
+DATA g8idx<>+148(SB)/4, $0x00000002
+DATA g8idx<>+152(SB)/4, $0x00000002
+DATA g8idx<>+156(SB)/4, $0x00000002
+DATA g8idx<>+160(SB)/4, $0x0000000a
+DATA g8idx<>+164(SB)/4, $0x0000000a
+DATA g8idx<>+168(SB)/4, $0x0000000a
+DATA g8idx<>+172(SB)/4, $0x0000000a
+DATA g8idx<>+176(SB)/4, $0x0000000a
+DATA g8idx<>+180(SB)/4, $0x0000000a
+DATA g8idx<>+184(SB)/4, $0x0000000a
+DATA g8idx<>+188(SB)/4, $0x0000000a
+DATA g8idx<>+192(SB)/4, $0x00000003
+DATA g8idx<>+196(SB)/4, $0x00000003
+DATA g8idx<>+200(SB)/4, $0x00000003
+DATA g8idx<>+204(SB)/4, $0x00000003
+DATA g8idx<>+208(SB)/4, $0x00000003
+DATA g8idx<>+212(SB)/4, $0x00000003
+DATA g8idx<>+216(SB)/4, $0x00000003
+DATA g8idx<>+220(SB)/4, $0x00000003
+DATA g8idx<>+224(SB)/4, $0x0000000b
+DATA g8idx<>+228(SB)/4, $0x0000000b
+DATA g8idx<>+232(SB)/4, $0x0000000b
+DATA g8idx<>+236(SB)/4, $0x0000000b
+DATA g8idx<>+240(SB)/4, $0x0000000b
+DATA g8idx<>+244(SB)/4, $0x0000000b
+DATA g8idx<>+248(SB)/4, $0x0000000b
+DATA g8idx<>+252(SB)/4, $0x0000000b
+DATA g8idx<>+256(SB)/4, $0x00000004
+DATA g8idx<>+260(SB)/4, $0x00000004
+DATA g8idx<>+264(SB)/4, $0x00000004
+DATA g8idx<>+268(SB)/4, $0x00000004
+DATA g8idx<>+272(SB)/4, $0x00000004
+DATA g8idx<>+276(SB)/4, $0x00000004
+DATA g8idx<>+280(SB)/4, $0x00000004
+DATA g8idx<>+284(SB)/4, $0x00000004
+DATA g8idx<>+288(SB)/4, $0x0000000c
+DATA g8idx<>+292(SB)/4, $0x0000000c
+DATA g8idx<>+296(SB)/4, $0x0000000c
+DATA g8idx<>+300(SB)/4, $0x0000000c
+DATA g8idx<>+304(SB)/4, $0x0000000c
+DATA g8idx<>+308(SB)/4, $0x0000000c
+DATA g8idx<>+312(SB)/4, $0x0000000c
+DATA g8idx<>+316(SB)/4, $0x0000000c
+DATA g8idx<>+320(SB)/4, $0x00000005
+DATA g8idx<>+324(SB)/4, $0x00000005
+DATA g8idx<>+328(SB)/4, $0x00000005
+DATA g8idx<>+332(SB)/4, $0x00000005
+DATA g8idx<>+336(SB)/4, $0x00000005
+DATA g8idx<>+340(SB)/4, $0x00000005
+DATA g8idx<>+344(SB)/4, $0x00000005
+DATA g8idx<>+348(SB)/4, $0x00000005
+DATA g8idx<>+352(SB)/4, $0x0000000d
+DATA g8idx<>+356(SB)/4, $0x0000000d
+DATA g8idx<>+360(SB)/4, $0x0000000d
+DATA g8idx<>+364(SB)/4, $0x0000000d
+DATA g8idx<>+368(SB)/4, $0x0000000d
+DATA g8idx<>+372(SB)/4, $0x0000000d
+DATA g8idx<>+376(SB)/4, $0x0000000d
+DATA g8idx<>+380(SB)/4, $0x0000000d
+DATA g8idx<>+384(SB)/4, $0x00000006
+DATA g8idx<>+388(SB)/4, $0x00000006
+DATA g8idx<>+392(SB)/4, $0x00000006
+DATA g8idx<>+396(SB)/4, $0x00000006
+DATA g8idx<>+400(SB)/4, $0x00000006
+DATA g8idx<>+404(SB)/4, $0x00000006
+DATA g8idx<>+408(SB)/4, $0x00000006
+DATA g8idx<>+412(SB)/4, $0x00000006
+DATA g8idx<>+416(SB)/4, $0x0000000e
+DATA g8idx<>+420(SB)/4, $0x0000000e
+DATA g8idx<>+424(SB)/4, $0x0000000e
+DATA g8idx<>+428(SB)/4, $0x0000000e
+DATA g8idx<>+432(SB)/4, $0x0000000e
+DATA g8idx<>+436(SB)/4, $0x0000000e
+DATA g8idx<>+440(SB)/4, $0x0000000e
+DATA g8idx<>+444(SB)/4, $0x0000000e
+DATA g8idx<>+448(SB)/4, $0x00000007
+DATA g8idx<>+452(SB)/4, $0x00000007
+DATA g8idx<>+456(SB)/4, $0x00000007
+DATA g8idx<>+460(SB)/4, $0x00000007
+DATA g8idx<>+464(SB)/4, $0x00000007
+DATA g8idx<>+468(SB)/4, $0x00000007
+DATA g8idx<>+472(SB)/4, $0x00000007
+DATA g8idx<>+476(SB)/4, $0x00000007
+DATA g8idx<>+480(SB)/4, $0x0000000f
+DATA g8idx<>+484(SB)/4, $0x0000000f
+DATA g8idx<>+488(SB)/4, $0x0000000f
+DATA g8idx<>+492(SB)/4, $0x0000000f
+DATA g8idx<>+496(SB)/4, $0x0000000f
+DATA g8idx<>+500(SB)/4, $0x0000000f
+DATA g8idx<>+504(SB)/4, $0x0000000f
+DATA g8idx<>+508(SB)/4, $0x0000000f
+GLOBL g8idx<>(SB), RODATA|NOPTR, $512
+
 // func sconvDirect1x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $72-136
@@ -89451,5 +89581,20050 @@ sconvDirect14x16g4w3s2AVX512_norelu:
 	JNZ     sconvDirect14x16g4w3s2AVX512_strip
 
 sconvDirect14x16g4w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect1x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16g8AVX512_ret
+
+sconvDirect1x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect1x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect1x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect1x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect1x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect1x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x16g8AVX512_kw:
+	VMOVUPS     (DI), Z1
+	VMOVUPS     g8idx<>+0(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     64(DI), Z1
+	VMOVUPS     g8idx<>+64(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     128(DI), Z1
+	VMOVUPS     g8idx<>+128(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     192(DI), Z1
+	VMOVUPS     g8idx<>+192(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     256(DI), Z1
+	VMOVUPS     g8idx<>+256(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     320(DI), Z1
+	VMOVUPS     g8idx<>+320(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     384(DI), Z1
+	VMOVUPS     g8idx<>+384(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	VMOVUPS     448(DI), Z1
+	VMOVUPS     g8idx<>+448(SB), Z3
+	VPERMPS     (SI), Z3, Z2
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        DX, SI
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect1x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect1x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect1x16g8AVX512_icb
+
+sconvDirect1x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect1x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+
+sconvDirect1x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect1x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z2
+	VADDPS  Z2, Z0, Z0
+
+sconvDirect1x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect1x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+
+sconvDirect1x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect1x16g8AVX512_norelu
+	VPXORD Z2, Z2, Z2
+	VMAXPS Z0, Z2, Z0
+
+sconvDirect1x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000001, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000040, 40(SP)
+	ADDQ    $0x00000040, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect1x16g8AVX512_strip
+
+sconvDirect1x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect2x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16g8AVX512_ret
+
+sconvDirect2x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect2x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect2x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect2x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect2x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect2x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x16g8AVX512_kw:
+	VMOVUPS     (DI), Z2
+	VMOVUPS     g8idx<>+0(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     64(DI), Z2
+	VMOVUPS     g8idx<>+64(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     128(DI), Z2
+	VMOVUPS     g8idx<>+128(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     192(DI), Z2
+	VMOVUPS     g8idx<>+192(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     256(DI), Z2
+	VMOVUPS     g8idx<>+256(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     320(DI), Z2
+	VMOVUPS     g8idx<>+320(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     384(DI), Z2
+	VMOVUPS     g8idx<>+384(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	VMOVUPS     448(DI), Z2
+	VMOVUPS     g8idx<>+448(SB), Z4
+	VPERMPS     (SI), Z4, Z3
+	VFMADD231PS Z2, Z3, Z0
+	VPERMPS     (SI)(R8*1), Z4, Z3
+	VFMADD231PS Z2, Z3, Z1
+	ADDQ        DX, SI
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect2x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect2x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect2x16g8AVX512_icb
+
+sconvDirect2x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect2x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+sconvDirect2x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect2x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z3
+	VADDPS  Z3, Z0, Z0
+	VADDPS  Z3, Z1, Z1
+
+sconvDirect2x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect2x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+
+sconvDirect2x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect2x16g8AVX512_norelu
+	VPXORD Z3, Z3, Z3
+	VMAXPS Z0, Z3, Z0
+	VMAXPS Z1, Z3, Z1
+
+sconvDirect2x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000002, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000080, 40(SP)
+	ADDQ    $0x00000080, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect2x16g8AVX512_strip
+
+sconvDirect2x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect3x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16g8AVX512_ret
+
+sconvDirect3x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect3x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect3x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect3x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect3x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect3x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x16g8AVX512_kw:
+	VMOVUPS     (DI), Z3
+	VMOVUPS     g8idx<>+0(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     64(DI), Z3
+	VMOVUPS     g8idx<>+64(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     128(DI), Z3
+	VMOVUPS     g8idx<>+128(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     192(DI), Z3
+	VMOVUPS     g8idx<>+192(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     256(DI), Z3
+	VMOVUPS     g8idx<>+256(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     320(DI), Z3
+	VMOVUPS     g8idx<>+320(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     384(DI), Z3
+	VMOVUPS     g8idx<>+384(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	VMOVUPS     448(DI), Z3
+	VMOVUPS     g8idx<>+448(SB), Z5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+	VPERMPS     (SI)(R8*1), Z5, Z4
+	VFMADD231PS Z3, Z4, Z1
+	VPERMPS     (SI)(R8*2), Z5, Z4
+	VFMADD231PS Z3, Z4, Z2
+	ADDQ        DX, SI
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect3x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect3x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect3x16g8AVX512_icb
+
+sconvDirect3x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect3x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+sconvDirect3x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect3x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z4
+	VADDPS  Z4, Z0, Z0
+	VADDPS  Z4, Z1, Z1
+	VADDPS  Z4, Z2, Z2
+
+sconvDirect3x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect3x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+
+sconvDirect3x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect3x16g8AVX512_norelu
+	VPXORD Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+	VMAXPS Z1, Z4, Z1
+	VMAXPS Z2, Z4, Z2
+
+sconvDirect3x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000003, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000000c0, 40(SP)
+	ADDQ    $0x000000c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect3x16g8AVX512_strip
+
+sconvDirect3x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect4x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16g8AVX512_ret
+
+sconvDirect4x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect4x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect4x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect4x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect4x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect4x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x16g8AVX512_kw:
+	VMOVUPS     (DI), Z4
+	VMOVUPS     g8idx<>+0(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     64(DI), Z4
+	VMOVUPS     g8idx<>+64(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     128(DI), Z4
+	VMOVUPS     g8idx<>+128(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     192(DI), Z4
+	VMOVUPS     g8idx<>+192(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     256(DI), Z4
+	VMOVUPS     g8idx<>+256(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     320(DI), Z4
+	VMOVUPS     g8idx<>+320(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     384(DI), Z4
+	VMOVUPS     g8idx<>+384(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     448(DI), Z4
+	VMOVUPS     g8idx<>+448(SB), Z6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     (SI)(R8*1), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+	VPERMPS     (SI)(R8*2), Z6, Z5
+	VFMADD231PS Z4, Z5, Z2
+	VPERMPS     (R9), Z6, Z5
+	VFMADD231PS Z4, Z5, Z3
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect4x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect4x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect4x16g8AVX512_icb
+
+sconvDirect4x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect4x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+sconvDirect4x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect4x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z5
+	VADDPS  Z5, Z0, Z0
+	VADDPS  Z5, Z1, Z1
+	VADDPS  Z5, Z2, Z2
+	VADDPS  Z5, Z3, Z3
+
+sconvDirect4x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect4x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+
+sconvDirect4x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect4x16g8AVX512_norelu
+	VPXORD Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+	VMAXPS Z2, Z5, Z2
+	VMAXPS Z3, Z5, Z3
+
+sconvDirect4x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000004, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000100, 40(SP)
+	ADDQ    $0x00000100, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect4x16g8AVX512_strip
+
+sconvDirect4x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect5x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16g8AVX512_ret
+
+sconvDirect5x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect5x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect5x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect5x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect5x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect5x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x16g8AVX512_kw:
+	VMOVUPS     (DI), Z5
+	VMOVUPS     g8idx<>+0(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     64(DI), Z5
+	VMOVUPS     g8idx<>+64(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     128(DI), Z5
+	VMOVUPS     g8idx<>+128(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     192(DI), Z5
+	VMOVUPS     g8idx<>+192(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     256(DI), Z5
+	VMOVUPS     g8idx<>+256(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     320(DI), Z5
+	VMOVUPS     g8idx<>+320(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     384(DI), Z5
+	VMOVUPS     g8idx<>+384(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	VMOVUPS     448(DI), Z5
+	VMOVUPS     g8idx<>+448(SB), Z7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     (SI)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     (SI)(R8*2), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+	VPERMPS     (R9), Z7, Z6
+	VFMADD231PS Z5, Z6, Z3
+	VPERMPS     (R9)(R8*1), Z7, Z6
+	VFMADD231PS Z5, Z6, Z4
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect5x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect5x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect5x16g8AVX512_icb
+
+sconvDirect5x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect5x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+
+sconvDirect5x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect5x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z6
+	VADDPS  Z6, Z0, Z0
+	VADDPS  Z6, Z1, Z1
+	VADDPS  Z6, Z2, Z2
+	VADDPS  Z6, Z3, Z3
+	VADDPS  Z6, Z4, Z4
+
+sconvDirect5x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect5x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+
+sconvDirect5x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect5x16g8AVX512_norelu
+	VPXORD Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+	VMAXPS Z3, Z6, Z3
+	VMAXPS Z4, Z6, Z4
+
+sconvDirect5x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000005, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000140, 40(SP)
+	ADDQ    $0x00000140, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect5x16g8AVX512_strip
+
+sconvDirect5x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect6x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16g8AVX512_ret
+
+sconvDirect6x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect6x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect6x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect6x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect6x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect6x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x16g8AVX512_kw:
+	VMOVUPS     (DI), Z6
+	VMOVUPS     g8idx<>+0(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     64(DI), Z6
+	VMOVUPS     g8idx<>+64(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     128(DI), Z6
+	VMOVUPS     g8idx<>+128(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     192(DI), Z6
+	VMOVUPS     g8idx<>+192(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     256(DI), Z6
+	VMOVUPS     g8idx<>+256(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     320(DI), Z6
+	VMOVUPS     g8idx<>+320(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     384(DI), Z6
+	VMOVUPS     g8idx<>+384(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	VMOVUPS     448(DI), Z6
+	VMOVUPS     g8idx<>+448(SB), Z8
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     (SI)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     (SI)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     (R9), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+	VPERMPS     (R9)(R8*1), Z8, Z7
+	VFMADD231PS Z6, Z7, Z4
+	VPERMPS     (R9)(R8*2), Z8, Z7
+	VFMADD231PS Z6, Z7, Z5
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect6x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect6x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect6x16g8AVX512_icb
+
+sconvDirect6x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect6x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+
+sconvDirect6x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect6x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z7
+	VADDPS  Z7, Z0, Z0
+	VADDPS  Z7, Z1, Z1
+	VADDPS  Z7, Z2, Z2
+	VADDPS  Z7, Z3, Z3
+	VADDPS  Z7, Z4, Z4
+	VADDPS  Z7, Z5, Z5
+
+sconvDirect6x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect6x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+
+sconvDirect6x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect6x16g8AVX512_norelu
+	VPXORD Z7, Z7, Z7
+	VMAXPS Z0, Z7, Z0
+	VMAXPS Z1, Z7, Z1
+	VMAXPS Z2, Z7, Z2
+	VMAXPS Z3, Z7, Z3
+	VMAXPS Z4, Z7, Z4
+	VMAXPS Z5, Z7, Z5
+
+sconvDirect6x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000006, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000180, 40(SP)
+	ADDQ    $0x00000180, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect6x16g8AVX512_strip
+
+sconvDirect6x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect7x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x16g8AVX512_ret
+
+sconvDirect7x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect7x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect7x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect7x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect7x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect7x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x16g8AVX512_kw:
+	VMOVUPS     (DI), Z7
+	VMOVUPS     g8idx<>+0(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     64(DI), Z7
+	VMOVUPS     g8idx<>+64(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     128(DI), Z7
+	VMOVUPS     g8idx<>+128(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     192(DI), Z7
+	VMOVUPS     g8idx<>+192(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     256(DI), Z7
+	VMOVUPS     g8idx<>+256(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     320(DI), Z7
+	VMOVUPS     g8idx<>+320(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     384(DI), Z7
+	VMOVUPS     g8idx<>+384(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	VMOVUPS     448(DI), Z7
+	VMOVUPS     g8idx<>+448(SB), Z9
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     (SI)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     (SI)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     (R9), Z9, Z8
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     (R9)(R8*1), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+	VPERMPS     (R9)(R8*2), Z9, Z8
+	VFMADD231PS Z7, Z8, Z5
+	VPERMPS     (R10), Z9, Z8
+	VFMADD231PS Z7, Z8, Z6
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect7x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect7x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect7x16g8AVX512_icb
+
+sconvDirect7x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect7x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+
+sconvDirect7x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect7x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z8
+	VADDPS  Z8, Z0, Z0
+	VADDPS  Z8, Z1, Z1
+	VADDPS  Z8, Z2, Z2
+	VADDPS  Z8, Z3, Z3
+	VADDPS  Z8, Z4, Z4
+	VADDPS  Z8, Z5, Z5
+	VADDPS  Z8, Z6, Z6
+
+sconvDirect7x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect7x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+
+sconvDirect7x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect7x16g8AVX512_norelu
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+	VMAXPS Z5, Z8, Z5
+	VMAXPS Z6, Z8, Z6
+
+sconvDirect7x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000007, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000001c0, 40(SP)
+	ADDQ    $0x000001c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect7x16g8AVX512_strip
+
+sconvDirect7x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect8x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x16g8AVX512_ret
+
+sconvDirect8x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect8x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect8x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect8x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect8x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect8x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x16g8AVX512_kw:
+	VMOVUPS     (DI), Z8
+	VMOVUPS     g8idx<>+0(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     64(DI), Z8
+	VMOVUPS     g8idx<>+64(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     128(DI), Z8
+	VMOVUPS     g8idx<>+128(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     192(DI), Z8
+	VMOVUPS     g8idx<>+192(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     256(DI), Z8
+	VMOVUPS     g8idx<>+256(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     320(DI), Z8
+	VMOVUPS     g8idx<>+320(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     384(DI), Z8
+	VMOVUPS     g8idx<>+384(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	VMOVUPS     448(DI), Z8
+	VMOVUPS     g8idx<>+448(SB), Z10
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     (SI)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     (SI)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     (R9), Z10, Z9
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     (R9)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     (R9)(R8*2), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+	VPERMPS     (R10), Z10, Z9
+	VFMADD231PS Z8, Z9, Z6
+	VPERMPS     (R10)(R8*1), Z10, Z9
+	VFMADD231PS Z8, Z9, Z7
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect8x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect8x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect8x16g8AVX512_icb
+
+sconvDirect8x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect8x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+
+sconvDirect8x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect8x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z9
+	VADDPS  Z9, Z0, Z0
+	VADDPS  Z9, Z1, Z1
+	VADDPS  Z9, Z2, Z2
+	VADDPS  Z9, Z3, Z3
+	VADDPS  Z9, Z4, Z4
+	VADDPS  Z9, Z5, Z5
+	VADDPS  Z9, Z6, Z6
+	VADDPS  Z9, Z7, Z7
+
+sconvDirect8x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect8x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+
+sconvDirect8x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect8x16g8AVX512_norelu
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VMAXPS Z1, Z9, Z1
+	VMAXPS Z2, Z9, Z2
+	VMAXPS Z3, Z9, Z3
+	VMAXPS Z4, Z9, Z4
+	VMAXPS Z5, Z9, Z5
+	VMAXPS Z6, Z9, Z6
+	VMAXPS Z7, Z9, Z7
+
+sconvDirect8x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000008, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000200, 40(SP)
+	ADDQ    $0x00000200, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect8x16g8AVX512_strip
+
+sconvDirect8x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect9x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x16g8AVX512_ret
+
+sconvDirect9x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect9x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect9x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect9x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect9x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect9x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x16g8AVX512_kw:
+	VMOVUPS     (DI), Z9
+	VMOVUPS     g8idx<>+0(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     64(DI), Z9
+	VMOVUPS     g8idx<>+64(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     128(DI), Z9
+	VMOVUPS     g8idx<>+128(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     192(DI), Z9
+	VMOVUPS     g8idx<>+192(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     256(DI), Z9
+	VMOVUPS     g8idx<>+256(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     320(DI), Z9
+	VMOVUPS     g8idx<>+320(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     384(DI), Z9
+	VMOVUPS     g8idx<>+384(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	VMOVUPS     448(DI), Z9
+	VMOVUPS     g8idx<>+448(SB), Z11
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     (SI)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     (SI)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     (R9), Z11, Z10
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     (R9)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     (R9)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     (R10), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+	VPERMPS     (R10)(R8*1), Z11, Z10
+	VFMADD231PS Z9, Z10, Z7
+	VPERMPS     (R10)(R8*2), Z11, Z10
+	VFMADD231PS Z9, Z10, Z8
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect9x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect9x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect9x16g8AVX512_icb
+
+sconvDirect9x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect9x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+
+sconvDirect9x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect9x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z10
+	VADDPS  Z10, Z0, Z0
+	VADDPS  Z10, Z1, Z1
+	VADDPS  Z10, Z2, Z2
+	VADDPS  Z10, Z3, Z3
+	VADDPS  Z10, Z4, Z4
+	VADDPS  Z10, Z5, Z5
+	VADDPS  Z10, Z6, Z6
+	VADDPS  Z10, Z7, Z7
+	VADDPS  Z10, Z8, Z8
+
+sconvDirect9x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect9x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+
+sconvDirect9x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect9x16g8AVX512_norelu
+	VPXORD Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+	VMAXPS Z7, Z10, Z7
+	VMAXPS Z8, Z10, Z8
+
+sconvDirect9x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000009, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000240, 40(SP)
+	ADDQ    $0x00000240, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect9x16g8AVX512_strip
+
+sconvDirect9x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect10x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x16g8AVX512_ret
+
+sconvDirect10x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect10x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect10x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect10x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	LEAQ   (R10)(R8*2), R11
+	ADDQ   R8, R11
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect10x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect10x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x16g8AVX512_kw:
+	VMOVUPS     (DI), Z10
+	VMOVUPS     g8idx<>+0(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     64(DI), Z10
+	VMOVUPS     g8idx<>+64(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     128(DI), Z10
+	VMOVUPS     g8idx<>+128(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     192(DI), Z10
+	VMOVUPS     g8idx<>+192(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     256(DI), Z10
+	VMOVUPS     g8idx<>+256(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     320(DI), Z10
+	VMOVUPS     g8idx<>+320(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     384(DI), Z10
+	VMOVUPS     g8idx<>+384(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	VMOVUPS     448(DI), Z10
+	VMOVUPS     g8idx<>+448(SB), Z12
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     (SI)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     (SI)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     (R9), Z12, Z11
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     (R9)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     (R9)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     (R10), Z12, Z11
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     (R10)(R8*1), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+	VPERMPS     (R10)(R8*2), Z12, Z11
+	VFMADD231PS Z10, Z11, Z8
+	VPERMPS     (R11), Z12, Z11
+	VFMADD231PS Z10, Z11, Z9
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        DX, R11
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect10x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        (SP), R11
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect10x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        8(SP), R11
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect10x16g8AVX512_icb
+
+sconvDirect10x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect10x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+
+sconvDirect10x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect10x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z11
+	VADDPS  Z11, Z0, Z0
+	VADDPS  Z11, Z1, Z1
+	VADDPS  Z11, Z2, Z2
+	VADDPS  Z11, Z3, Z3
+	VADDPS  Z11, Z4, Z4
+	VADDPS  Z11, Z5, Z5
+	VADDPS  Z11, Z6, Z6
+	VADDPS  Z11, Z7, Z7
+	VADDPS  Z11, Z8, Z8
+	VADDPS  Z11, Z9, Z9
+
+sconvDirect10x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect10x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+
+sconvDirect10x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect10x16g8AVX512_norelu
+	VPXORD Z11, Z11, Z11
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+	VMAXPS Z8, Z11, Z8
+	VMAXPS Z9, Z11, Z9
+
+sconvDirect10x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000a, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000280, 40(SP)
+	ADDQ    $0x00000280, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect10x16g8AVX512_strip
+
+sconvDirect10x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect11x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x16g8AVX512_ret
+
+sconvDirect11x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect11x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect11x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect11x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	LEAQ   (R10)(R8*2), R11
+	ADDQ   R8, R11
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect11x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect11x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x16g8AVX512_kw:
+	VMOVUPS     (DI), Z11
+	VMOVUPS     g8idx<>+0(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     64(DI), Z11
+	VMOVUPS     g8idx<>+64(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     128(DI), Z11
+	VMOVUPS     g8idx<>+128(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     192(DI), Z11
+	VMOVUPS     g8idx<>+192(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     256(DI), Z11
+	VMOVUPS     g8idx<>+256(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     320(DI), Z11
+	VMOVUPS     g8idx<>+320(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     384(DI), Z11
+	VMOVUPS     g8idx<>+384(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	VMOVUPS     448(DI), Z11
+	VMOVUPS     g8idx<>+448(SB), Z13
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     (SI)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     (SI)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     (R9), Z13, Z12
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     (R9)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     (R9)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     (R10), Z13, Z12
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     (R10)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     (R10)(R8*2), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+	VPERMPS     (R11), Z13, Z12
+	VFMADD231PS Z11, Z12, Z9
+	VPERMPS     (R11)(R8*1), Z13, Z12
+	VFMADD231PS Z11, Z12, Z10
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        DX, R11
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect11x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        (SP), R11
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect11x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        8(SP), R11
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect11x16g8AVX512_icb
+
+sconvDirect11x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect11x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+
+sconvDirect11x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect11x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z12
+	VADDPS  Z12, Z0, Z0
+	VADDPS  Z12, Z1, Z1
+	VADDPS  Z12, Z2, Z2
+	VADDPS  Z12, Z3, Z3
+	VADDPS  Z12, Z4, Z4
+	VADDPS  Z12, Z5, Z5
+	VADDPS  Z12, Z6, Z6
+	VADDPS  Z12, Z7, Z7
+	VADDPS  Z12, Z8, Z8
+	VADDPS  Z12, Z9, Z9
+	VADDPS  Z12, Z10, Z10
+
+sconvDirect11x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect11x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+
+sconvDirect11x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect11x16g8AVX512_norelu
+	VPXORD Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+	VMAXPS Z9, Z12, Z9
+	VMAXPS Z10, Z12, Z10
+
+sconvDirect11x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000b, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000002c0, 40(SP)
+	ADDQ    $0x000002c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect11x16g8AVX512_strip
+
+sconvDirect11x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect12x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x16g8AVX512_ret
+
+sconvDirect12x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect12x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect12x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect12x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	LEAQ   (R10)(R8*2), R11
+	ADDQ   R8, R11
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect12x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect12x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x16g8AVX512_kw:
+	VMOVUPS     (DI), Z12
+	VMOVUPS     g8idx<>+0(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     64(DI), Z12
+	VMOVUPS     g8idx<>+64(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     128(DI), Z12
+	VMOVUPS     g8idx<>+128(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     192(DI), Z12
+	VMOVUPS     g8idx<>+192(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     256(DI), Z12
+	VMOVUPS     g8idx<>+256(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     320(DI), Z12
+	VMOVUPS     g8idx<>+320(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     384(DI), Z12
+	VMOVUPS     g8idx<>+384(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	VMOVUPS     448(DI), Z12
+	VMOVUPS     g8idx<>+448(SB), Z14
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     (SI)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     (SI)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     (R9), Z14, Z13
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     (R9)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     (R9)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     (R10), Z14, Z13
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     (R10)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     (R10)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     (R11), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+	VPERMPS     (R11)(R8*1), Z14, Z13
+	VFMADD231PS Z12, Z13, Z10
+	VPERMPS     (R11)(R8*2), Z14, Z13
+	VFMADD231PS Z12, Z13, Z11
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        DX, R11
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect12x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        (SP), R11
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect12x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        8(SP), R11
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect12x16g8AVX512_icb
+
+sconvDirect12x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect12x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+
+sconvDirect12x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect12x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z13
+	VADDPS  Z13, Z0, Z0
+	VADDPS  Z13, Z1, Z1
+	VADDPS  Z13, Z2, Z2
+	VADDPS  Z13, Z3, Z3
+	VADDPS  Z13, Z4, Z4
+	VADDPS  Z13, Z5, Z5
+	VADDPS  Z13, Z6, Z6
+	VADDPS  Z13, Z7, Z7
+	VADDPS  Z13, Z8, Z8
+	VADDPS  Z13, Z9, Z9
+	VADDPS  Z13, Z10, Z10
+	VADDPS  Z13, Z11, Z11
+
+sconvDirect12x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect12x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+
+sconvDirect12x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect12x16g8AVX512_norelu
+	VPXORD Z13, Z13, Z13
+	VMAXPS Z0, Z13, Z0
+	VMAXPS Z1, Z13, Z1
+	VMAXPS Z2, Z13, Z2
+	VMAXPS Z3, Z13, Z3
+	VMAXPS Z4, Z13, Z4
+	VMAXPS Z5, Z13, Z5
+	VMAXPS Z6, Z13, Z6
+	VMAXPS Z7, Z13, Z7
+	VMAXPS Z8, Z13, Z8
+	VMAXPS Z9, Z13, Z9
+	VMAXPS Z10, Z13, Z10
+	VMAXPS Z11, Z13, Z11
+
+sconvDirect12x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000c, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000300, 40(SP)
+	ADDQ    $0x00000300, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect12x16g8AVX512_strip
+
+sconvDirect12x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect13x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x16g8AVX512_ret
+
+sconvDirect13x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect13x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect13x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect13x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	LEAQ   (R10)(R8*2), R11
+	ADDQ   R8, R11
+	LEAQ   (R11)(R8*2), R12
+	ADDQ   R8, R12
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect13x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect13x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x16g8AVX512_kw:
+	VMOVUPS     (DI), Z13
+	VMOVUPS     g8idx<>+0(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     64(DI), Z13
+	VMOVUPS     g8idx<>+64(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     128(DI), Z13
+	VMOVUPS     g8idx<>+128(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     192(DI), Z13
+	VMOVUPS     g8idx<>+192(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     256(DI), Z13
+	VMOVUPS     g8idx<>+256(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     320(DI), Z13
+	VMOVUPS     g8idx<>+320(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     384(DI), Z13
+	VMOVUPS     g8idx<>+384(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	VMOVUPS     448(DI), Z13
+	VMOVUPS     g8idx<>+448(SB), Z15
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     (SI)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     (SI)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     (R9), Z15, Z14
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     (R9)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     (R9)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     (R10), Z15, Z14
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     (R10)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     (R10)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     (R11), Z15, Z14
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     (R11)(R8*1), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+	VPERMPS     (R11)(R8*2), Z15, Z14
+	VFMADD231PS Z13, Z14, Z11
+	VPERMPS     (R12), Z15, Z14
+	VFMADD231PS Z13, Z14, Z12
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect13x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        (SP), R11
+	ADDQ        (SP), R12
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect13x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        8(SP), R11
+	ADDQ        8(SP), R12
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect13x16g8AVX512_icb
+
+sconvDirect13x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect13x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+
+sconvDirect13x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect13x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z14
+	VADDPS  Z14, Z0, Z0
+	VADDPS  Z14, Z1, Z1
+	VADDPS  Z14, Z2, Z2
+	VADDPS  Z14, Z3, Z3
+	VADDPS  Z14, Z4, Z4
+	VADDPS  Z14, Z5, Z5
+	VADDPS  Z14, Z6, Z6
+	VADDPS  Z14, Z7, Z7
+	VADDPS  Z14, Z8, Z8
+	VADDPS  Z14, Z9, Z9
+	VADDPS  Z14, Z10, Z10
+	VADDPS  Z14, Z11, Z11
+	VADDPS  Z14, Z12, Z12
+
+sconvDirect13x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect13x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+
+sconvDirect13x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect13x16g8AVX512_norelu
+	VPXORD Z14, Z14, Z14
+	VMAXPS Z0, Z14, Z0
+	VMAXPS Z1, Z14, Z1
+	VMAXPS Z2, Z14, Z2
+	VMAXPS Z3, Z14, Z3
+	VMAXPS Z4, Z14, Z4
+	VMAXPS Z5, Z14, Z5
+	VMAXPS Z6, Z14, Z6
+	VMAXPS Z7, Z14, Z7
+	VMAXPS Z8, Z14, Z8
+	VMAXPS Z9, Z14, Z9
+	VMAXPS Z10, Z14, Z10
+	VMAXPS Z11, Z14, Z11
+	VMAXPS Z12, Z14, Z12
+
+sconvDirect13x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000d, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000340, 40(SP)
+	ADDQ    $0x00000340, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect13x16g8AVX512_strip
+
+sconvDirect13x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect14x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x16g8AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x16g8AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x16g8AVX512_ret
+
+sconvDirect14x16g8AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect14x16g8AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect14x16g8AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect14x16g8AVX512_epilogue
+	MOVQ   32(SP), SI
+	LEAQ   (SI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	LEAQ   (R10)(R8*2), R11
+	ADDQ   R8, R11
+	LEAQ   (R11)(R8*2), R12
+	ADDQ   R8, R12
+	MOVQ   wts+8(FP), DI
+	MOVQ   nicb+32(FP), CX
+
+sconvDirect14x16g8AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect14x16g8AVX512_kh:
+	MOVQ       64(SP), AX
+	PREFETCHT0 (SI)(AX*1)
+	PREFETCHT0 64(SI)(AX*1)
+	PREFETCHT0 128(SI)(AX*1)
+	PREFETCHT0 192(SI)(AX*1)
+	PREFETCHT0 256(SI)(AX*1)
+	PREFETCHT0 320(SI)(AX*1)
+	PREFETCHT0 384(SI)(AX*1)
+	PREFETCHT0 448(SI)(AX*1)
+	PREFETCHT0 512(SI)(AX*1)
+	PREFETCHT0 576(SI)(AX*1)
+	PREFETCHT0 640(SI)(AX*1)
+	PREFETCHT0 704(SI)(AX*1)
+	PREFETCHT0 768(SI)(AX*1)
+	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x16g8AVX512_kw:
+	VMOVUPS     (DI), Z14
+	VMOVUPS     g8idx<>+0(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     64(DI), Z14
+	VMOVUPS     g8idx<>+64(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     128(DI), Z14
+	VMOVUPS     g8idx<>+128(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     192(DI), Z14
+	VMOVUPS     g8idx<>+192(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     256(DI), Z14
+	VMOVUPS     g8idx<>+256(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     320(DI), Z14
+	VMOVUPS     g8idx<>+320(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     384(DI), Z14
+	VMOVUPS     g8idx<>+384(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	VMOVUPS     448(DI), Z14
+	VMOVUPS     g8idx<>+448(SB), Z16
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     (SI)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     (SI)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     (R9), Z16, Z15
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     (R9)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     (R9)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     (R10), Z16, Z15
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     (R10)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     (R10)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     (R11), Z16, Z15
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     (R11)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     (R11)(R8*2), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+	VPERMPS     (R12), Z16, Z15
+	VFMADD231PS Z14, Z15, Z12
+	VPERMPS     (R12)(R8*1), Z16, Z15
+	VFMADD231PS Z14, Z15, Z13
+	ADDQ        DX, SI
+	ADDQ        DX, R9
+	ADDQ        DX, R10
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	ADDQ        $0x00000200, DI
+	DECQ        AX
+	JNZ         sconvDirect14x16g8AVX512_kw
+	ADDQ        (SP), SI
+	ADDQ        (SP), R9
+	ADDQ        (SP), R10
+	ADDQ        (SP), R11
+	ADDQ        (SP), R12
+	ADDQ        16(SP), DI
+	DECQ        BX
+	JNZ         sconvDirect14x16g8AVX512_kh
+	ADDQ        8(SP), SI
+	ADDQ        8(SP), R9
+	ADDQ        8(SP), R10
+	ADDQ        8(SP), R11
+	ADDQ        8(SP), R12
+	ADDQ        24(SP), DI
+	DECQ        CX
+	JNZ         sconvDirect14x16g8AVX512_icb
+
+sconvDirect14x16g8AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect14x16g8AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+	VADDPS 832(AX), Z13, Z13
+
+sconvDirect14x16g8AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect14x16g8AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z15
+	VADDPS  Z15, Z0, Z0
+	VADDPS  Z15, Z1, Z1
+	VADDPS  Z15, Z2, Z2
+	VADDPS  Z15, Z3, Z3
+	VADDPS  Z15, Z4, Z4
+	VADDPS  Z15, Z5, Z5
+	VADDPS  Z15, Z6, Z6
+	VADDPS  Z15, Z7, Z7
+	VADDPS  Z15, Z8, Z8
+	VADDPS  Z15, Z9, Z9
+	VADDPS  Z15, Z10, Z10
+	VADDPS  Z15, Z11, Z11
+	VADDPS  Z15, Z12, Z12
+	VADDPS  Z15, Z13, Z13
+
+sconvDirect14x16g8AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect14x16g8AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+	VADDPS 832(SI), Z13, Z13
+
+sconvDirect14x16g8AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect14x16g8AVX512_norelu
+	VPXORD Z15, Z15, Z15
+	VMAXPS Z0, Z15, Z0
+	VMAXPS Z1, Z15, Z1
+	VMAXPS Z2, Z15, Z2
+	VMAXPS Z3, Z15, Z3
+	VMAXPS Z4, Z15, Z4
+	VMAXPS Z5, Z15, Z5
+	VMAXPS Z6, Z15, Z6
+	VMAXPS Z7, Z15, Z7
+	VMAXPS Z8, Z15, Z8
+	VMAXPS Z9, Z15, Z9
+	VMAXPS Z10, Z15, Z10
+	VMAXPS Z11, Z15, Z11
+	VMAXPS Z12, Z15, Z12
+	VMAXPS Z13, Z15, Z13
+
+sconvDirect14x16g8AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000e, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000380, 40(SP)
+	ADDQ    $0x00000380, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect14x16g8AVX512_strip
+
+sconvDirect14x16g8AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect1x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16g8w3s1AVX512_ret
+
+sconvDirect1x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect1x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect1x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect1x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect1x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect1x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect1x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect1x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	VMOVUPS     (DI), Z1
+	VMOVUPS     512(DI), Z2
+	VMOVUPS     1024(DI), Z3
+	VMOVUPS     g8idx<>+0(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr0
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z1
+	VMOVUPS     576(DI), Z2
+	VMOVUPS     1088(DI), Z3
+	VMOVUPS     g8idx<>+64(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr1
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z1
+	VMOVUPS     640(DI), Z2
+	VMOVUPS     1152(DI), Z3
+	VMOVUPS     g8idx<>+128(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr2
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z1
+	VMOVUPS     704(DI), Z2
+	VMOVUPS     1216(DI), Z3
+	VMOVUPS     g8idx<>+192(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr3
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z1
+	VMOVUPS     768(DI), Z2
+	VMOVUPS     1280(DI), Z3
+	VMOVUPS     g8idx<>+256(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr4
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z1
+	VMOVUPS     832(DI), Z2
+	VMOVUPS     1344(DI), Z3
+	VMOVUPS     g8idx<>+320(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr5
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z1
+	VMOVUPS     896(DI), Z2
+	VMOVUPS     1408(DI), Z3
+	VMOVUPS     g8idx<>+384(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr6
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z1
+	VMOVUPS     960(DI), Z2
+	VMOVUPS     1472(DI), Z3
+	VMOVUPS     g8idx<>+448(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s1AVX512_clipr7
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect1x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect1x16g8w3s1AVX512_icb
+
+sconvDirect1x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect1x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+
+sconvDirect1x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect1x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z4
+	VADDPS  Z4, Z0, Z0
+
+sconvDirect1x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect1x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+
+sconvDirect1x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect1x16g8w3s1AVX512_norelu
+	VPXORD Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+
+sconvDirect1x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000001, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000040, 40(SP)
+	ADDQ    $0x00000040, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect1x16g8w3s1AVX512_strip
+
+sconvDirect1x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect2x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16g8w3s1AVX512_ret
+
+sconvDirect2x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect2x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect2x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect2x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect2x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect2x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect2x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect2x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	VMOVUPS     (DI), Z2
+	VMOVUPS     512(DI), Z3
+	VMOVUPS     1024(DI), Z4
+	VMOVUPS     g8idx<>+0(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z2
+	VMOVUPS     576(DI), Z3
+	VMOVUPS     1088(DI), Z4
+	VMOVUPS     g8idx<>+64(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr1
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z2
+	VMOVUPS     640(DI), Z3
+	VMOVUPS     1152(DI), Z4
+	VMOVUPS     g8idx<>+128(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr2
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z2
+	VMOVUPS     704(DI), Z3
+	VMOVUPS     1216(DI), Z4
+	VMOVUPS     g8idx<>+192(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr3
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z2
+	VMOVUPS     768(DI), Z3
+	VMOVUPS     1280(DI), Z4
+	VMOVUPS     g8idx<>+256(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr4
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z2
+	VMOVUPS     832(DI), Z3
+	VMOVUPS     1344(DI), Z4
+	VMOVUPS     g8idx<>+320(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr5
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z2
+	VMOVUPS     896(DI), Z3
+	VMOVUPS     1408(DI), Z4
+	VMOVUPS     g8idx<>+384(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr6
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z2
+	VMOVUPS     960(DI), Z3
+	VMOVUPS     1472(DI), Z4
+	VMOVUPS     g8idx<>+448(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s1AVX512_clipr7
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect2x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect2x16g8w3s1AVX512_icb
+
+sconvDirect2x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect2x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+sconvDirect2x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect2x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z5
+	VADDPS  Z5, Z0, Z0
+	VADDPS  Z5, Z1, Z1
+
+sconvDirect2x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect2x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+
+sconvDirect2x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect2x16g8w3s1AVX512_norelu
+	VPXORD Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+
+sconvDirect2x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000002, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000080, 40(SP)
+	ADDQ    $0x00000080, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect2x16g8w3s1AVX512_strip
+
+sconvDirect2x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect3x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16g8w3s1AVX512_ret
+
+sconvDirect3x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect3x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect3x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect3x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect3x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect3x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect3x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect3x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	VMOVUPS     (DI), Z3
+	VMOVUPS     512(DI), Z4
+	VMOVUPS     1024(DI), Z5
+	VMOVUPS     g8idx<>+0(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr0
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z3
+	VMOVUPS     576(DI), Z4
+	VMOVUPS     1088(DI), Z5
+	VMOVUPS     g8idx<>+64(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z3
+	VMOVUPS     640(DI), Z4
+	VMOVUPS     1152(DI), Z5
+	VMOVUPS     g8idx<>+128(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr2
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z3
+	VMOVUPS     704(DI), Z4
+	VMOVUPS     1216(DI), Z5
+	VMOVUPS     g8idx<>+192(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr3
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z3
+	VMOVUPS     768(DI), Z4
+	VMOVUPS     1280(DI), Z5
+	VMOVUPS     g8idx<>+256(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr4
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z3
+	VMOVUPS     832(DI), Z4
+	VMOVUPS     1344(DI), Z5
+	VMOVUPS     g8idx<>+320(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr5
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z3
+	VMOVUPS     896(DI), Z4
+	VMOVUPS     1408(DI), Z5
+	VMOVUPS     g8idx<>+384(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr6
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z3
+	VMOVUPS     960(DI), Z4
+	VMOVUPS     1472(DI), Z5
+	VMOVUPS     g8idx<>+448(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z4, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s1AVX512_clipr7
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect3x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect3x16g8w3s1AVX512_icb
+
+sconvDirect3x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect3x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+sconvDirect3x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect3x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z6
+	VADDPS  Z6, Z0, Z0
+	VADDPS  Z6, Z1, Z1
+	VADDPS  Z6, Z2, Z2
+
+sconvDirect3x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect3x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+
+sconvDirect3x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect3x16g8w3s1AVX512_norelu
+	VPXORD Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+
+sconvDirect3x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000003, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000000c0, 40(SP)
+	ADDQ    $0x000000c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect3x16g8w3s1AVX512_strip
+
+sconvDirect3x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect4x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16g8w3s1AVX512_ret
+
+sconvDirect4x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect4x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect4x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect4x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect4x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect4x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect4x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect4x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	VMOVUPS     (DI), Z4
+	VMOVUPS     512(DI), Z5
+	VMOVUPS     1024(DI), Z6
+	VMOVUPS     g8idx<>+0(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr0
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z4
+	VMOVUPS     576(DI), Z5
+	VMOVUPS     1088(DI), Z6
+	VMOVUPS     g8idx<>+64(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z4
+	VMOVUPS     640(DI), Z5
+	VMOVUPS     1152(DI), Z6
+	VMOVUPS     g8idx<>+128(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr2
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z4
+	VMOVUPS     704(DI), Z5
+	VMOVUPS     1216(DI), Z6
+	VMOVUPS     g8idx<>+192(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr3
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z4
+	VMOVUPS     768(DI), Z5
+	VMOVUPS     1280(DI), Z6
+	VMOVUPS     g8idx<>+256(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr4
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z4
+	VMOVUPS     832(DI), Z5
+	VMOVUPS     1344(DI), Z6
+	VMOVUPS     g8idx<>+320(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr5
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z4
+	VMOVUPS     896(DI), Z5
+	VMOVUPS     1408(DI), Z6
+	VMOVUPS     g8idx<>+384(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr6
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z4
+	VMOVUPS     960(DI), Z5
+	VMOVUPS     1472(DI), Z6
+	VMOVUPS     g8idx<>+448(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z5, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z5, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s1AVX512_clipr7
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect4x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect4x16g8w3s1AVX512_icb
+
+sconvDirect4x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect4x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+sconvDirect4x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect4x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z7
+	VADDPS  Z7, Z0, Z0
+	VADDPS  Z7, Z1, Z1
+	VADDPS  Z7, Z2, Z2
+	VADDPS  Z7, Z3, Z3
+
+sconvDirect4x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect4x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+
+sconvDirect4x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect4x16g8w3s1AVX512_norelu
+	VPXORD Z7, Z7, Z7
+	VMAXPS Z0, Z7, Z0
+	VMAXPS Z1, Z7, Z1
+	VMAXPS Z2, Z7, Z2
+	VMAXPS Z3, Z7, Z3
+
+sconvDirect4x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000004, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000100, 40(SP)
+	ADDQ    $0x00000100, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect4x16g8w3s1AVX512_strip
+
+sconvDirect4x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect5x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16g8w3s1AVX512_ret
+
+sconvDirect5x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect5x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect5x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect5x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect5x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect5x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect5x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect5x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	VMOVUPS     (DI), Z5
+	VMOVUPS     512(DI), Z6
+	VMOVUPS     1024(DI), Z7
+	VMOVUPS     g8idx<>+0(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr0
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z5
+	VMOVUPS     576(DI), Z6
+	VMOVUPS     1088(DI), Z7
+	VMOVUPS     g8idx<>+64(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr1
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z5
+	VMOVUPS     640(DI), Z6
+	VMOVUPS     1152(DI), Z7
+	VMOVUPS     g8idx<>+128(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z5
+	VMOVUPS     704(DI), Z6
+	VMOVUPS     1216(DI), Z7
+	VMOVUPS     g8idx<>+192(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr3
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z5
+	VMOVUPS     768(DI), Z6
+	VMOVUPS     1280(DI), Z7
+	VMOVUPS     g8idx<>+256(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr4
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z5
+	VMOVUPS     832(DI), Z6
+	VMOVUPS     1344(DI), Z7
+	VMOVUPS     g8idx<>+320(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr5
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z5
+	VMOVUPS     896(DI), Z6
+	VMOVUPS     1408(DI), Z7
+	VMOVUPS     g8idx<>+384(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr6
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z5
+	VMOVUPS     960(DI), Z6
+	VMOVUPS     1472(DI), Z7
+	VMOVUPS     g8idx<>+448(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z6, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z6, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z6, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s1AVX512_clipr7
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect5x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect5x16g8w3s1AVX512_icb
+
+sconvDirect5x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect5x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+
+sconvDirect5x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect5x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z8
+	VADDPS  Z8, Z0, Z0
+	VADDPS  Z8, Z1, Z1
+	VADDPS  Z8, Z2, Z2
+	VADDPS  Z8, Z3, Z3
+	VADDPS  Z8, Z4, Z4
+
+sconvDirect5x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect5x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+
+sconvDirect5x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect5x16g8w3s1AVX512_norelu
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+
+sconvDirect5x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000005, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000140, 40(SP)
+	ADDQ    $0x00000140, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect5x16g8w3s1AVX512_strip
+
+sconvDirect5x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect6x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16g8w3s1AVX512_ret
+
+sconvDirect6x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect6x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect6x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect6x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect6x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect6x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect6x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect6x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	VMOVUPS     (DI), Z6
+	VMOVUPS     512(DI), Z7
+	VMOVUPS     1024(DI), Z8
+	VMOVUPS     g8idx<>+0(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr0
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z6
+	VMOVUPS     576(DI), Z7
+	VMOVUPS     1088(DI), Z8
+	VMOVUPS     g8idx<>+64(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr1
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z6
+	VMOVUPS     640(DI), Z7
+	VMOVUPS     1152(DI), Z8
+	VMOVUPS     g8idx<>+128(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z6
+	VMOVUPS     704(DI), Z7
+	VMOVUPS     1216(DI), Z8
+	VMOVUPS     g8idx<>+192(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr3
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z6
+	VMOVUPS     768(DI), Z7
+	VMOVUPS     1280(DI), Z8
+	VMOVUPS     g8idx<>+256(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr4
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z6
+	VMOVUPS     832(DI), Z7
+	VMOVUPS     1344(DI), Z8
+	VMOVUPS     g8idx<>+320(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr5
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z6
+	VMOVUPS     896(DI), Z7
+	VMOVUPS     1408(DI), Z8
+	VMOVUPS     g8idx<>+384(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr6
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z6
+	VMOVUPS     960(DI), Z7
+	VMOVUPS     1472(DI), Z8
+	VMOVUPS     g8idx<>+448(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z7, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z7, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z7, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z7, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s1AVX512_clipr7
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect6x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect6x16g8w3s1AVX512_icb
+
+sconvDirect6x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect6x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+
+sconvDirect6x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect6x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z9
+	VADDPS  Z9, Z0, Z0
+	VADDPS  Z9, Z1, Z1
+	VADDPS  Z9, Z2, Z2
+	VADDPS  Z9, Z3, Z3
+	VADDPS  Z9, Z4, Z4
+	VADDPS  Z9, Z5, Z5
+
+sconvDirect6x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect6x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+
+sconvDirect6x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect6x16g8w3s1AVX512_norelu
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VMAXPS Z1, Z9, Z1
+	VMAXPS Z2, Z9, Z2
+	VMAXPS Z3, Z9, Z3
+	VMAXPS Z4, Z9, Z4
+	VMAXPS Z5, Z9, Z5
+
+sconvDirect6x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000006, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000180, 40(SP)
+	ADDQ    $0x00000180, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect6x16g8w3s1AVX512_strip
+
+sconvDirect6x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect7x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x16g8w3s1AVX512_ret
+
+sconvDirect7x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect7x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect7x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect7x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect7x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect7x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect7x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect7x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	VMOVUPS     (DI), Z7
+	VMOVUPS     512(DI), Z8
+	VMOVUPS     1024(DI), Z9
+	VMOVUPS     g8idx<>+0(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr0
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z7
+	VMOVUPS     576(DI), Z8
+	VMOVUPS     1088(DI), Z9
+	VMOVUPS     g8idx<>+64(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr1
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z7
+	VMOVUPS     640(DI), Z8
+	VMOVUPS     1152(DI), Z9
+	VMOVUPS     g8idx<>+128(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr2
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z7
+	VMOVUPS     704(DI), Z8
+	VMOVUPS     1216(DI), Z9
+	VMOVUPS     g8idx<>+192(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z7
+	VMOVUPS     768(DI), Z8
+	VMOVUPS     1280(DI), Z9
+	VMOVUPS     g8idx<>+256(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr4
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z7
+	VMOVUPS     832(DI), Z8
+	VMOVUPS     1344(DI), Z9
+	VMOVUPS     g8idx<>+320(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr5
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z7
+	VMOVUPS     896(DI), Z8
+	VMOVUPS     1408(DI), Z9
+	VMOVUPS     g8idx<>+384(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr6
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z7
+	VMOVUPS     960(DI), Z8
+	VMOVUPS     1472(DI), Z9
+	VMOVUPS     g8idx<>+448(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z8, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z8, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z8, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z8, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z8, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s1AVX512_clipr7
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect7x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect7x16g8w3s1AVX512_icb
+
+sconvDirect7x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect7x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+
+sconvDirect7x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect7x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z10
+	VADDPS  Z10, Z0, Z0
+	VADDPS  Z10, Z1, Z1
+	VADDPS  Z10, Z2, Z2
+	VADDPS  Z10, Z3, Z3
+	VADDPS  Z10, Z4, Z4
+	VADDPS  Z10, Z5, Z5
+	VADDPS  Z10, Z6, Z6
+
+sconvDirect7x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect7x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+
+sconvDirect7x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect7x16g8w3s1AVX512_norelu
+	VPXORD Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+
+sconvDirect7x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000007, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000001c0, 40(SP)
+	ADDQ    $0x000001c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect7x16g8w3s1AVX512_strip
+
+sconvDirect7x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect8x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x16g8w3s1AVX512_ret
+
+sconvDirect8x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect8x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect8x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect8x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect8x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect8x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect8x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect8x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	VMOVUPS     (DI), Z8
+	VMOVUPS     512(DI), Z9
+	VMOVUPS     1024(DI), Z10
+	VMOVUPS     g8idx<>+0(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr0
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z8
+	VMOVUPS     576(DI), Z9
+	VMOVUPS     1088(DI), Z10
+	VMOVUPS     g8idx<>+64(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr1
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z8
+	VMOVUPS     640(DI), Z9
+	VMOVUPS     1152(DI), Z10
+	VMOVUPS     g8idx<>+128(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr2
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z8
+	VMOVUPS     704(DI), Z9
+	VMOVUPS     1216(DI), Z10
+	VMOVUPS     g8idx<>+192(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z8
+	VMOVUPS     768(DI), Z9
+	VMOVUPS     1280(DI), Z10
+	VMOVUPS     g8idx<>+256(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr4
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z8
+	VMOVUPS     832(DI), Z9
+	VMOVUPS     1344(DI), Z10
+	VMOVUPS     g8idx<>+320(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr5
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z8
+	VMOVUPS     896(DI), Z9
+	VMOVUPS     1408(DI), Z10
+	VMOVUPS     g8idx<>+384(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr6
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z8
+	VMOVUPS     960(DI), Z9
+	VMOVUPS     1472(DI), Z10
+	VMOVUPS     g8idx<>+448(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z9, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z9, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z9, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z9, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s1AVX512_clipr7
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect8x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect8x16g8w3s1AVX512_icb
+
+sconvDirect8x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect8x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+
+sconvDirect8x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect8x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z11
+	VADDPS  Z11, Z0, Z0
+	VADDPS  Z11, Z1, Z1
+	VADDPS  Z11, Z2, Z2
+	VADDPS  Z11, Z3, Z3
+	VADDPS  Z11, Z4, Z4
+	VADDPS  Z11, Z5, Z5
+	VADDPS  Z11, Z6, Z6
+	VADDPS  Z11, Z7, Z7
+
+sconvDirect8x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect8x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+
+sconvDirect8x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect8x16g8w3s1AVX512_norelu
+	VPXORD Z11, Z11, Z11
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+
+sconvDirect8x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000008, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000200, 40(SP)
+	ADDQ    $0x00000200, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect8x16g8w3s1AVX512_strip
+
+sconvDirect8x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect9x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x16g8w3s1AVX512_ret
+
+sconvDirect9x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect9x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect9x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect9x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect9x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect9x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect9x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect9x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	VMOVUPS     (DI), Z9
+	VMOVUPS     512(DI), Z10
+	VMOVUPS     1024(DI), Z11
+	VMOVUPS     g8idx<>+0(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr0
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z9
+	VMOVUPS     576(DI), Z10
+	VMOVUPS     1088(DI), Z11
+	VMOVUPS     g8idx<>+64(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr1
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z9
+	VMOVUPS     640(DI), Z10
+	VMOVUPS     1152(DI), Z11
+	VMOVUPS     g8idx<>+128(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr2
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z9
+	VMOVUPS     704(DI), Z10
+	VMOVUPS     1216(DI), Z11
+	VMOVUPS     g8idx<>+192(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr3
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z9
+	VMOVUPS     768(DI), Z10
+	VMOVUPS     1280(DI), Z11
+	VMOVUPS     g8idx<>+256(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z9
+	VMOVUPS     832(DI), Z10
+	VMOVUPS     1344(DI), Z11
+	VMOVUPS     g8idx<>+320(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr5
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z9
+	VMOVUPS     896(DI), Z10
+	VMOVUPS     1408(DI), Z11
+	VMOVUPS     g8idx<>+384(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr6
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z9
+	VMOVUPS     960(DI), Z10
+	VMOVUPS     1472(DI), Z11
+	VMOVUPS     g8idx<>+448(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z10, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z10, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z10, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z10, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z10, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z10, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z10, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s1AVX512_clipr7
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect9x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect9x16g8w3s1AVX512_icb
+
+sconvDirect9x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect9x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+
+sconvDirect9x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect9x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z12
+	VADDPS  Z12, Z0, Z0
+	VADDPS  Z12, Z1, Z1
+	VADDPS  Z12, Z2, Z2
+	VADDPS  Z12, Z3, Z3
+	VADDPS  Z12, Z4, Z4
+	VADDPS  Z12, Z5, Z5
+	VADDPS  Z12, Z6, Z6
+	VADDPS  Z12, Z7, Z7
+	VADDPS  Z12, Z8, Z8
+
+sconvDirect9x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect9x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+
+sconvDirect9x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect9x16g8w3s1AVX512_norelu
+	VPXORD Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+
+sconvDirect9x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000009, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000240, 40(SP)
+	ADDQ    $0x00000240, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect9x16g8w3s1AVX512_strip
+
+sconvDirect9x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect10x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x16g8w3s1AVX512_ret
+
+sconvDirect10x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect10x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect10x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect10x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect10x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect10x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect10x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect10x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	VMOVUPS     (DI), Z10
+	VMOVUPS     512(DI), Z11
+	VMOVUPS     1024(DI), Z12
+	VMOVUPS     g8idx<>+0(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr0
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z10
+	VMOVUPS     576(DI), Z11
+	VMOVUPS     1088(DI), Z12
+	VMOVUPS     g8idx<>+64(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr1
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z10
+	VMOVUPS     640(DI), Z11
+	VMOVUPS     1152(DI), Z12
+	VMOVUPS     g8idx<>+128(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr2
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z10
+	VMOVUPS     704(DI), Z11
+	VMOVUPS     1216(DI), Z12
+	VMOVUPS     g8idx<>+192(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr3
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z10
+	VMOVUPS     768(DI), Z11
+	VMOVUPS     1280(DI), Z12
+	VMOVUPS     g8idx<>+256(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z10
+	VMOVUPS     832(DI), Z11
+	VMOVUPS     1344(DI), Z12
+	VMOVUPS     g8idx<>+320(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr5
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z10
+	VMOVUPS     896(DI), Z11
+	VMOVUPS     1408(DI), Z12
+	VMOVUPS     g8idx<>+384(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr6
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z10
+	VMOVUPS     960(DI), Z11
+	VMOVUPS     1472(DI), Z12
+	VMOVUPS     g8idx<>+448(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z11, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z11, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z11, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z11, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z11, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z11, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z11, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z11, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s1AVX512_clipr7
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect10x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect10x16g8w3s1AVX512_icb
+
+sconvDirect10x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect10x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+
+sconvDirect10x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect10x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z13
+	VADDPS  Z13, Z0, Z0
+	VADDPS  Z13, Z1, Z1
+	VADDPS  Z13, Z2, Z2
+	VADDPS  Z13, Z3, Z3
+	VADDPS  Z13, Z4, Z4
+	VADDPS  Z13, Z5, Z5
+	VADDPS  Z13, Z6, Z6
+	VADDPS  Z13, Z7, Z7
+	VADDPS  Z13, Z8, Z8
+	VADDPS  Z13, Z9, Z9
+
+sconvDirect10x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect10x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+
+sconvDirect10x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect10x16g8w3s1AVX512_norelu
+	VPXORD Z13, Z13, Z13
+	VMAXPS Z0, Z13, Z0
+	VMAXPS Z1, Z13, Z1
+	VMAXPS Z2, Z13, Z2
+	VMAXPS Z3, Z13, Z3
+	VMAXPS Z4, Z13, Z4
+	VMAXPS Z5, Z13, Z5
+	VMAXPS Z6, Z13, Z6
+	VMAXPS Z7, Z13, Z7
+	VMAXPS Z8, Z13, Z8
+	VMAXPS Z9, Z13, Z9
+
+sconvDirect10x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000a, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000280, 40(SP)
+	ADDQ    $0x00000280, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect10x16g8w3s1AVX512_strip
+
+sconvDirect10x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect11x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x16g8w3s1AVX512_ret
+
+sconvDirect11x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect11x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect11x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect11x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect11x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect11x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect11x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect11x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	VMOVUPS     (DI), Z11
+	VMOVUPS     512(DI), Z12
+	VMOVUPS     1024(DI), Z13
+	VMOVUPS     g8idx<>+0(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr0
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z11
+	VMOVUPS     576(DI), Z12
+	VMOVUPS     1088(DI), Z13
+	VMOVUPS     g8idx<>+64(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr1
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z11
+	VMOVUPS     640(DI), Z12
+	VMOVUPS     1152(DI), Z13
+	VMOVUPS     g8idx<>+128(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr2
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z11
+	VMOVUPS     704(DI), Z12
+	VMOVUPS     1216(DI), Z13
+	VMOVUPS     g8idx<>+192(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr3
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z11
+	VMOVUPS     768(DI), Z12
+	VMOVUPS     1280(DI), Z13
+	VMOVUPS     g8idx<>+256(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr4
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z11
+	VMOVUPS     832(DI), Z12
+	VMOVUPS     1344(DI), Z13
+	VMOVUPS     g8idx<>+320(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z11
+	VMOVUPS     896(DI), Z12
+	VMOVUPS     1408(DI), Z13
+	VMOVUPS     g8idx<>+384(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr6
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z11
+	VMOVUPS     960(DI), Z12
+	VMOVUPS     1472(DI), Z13
+	VMOVUPS     g8idx<>+448(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z12, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z12, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z12, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z12, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z12, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z12, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z12, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s1AVX512_clipr7
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect11x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect11x16g8w3s1AVX512_icb
+
+sconvDirect11x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect11x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+
+sconvDirect11x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect11x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z14
+	VADDPS  Z14, Z0, Z0
+	VADDPS  Z14, Z1, Z1
+	VADDPS  Z14, Z2, Z2
+	VADDPS  Z14, Z3, Z3
+	VADDPS  Z14, Z4, Z4
+	VADDPS  Z14, Z5, Z5
+	VADDPS  Z14, Z6, Z6
+	VADDPS  Z14, Z7, Z7
+	VADDPS  Z14, Z8, Z8
+	VADDPS  Z14, Z9, Z9
+	VADDPS  Z14, Z10, Z10
+
+sconvDirect11x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect11x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+
+sconvDirect11x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect11x16g8w3s1AVX512_norelu
+	VPXORD Z14, Z14, Z14
+	VMAXPS Z0, Z14, Z0
+	VMAXPS Z1, Z14, Z1
+	VMAXPS Z2, Z14, Z2
+	VMAXPS Z3, Z14, Z3
+	VMAXPS Z4, Z14, Z4
+	VMAXPS Z5, Z14, Z5
+	VMAXPS Z6, Z14, Z6
+	VMAXPS Z7, Z14, Z7
+	VMAXPS Z8, Z14, Z8
+	VMAXPS Z9, Z14, Z9
+	VMAXPS Z10, Z14, Z10
+
+sconvDirect11x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000b, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000002c0, 40(SP)
+	ADDQ    $0x000002c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect11x16g8w3s1AVX512_strip
+
+sconvDirect11x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect12x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x16g8w3s1AVX512_ret
+
+sconvDirect12x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect12x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect12x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect12x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect12x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect12x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect12x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect12x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	VMOVUPS     (DI), Z12
+	VMOVUPS     512(DI), Z13
+	VMOVUPS     1024(DI), Z14
+	VMOVUPS     g8idx<>+0(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr0
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z12
+	VMOVUPS     576(DI), Z13
+	VMOVUPS     1088(DI), Z14
+	VMOVUPS     g8idx<>+64(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr1
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z12
+	VMOVUPS     640(DI), Z13
+	VMOVUPS     1152(DI), Z14
+	VMOVUPS     g8idx<>+128(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr2
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z12
+	VMOVUPS     704(DI), Z13
+	VMOVUPS     1216(DI), Z14
+	VMOVUPS     g8idx<>+192(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr3
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z12
+	VMOVUPS     768(DI), Z13
+	VMOVUPS     1280(DI), Z14
+	VMOVUPS     g8idx<>+256(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr4
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z12
+	VMOVUPS     832(DI), Z13
+	VMOVUPS     1344(DI), Z14
+	VMOVUPS     g8idx<>+320(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z12
+	VMOVUPS     896(DI), Z13
+	VMOVUPS     1408(DI), Z14
+	VMOVUPS     g8idx<>+384(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr6
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z12
+	VMOVUPS     960(DI), Z13
+	VMOVUPS     1472(DI), Z14
+	VMOVUPS     g8idx<>+448(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z13, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z13, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z13, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z13, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z13, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z13, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z13, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s1AVX512_clipr7
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect12x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect12x16g8w3s1AVX512_icb
+
+sconvDirect12x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect12x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+
+sconvDirect12x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect12x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z15
+	VADDPS  Z15, Z0, Z0
+	VADDPS  Z15, Z1, Z1
+	VADDPS  Z15, Z2, Z2
+	VADDPS  Z15, Z3, Z3
+	VADDPS  Z15, Z4, Z4
+	VADDPS  Z15, Z5, Z5
+	VADDPS  Z15, Z6, Z6
+	VADDPS  Z15, Z7, Z7
+	VADDPS  Z15, Z8, Z8
+	VADDPS  Z15, Z9, Z9
+	VADDPS  Z15, Z10, Z10
+	VADDPS  Z15, Z11, Z11
+
+sconvDirect12x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect12x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+
+sconvDirect12x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect12x16g8w3s1AVX512_norelu
+	VPXORD Z15, Z15, Z15
+	VMAXPS Z0, Z15, Z0
+	VMAXPS Z1, Z15, Z1
+	VMAXPS Z2, Z15, Z2
+	VMAXPS Z3, Z15, Z3
+	VMAXPS Z4, Z15, Z4
+	VMAXPS Z5, Z15, Z5
+	VMAXPS Z6, Z15, Z6
+	VMAXPS Z7, Z15, Z7
+	VMAXPS Z8, Z15, Z8
+	VMAXPS Z9, Z15, Z9
+	VMAXPS Z10, Z15, Z10
+	VMAXPS Z11, Z15, Z11
+
+sconvDirect12x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000c, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000300, 40(SP)
+	ADDQ    $0x00000300, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect12x16g8w3s1AVX512_strip
+
+sconvDirect12x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect13x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x16g8w3s1AVX512_ret
+
+sconvDirect13x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect13x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect13x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect13x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect13x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect13x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect13x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect13x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	PREFETCHT0  768(SI)(AX*1)
+	VMOVUPS     (DI), Z13
+	VMOVUPS     512(DI), Z14
+	VMOVUPS     1024(DI), Z15
+	VMOVUPS     g8idx<>+0(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr0
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z13
+	VMOVUPS     576(DI), Z14
+	VMOVUPS     1088(DI), Z15
+	VMOVUPS     g8idx<>+64(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr1
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z13
+	VMOVUPS     640(DI), Z14
+	VMOVUPS     1152(DI), Z15
+	VMOVUPS     g8idx<>+128(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr2
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z13
+	VMOVUPS     704(DI), Z14
+	VMOVUPS     1216(DI), Z15
+	VMOVUPS     g8idx<>+192(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr3
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z13
+	VMOVUPS     768(DI), Z14
+	VMOVUPS     1280(DI), Z15
+	VMOVUPS     g8idx<>+256(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr4
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z13
+	VMOVUPS     832(DI), Z14
+	VMOVUPS     1344(DI), Z15
+	VMOVUPS     g8idx<>+320(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr5
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z13
+	VMOVUPS     896(DI), Z14
+	VMOVUPS     1408(DI), Z15
+	VMOVUPS     g8idx<>+384(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z13
+	VMOVUPS     960(DI), Z14
+	VMOVUPS     1472(DI), Z15
+	VMOVUPS     g8idx<>+448(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z14, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z14, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z14, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z14, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z14, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z14, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z14, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z14, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z14, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z14, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z14, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s1AVX512_clipr7
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect13x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect13x16g8w3s1AVX512_icb
+
+sconvDirect13x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect13x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+
+sconvDirect13x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect13x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z16
+	VADDPS  Z16, Z0, Z0
+	VADDPS  Z16, Z1, Z1
+	VADDPS  Z16, Z2, Z2
+	VADDPS  Z16, Z3, Z3
+	VADDPS  Z16, Z4, Z4
+	VADDPS  Z16, Z5, Z5
+	VADDPS  Z16, Z6, Z6
+	VADDPS  Z16, Z7, Z7
+	VADDPS  Z16, Z8, Z8
+	VADDPS  Z16, Z9, Z9
+	VADDPS  Z16, Z10, Z10
+	VADDPS  Z16, Z11, Z11
+	VADDPS  Z16, Z12, Z12
+
+sconvDirect13x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect13x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+
+sconvDirect13x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect13x16g8w3s1AVX512_norelu
+	VPXORD Z16, Z16, Z16
+	VMAXPS Z0, Z16, Z0
+	VMAXPS Z1, Z16, Z1
+	VMAXPS Z2, Z16, Z2
+	VMAXPS Z3, Z16, Z3
+	VMAXPS Z4, Z16, Z4
+	VMAXPS Z5, Z16, Z5
+	VMAXPS Z6, Z16, Z6
+	VMAXPS Z7, Z16, Z7
+	VMAXPS Z8, Z16, Z8
+	VMAXPS Z9, Z16, Z9
+	VMAXPS Z10, Z16, Z10
+	VMAXPS Z11, Z16, Z11
+	VMAXPS Z12, Z16, Z12
+
+sconvDirect13x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000d, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000340, 40(SP)
+	ADDQ    $0x00000340, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect13x16g8w3s1AVX512_strip
+
+sconvDirect13x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect14x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x16g8w3s1AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x16g8w3s1AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x16g8w3s1AVX512_ret
+
+sconvDirect14x16g8w3s1AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect14x16g8w3s1AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect14x16g8w3s1AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect14x16g8w3s1AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect14x16g8w3s1AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect14x16g8w3s1AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect14x16g8w3s1AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect14x16g8w3s1AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	PREFETCHT0  768(SI)(AX*1)
+	PREFETCHT0  832(SI)(AX*1)
+	VMOVUPS     (DI), Z14
+	VMOVUPS     512(DI), Z15
+	VMOVUPS     1024(DI), Z16
+	VMOVUPS     g8idx<>+0(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl0
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl0:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr0
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr0:
+	VMOVUPS     64(DI), Z14
+	VMOVUPS     576(DI), Z15
+	VMOVUPS     1088(DI), Z16
+	VMOVUPS     g8idx<>+64(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl1
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl1:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr1
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr1:
+	VMOVUPS     128(DI), Z14
+	VMOVUPS     640(DI), Z15
+	VMOVUPS     1152(DI), Z16
+	VMOVUPS     g8idx<>+128(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl2
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl2:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr2
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr2:
+	VMOVUPS     192(DI), Z14
+	VMOVUPS     704(DI), Z15
+	VMOVUPS     1216(DI), Z16
+	VMOVUPS     g8idx<>+192(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl3
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl3:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr3
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr3:
+	VMOVUPS     256(DI), Z14
+	VMOVUPS     768(DI), Z15
+	VMOVUPS     1280(DI), Z16
+	VMOVUPS     g8idx<>+256(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl4
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl4:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr4
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr4:
+	VMOVUPS     320(DI), Z14
+	VMOVUPS     832(DI), Z15
+	VMOVUPS     1344(DI), Z16
+	VMOVUPS     g8idx<>+320(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl5
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl5:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr5
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr5:
+	VMOVUPS     384(DI), Z14
+	VMOVUPS     896(DI), Z15
+	VMOVUPS     1408(DI), Z16
+	VMOVUPS     g8idx<>+384(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl6
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl6:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr6:
+	VMOVUPS     448(DI), Z14
+	VMOVUPS     960(DI), Z15
+	VMOVUPS     1472(DI), Z16
+	VMOVUPS     g8idx<>+448(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipl7
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s1AVX512_clipl7:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z15, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z15, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z15, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z15, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z15, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z15, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z15, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z15, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z15, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z15, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z15, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z15, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s1AVX512_clipr7
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect14x16g8w3s1AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect14x16g8w3s1AVX512_icb
+
+sconvDirect14x16g8w3s1AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect14x16g8w3s1AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+	VADDPS 832(AX), Z13, Z13
+
+sconvDirect14x16g8w3s1AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect14x16g8w3s1AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z17
+	VADDPS  Z17, Z0, Z0
+	VADDPS  Z17, Z1, Z1
+	VADDPS  Z17, Z2, Z2
+	VADDPS  Z17, Z3, Z3
+	VADDPS  Z17, Z4, Z4
+	VADDPS  Z17, Z5, Z5
+	VADDPS  Z17, Z6, Z6
+	VADDPS  Z17, Z7, Z7
+	VADDPS  Z17, Z8, Z8
+	VADDPS  Z17, Z9, Z9
+	VADDPS  Z17, Z10, Z10
+	VADDPS  Z17, Z11, Z11
+	VADDPS  Z17, Z12, Z12
+	VADDPS  Z17, Z13, Z13
+
+sconvDirect14x16g8w3s1AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect14x16g8w3s1AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+	VADDPS 832(SI), Z13, Z13
+
+sconvDirect14x16g8w3s1AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect14x16g8w3s1AVX512_norelu
+	VPXORD Z17, Z17, Z17
+	VMAXPS Z0, Z17, Z0
+	VMAXPS Z1, Z17, Z1
+	VMAXPS Z2, Z17, Z2
+	VMAXPS Z3, Z17, Z3
+	VMAXPS Z4, Z17, Z4
+	VMAXPS Z5, Z17, Z5
+	VMAXPS Z6, Z17, Z6
+	VMAXPS Z7, Z17, Z7
+	VMAXPS Z8, Z17, Z8
+	VMAXPS Z9, Z17, Z9
+	VMAXPS Z10, Z17, Z10
+	VMAXPS Z11, Z17, Z11
+	VMAXPS Z12, Z17, Z12
+	VMAXPS Z13, Z17, Z13
+
+sconvDirect14x16g8w3s1AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000e, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000380, 40(SP)
+	ADDQ    $0x00000380, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect14x16g8w3s1AVX512_strip
+
+sconvDirect14x16g8w3s1AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect1x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect1x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000002, AX, AX
+
+sconvDirect1x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect1x16g8w3s2AVX512_ret
+
+sconvDirect1x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect1x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect1x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect1x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect1x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect1x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect1x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect1x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	VMOVUPS     (DI), Z1
+	VMOVUPS     512(DI), Z2
+	VMOVUPS     1024(DI), Z3
+	VMOVUPS     g8idx<>+0(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr0
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z1
+	VMOVUPS     576(DI), Z2
+	VMOVUPS     1088(DI), Z3
+	VMOVUPS     g8idx<>+64(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr1
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z1
+	VMOVUPS     640(DI), Z2
+	VMOVUPS     1152(DI), Z3
+	VMOVUPS     g8idx<>+128(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr2
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z1
+	VMOVUPS     704(DI), Z2
+	VMOVUPS     1216(DI), Z3
+	VMOVUPS     g8idx<>+192(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr3
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z1
+	VMOVUPS     768(DI), Z2
+	VMOVUPS     1280(DI), Z3
+	VMOVUPS     g8idx<>+256(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr4
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z1
+	VMOVUPS     832(DI), Z2
+	VMOVUPS     1344(DI), Z3
+	VMOVUPS     g8idx<>+320(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr5
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z1
+	VMOVUPS     896(DI), Z2
+	VMOVUPS     1408(DI), Z3
+	VMOVUPS     g8idx<>+384(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr6
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z1
+	VMOVUPS     960(DI), Z2
+	VMOVUPS     1472(DI), Z3
+	VMOVUPS     g8idx<>+448(SB), Z5
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z5, Z4
+	VFMADD231PS Z1, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z5, Z4
+	VFMADD231PS Z2, Z4, Z0
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect1x16g8w3s2AVX512_clipr7
+	VPERMPS     128(SI), Z5, Z4
+	VFMADD231PS Z3, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect1x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect1x16g8w3s2AVX512_icb
+
+sconvDirect1x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect1x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+
+sconvDirect1x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect1x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z4
+	VADDPS  Z4, Z0, Z0
+
+sconvDirect1x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect1x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+
+sconvDirect1x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect1x16g8w3s2AVX512_norelu
+	VPXORD Z4, Z4, Z4
+	VMAXPS Z0, Z4, Z0
+
+sconvDirect1x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000001, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000040, 40(SP)
+	ADDQ    $0x00000040, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect1x16g8w3s2AVX512_strip
+
+sconvDirect1x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect2x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect2x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000004, AX, AX
+
+sconvDirect2x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect2x16g8w3s2AVX512_ret
+
+sconvDirect2x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect2x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect2x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect2x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect2x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect2x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect2x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect2x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	VMOVUPS     (DI), Z2
+	VMOVUPS     512(DI), Z3
+	VMOVUPS     1024(DI), Z4
+	VMOVUPS     g8idx<>+0(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr0
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z2
+	VMOVUPS     576(DI), Z3
+	VMOVUPS     1088(DI), Z4
+	VMOVUPS     g8idx<>+64(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr1
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z2
+	VMOVUPS     640(DI), Z3
+	VMOVUPS     1152(DI), Z4
+	VMOVUPS     g8idx<>+128(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr2
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z2
+	VMOVUPS     704(DI), Z3
+	VMOVUPS     1216(DI), Z4
+	VMOVUPS     g8idx<>+192(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr3
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z2
+	VMOVUPS     768(DI), Z3
+	VMOVUPS     1280(DI), Z4
+	VMOVUPS     g8idx<>+256(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr4
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z2
+	VMOVUPS     832(DI), Z3
+	VMOVUPS     1344(DI), Z4
+	VMOVUPS     g8idx<>+320(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr5
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z2
+	VMOVUPS     896(DI), Z3
+	VMOVUPS     1408(DI), Z4
+	VMOVUPS     g8idx<>+384(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr6
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z2
+	VMOVUPS     960(DI), Z3
+	VMOVUPS     1472(DI), Z4
+	VMOVUPS     g8idx<>+448(SB), Z6
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z0
+
+sconvDirect2x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z0
+	VPERMPS     128(SI), Z6, Z5
+	VFMADD231PS Z2, Z5, Z1
+	VFMADD231PS Z4, Z5, Z0
+	VPERMPS     192(SI), Z6, Z5
+	VFMADD231PS Z3, Z5, Z1
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect2x16g8w3s2AVX512_clipr7
+	VPERMPS     256(SI), Z6, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect2x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect2x16g8w3s2AVX512_icb
+
+sconvDirect2x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect2x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+
+sconvDirect2x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect2x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z5
+	VADDPS  Z5, Z0, Z0
+	VADDPS  Z5, Z1, Z1
+
+sconvDirect2x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect2x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+
+sconvDirect2x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect2x16g8w3s2AVX512_norelu
+	VPXORD Z5, Z5, Z5
+	VMAXPS Z0, Z5, Z0
+	VMAXPS Z1, Z5, Z1
+
+sconvDirect2x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000002, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000080, 40(SP)
+	ADDQ    $0x00000080, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect2x16g8w3s2AVX512_strip
+
+sconvDirect2x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect3x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect3x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000006, AX, AX
+
+sconvDirect3x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect3x16g8w3s2AVX512_ret
+
+sconvDirect3x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect3x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect3x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect3x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect3x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect3x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect3x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect3x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	VMOVUPS     (DI), Z3
+	VMOVUPS     512(DI), Z4
+	VMOVUPS     1024(DI), Z5
+	VMOVUPS     g8idx<>+0(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr0
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z3
+	VMOVUPS     576(DI), Z4
+	VMOVUPS     1088(DI), Z5
+	VMOVUPS     g8idx<>+64(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr1
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z3
+	VMOVUPS     640(DI), Z4
+	VMOVUPS     1152(DI), Z5
+	VMOVUPS     g8idx<>+128(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr2
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z3
+	VMOVUPS     704(DI), Z4
+	VMOVUPS     1216(DI), Z5
+	VMOVUPS     g8idx<>+192(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr3
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z3
+	VMOVUPS     768(DI), Z4
+	VMOVUPS     1280(DI), Z5
+	VMOVUPS     g8idx<>+256(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr4
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z3
+	VMOVUPS     832(DI), Z4
+	VMOVUPS     1344(DI), Z5
+	VMOVUPS     g8idx<>+320(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr5
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z3
+	VMOVUPS     896(DI), Z4
+	VMOVUPS     1408(DI), Z5
+	VMOVUPS     g8idx<>+384(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr6
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z3
+	VMOVUPS     960(DI), Z4
+	VMOVUPS     1472(DI), Z5
+	VMOVUPS     g8idx<>+448(SB), Z7
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z0
+
+sconvDirect3x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z0
+	VPERMPS     128(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z1
+	VFMADD231PS Z5, Z6, Z0
+	VPERMPS     192(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z1
+	VPERMPS     256(SI), Z7, Z6
+	VFMADD231PS Z3, Z6, Z2
+	VFMADD231PS Z5, Z6, Z1
+	VPERMPS     320(SI), Z7, Z6
+	VFMADD231PS Z4, Z6, Z2
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect3x16g8w3s2AVX512_clipr7
+	VPERMPS     384(SI), Z7, Z6
+	VFMADD231PS Z5, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect3x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect3x16g8w3s2AVX512_icb
+
+sconvDirect3x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect3x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+
+sconvDirect3x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect3x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z6
+	VADDPS  Z6, Z0, Z0
+	VADDPS  Z6, Z1, Z1
+	VADDPS  Z6, Z2, Z2
+
+sconvDirect3x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect3x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+
+sconvDirect3x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect3x16g8w3s2AVX512_norelu
+	VPXORD Z6, Z6, Z6
+	VMAXPS Z0, Z6, Z0
+	VMAXPS Z1, Z6, Z1
+	VMAXPS Z2, Z6, Z2
+
+sconvDirect3x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000003, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000000c0, 40(SP)
+	ADDQ    $0x000000c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect3x16g8w3s2AVX512_strip
+
+sconvDirect3x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect4x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect4x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000008, AX, AX
+
+sconvDirect4x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect4x16g8w3s2AVX512_ret
+
+sconvDirect4x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect4x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect4x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect4x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect4x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect4x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect4x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect4x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	VMOVUPS     (DI), Z4
+	VMOVUPS     512(DI), Z5
+	VMOVUPS     1024(DI), Z6
+	VMOVUPS     g8idx<>+0(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr0
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z4
+	VMOVUPS     576(DI), Z5
+	VMOVUPS     1088(DI), Z6
+	VMOVUPS     g8idx<>+64(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr1
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z4
+	VMOVUPS     640(DI), Z5
+	VMOVUPS     1152(DI), Z6
+	VMOVUPS     g8idx<>+128(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr2
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z4
+	VMOVUPS     704(DI), Z5
+	VMOVUPS     1216(DI), Z6
+	VMOVUPS     g8idx<>+192(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr3
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z4
+	VMOVUPS     768(DI), Z5
+	VMOVUPS     1280(DI), Z6
+	VMOVUPS     g8idx<>+256(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr4
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z4
+	VMOVUPS     832(DI), Z5
+	VMOVUPS     1344(DI), Z6
+	VMOVUPS     g8idx<>+320(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr5
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z4
+	VMOVUPS     896(DI), Z5
+	VMOVUPS     1408(DI), Z6
+	VMOVUPS     g8idx<>+384(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr6
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z4
+	VMOVUPS     960(DI), Z5
+	VMOVUPS     1472(DI), Z6
+	VMOVUPS     g8idx<>+448(SB), Z8
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z0
+
+sconvDirect4x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z0
+	VPERMPS     128(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z1
+	VFMADD231PS Z6, Z7, Z0
+	VPERMPS     192(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z1
+	VPERMPS     256(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z2
+	VFMADD231PS Z6, Z7, Z1
+	VPERMPS     320(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z2
+	VPERMPS     384(SI), Z8, Z7
+	VFMADD231PS Z4, Z7, Z3
+	VFMADD231PS Z6, Z7, Z2
+	VPERMPS     448(SI), Z8, Z7
+	VFMADD231PS Z5, Z7, Z3
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect4x16g8w3s2AVX512_clipr7
+	VPERMPS     512(SI), Z8, Z7
+	VFMADD231PS Z6, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect4x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect4x16g8w3s2AVX512_icb
+
+sconvDirect4x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect4x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+
+sconvDirect4x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect4x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z7
+	VADDPS  Z7, Z0, Z0
+	VADDPS  Z7, Z1, Z1
+	VADDPS  Z7, Z2, Z2
+	VADDPS  Z7, Z3, Z3
+
+sconvDirect4x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect4x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+
+sconvDirect4x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect4x16g8w3s2AVX512_norelu
+	VPXORD Z7, Z7, Z7
+	VMAXPS Z0, Z7, Z0
+	VMAXPS Z1, Z7, Z1
+	VMAXPS Z2, Z7, Z2
+	VMAXPS Z3, Z7, Z3
+
+sconvDirect4x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000004, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000100, 40(SP)
+	ADDQ    $0x00000100, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect4x16g8w3s2AVX512_strip
+
+sconvDirect4x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect5x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect5x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000a, AX, AX
+
+sconvDirect5x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect5x16g8w3s2AVX512_ret
+
+sconvDirect5x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect5x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect5x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect5x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect5x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect5x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect5x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect5x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	VMOVUPS     (DI), Z5
+	VMOVUPS     512(DI), Z6
+	VMOVUPS     1024(DI), Z7
+	VMOVUPS     g8idx<>+0(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr0
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z5
+	VMOVUPS     576(DI), Z6
+	VMOVUPS     1088(DI), Z7
+	VMOVUPS     g8idx<>+64(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr1
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z5
+	VMOVUPS     640(DI), Z6
+	VMOVUPS     1152(DI), Z7
+	VMOVUPS     g8idx<>+128(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr2
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z5
+	VMOVUPS     704(DI), Z6
+	VMOVUPS     1216(DI), Z7
+	VMOVUPS     g8idx<>+192(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr3
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z5
+	VMOVUPS     768(DI), Z6
+	VMOVUPS     1280(DI), Z7
+	VMOVUPS     g8idx<>+256(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr4
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z5
+	VMOVUPS     832(DI), Z6
+	VMOVUPS     1344(DI), Z7
+	VMOVUPS     g8idx<>+320(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr5
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z5
+	VMOVUPS     896(DI), Z6
+	VMOVUPS     1408(DI), Z7
+	VMOVUPS     g8idx<>+384(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr6
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z5
+	VMOVUPS     960(DI), Z6
+	VMOVUPS     1472(DI), Z7
+	VMOVUPS     g8idx<>+448(SB), Z9
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z0
+
+sconvDirect5x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z0
+	VPERMPS     128(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z1
+	VFMADD231PS Z7, Z8, Z0
+	VPERMPS     192(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z1
+	VPERMPS     256(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z2
+	VFMADD231PS Z7, Z8, Z1
+	VPERMPS     320(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z2
+	VPERMPS     384(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z3
+	VFMADD231PS Z7, Z8, Z2
+	VPERMPS     448(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z3
+	VPERMPS     512(SI), Z9, Z8
+	VFMADD231PS Z5, Z8, Z4
+	VFMADD231PS Z7, Z8, Z3
+	VPERMPS     576(SI), Z9, Z8
+	VFMADD231PS Z6, Z8, Z4
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect5x16g8w3s2AVX512_clipr7
+	VPERMPS     640(SI), Z9, Z8
+	VFMADD231PS Z7, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect5x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect5x16g8w3s2AVX512_icb
+
+sconvDirect5x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect5x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+
+sconvDirect5x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect5x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z8
+	VADDPS  Z8, Z0, Z0
+	VADDPS  Z8, Z1, Z1
+	VADDPS  Z8, Z2, Z2
+	VADDPS  Z8, Z3, Z3
+	VADDPS  Z8, Z4, Z4
+
+sconvDirect5x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect5x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+
+sconvDirect5x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect5x16g8w3s2AVX512_norelu
+	VPXORD Z8, Z8, Z8
+	VMAXPS Z0, Z8, Z0
+	VMAXPS Z1, Z8, Z1
+	VMAXPS Z2, Z8, Z2
+	VMAXPS Z3, Z8, Z3
+	VMAXPS Z4, Z8, Z4
+
+sconvDirect5x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000005, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000140, 40(SP)
+	ADDQ    $0x00000140, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect5x16g8w3s2AVX512_strip
+
+sconvDirect5x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect6x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect6x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000c, AX, AX
+
+sconvDirect6x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect6x16g8w3s2AVX512_ret
+
+sconvDirect6x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect6x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect6x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect6x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect6x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect6x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect6x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect6x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	VMOVUPS     (DI), Z6
+	VMOVUPS     512(DI), Z7
+	VMOVUPS     1024(DI), Z8
+	VMOVUPS     g8idx<>+0(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr0
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z6
+	VMOVUPS     576(DI), Z7
+	VMOVUPS     1088(DI), Z8
+	VMOVUPS     g8idx<>+64(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr1
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z6
+	VMOVUPS     640(DI), Z7
+	VMOVUPS     1152(DI), Z8
+	VMOVUPS     g8idx<>+128(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr2
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z6
+	VMOVUPS     704(DI), Z7
+	VMOVUPS     1216(DI), Z8
+	VMOVUPS     g8idx<>+192(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr3
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z6
+	VMOVUPS     768(DI), Z7
+	VMOVUPS     1280(DI), Z8
+	VMOVUPS     g8idx<>+256(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr4
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z6
+	VMOVUPS     832(DI), Z7
+	VMOVUPS     1344(DI), Z8
+	VMOVUPS     g8idx<>+320(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr5
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z6
+	VMOVUPS     896(DI), Z7
+	VMOVUPS     1408(DI), Z8
+	VMOVUPS     g8idx<>+384(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr6
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z6
+	VMOVUPS     960(DI), Z7
+	VMOVUPS     1472(DI), Z8
+	VMOVUPS     g8idx<>+448(SB), Z10
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z0
+
+sconvDirect6x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z0
+	VPERMPS     128(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z1
+	VFMADD231PS Z8, Z9, Z0
+	VPERMPS     192(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z1
+	VPERMPS     256(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z2
+	VFMADD231PS Z8, Z9, Z1
+	VPERMPS     320(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z2
+	VPERMPS     384(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z3
+	VFMADD231PS Z8, Z9, Z2
+	VPERMPS     448(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z3
+	VPERMPS     512(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z4
+	VFMADD231PS Z8, Z9, Z3
+	VPERMPS     576(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z4
+	VPERMPS     640(SI), Z10, Z9
+	VFMADD231PS Z6, Z9, Z5
+	VFMADD231PS Z8, Z9, Z4
+	VPERMPS     704(SI), Z10, Z9
+	VFMADD231PS Z7, Z9, Z5
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect6x16g8w3s2AVX512_clipr7
+	VPERMPS     768(SI), Z10, Z9
+	VFMADD231PS Z8, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect6x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect6x16g8w3s2AVX512_icb
+
+sconvDirect6x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect6x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+
+sconvDirect6x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect6x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z9
+	VADDPS  Z9, Z0, Z0
+	VADDPS  Z9, Z1, Z1
+	VADDPS  Z9, Z2, Z2
+	VADDPS  Z9, Z3, Z3
+	VADDPS  Z9, Z4, Z4
+	VADDPS  Z9, Z5, Z5
+
+sconvDirect6x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect6x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+
+sconvDirect6x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect6x16g8w3s2AVX512_norelu
+	VPXORD Z9, Z9, Z9
+	VMAXPS Z0, Z9, Z0
+	VMAXPS Z1, Z9, Z1
+	VMAXPS Z2, Z9, Z2
+	VMAXPS Z3, Z9, Z3
+	VMAXPS Z4, Z9, Z4
+	VMAXPS Z5, Z9, Z5
+
+sconvDirect6x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000006, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000180, 40(SP)
+	ADDQ    $0x00000180, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect6x16g8w3s2AVX512_strip
+
+sconvDirect6x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect7x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect7x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000000e, AX, AX
+
+sconvDirect7x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect7x16g8w3s2AVX512_ret
+
+sconvDirect7x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect7x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect7x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect7x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect7x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect7x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect7x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect7x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	VMOVUPS     (DI), Z7
+	VMOVUPS     512(DI), Z8
+	VMOVUPS     1024(DI), Z9
+	VMOVUPS     g8idx<>+0(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr0
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z7
+	VMOVUPS     576(DI), Z8
+	VMOVUPS     1088(DI), Z9
+	VMOVUPS     g8idx<>+64(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr1
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z7
+	VMOVUPS     640(DI), Z8
+	VMOVUPS     1152(DI), Z9
+	VMOVUPS     g8idx<>+128(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr2
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z7
+	VMOVUPS     704(DI), Z8
+	VMOVUPS     1216(DI), Z9
+	VMOVUPS     g8idx<>+192(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr3
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z7
+	VMOVUPS     768(DI), Z8
+	VMOVUPS     1280(DI), Z9
+	VMOVUPS     g8idx<>+256(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr4
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z7
+	VMOVUPS     832(DI), Z8
+	VMOVUPS     1344(DI), Z9
+	VMOVUPS     g8idx<>+320(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr5
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z7
+	VMOVUPS     896(DI), Z8
+	VMOVUPS     1408(DI), Z9
+	VMOVUPS     g8idx<>+384(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr6
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z7
+	VMOVUPS     960(DI), Z8
+	VMOVUPS     1472(DI), Z9
+	VMOVUPS     g8idx<>+448(SB), Z11
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z0
+
+sconvDirect7x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z0
+	VPERMPS     128(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z1
+	VFMADD231PS Z9, Z10, Z0
+	VPERMPS     192(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z1
+	VPERMPS     256(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z2
+	VFMADD231PS Z9, Z10, Z1
+	VPERMPS     320(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z2
+	VPERMPS     384(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z3
+	VFMADD231PS Z9, Z10, Z2
+	VPERMPS     448(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z3
+	VPERMPS     512(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z4
+	VFMADD231PS Z9, Z10, Z3
+	VPERMPS     576(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z4
+	VPERMPS     640(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z5
+	VFMADD231PS Z9, Z10, Z4
+	VPERMPS     704(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z5
+	VPERMPS     768(SI), Z11, Z10
+	VFMADD231PS Z7, Z10, Z6
+	VFMADD231PS Z9, Z10, Z5
+	VPERMPS     832(SI), Z11, Z10
+	VFMADD231PS Z8, Z10, Z6
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect7x16g8w3s2AVX512_clipr7
+	VPERMPS     896(SI), Z11, Z10
+	VFMADD231PS Z9, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect7x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect7x16g8w3s2AVX512_icb
+
+sconvDirect7x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect7x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+
+sconvDirect7x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect7x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z10
+	VADDPS  Z10, Z0, Z0
+	VADDPS  Z10, Z1, Z1
+	VADDPS  Z10, Z2, Z2
+	VADDPS  Z10, Z3, Z3
+	VADDPS  Z10, Z4, Z4
+	VADDPS  Z10, Z5, Z5
+	VADDPS  Z10, Z6, Z6
+
+sconvDirect7x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect7x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+
+sconvDirect7x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect7x16g8w3s2AVX512_norelu
+	VPXORD Z10, Z10, Z10
+	VMAXPS Z0, Z10, Z0
+	VMAXPS Z1, Z10, Z1
+	VMAXPS Z2, Z10, Z2
+	VMAXPS Z3, Z10, Z3
+	VMAXPS Z4, Z10, Z4
+	VMAXPS Z5, Z10, Z5
+	VMAXPS Z6, Z10, Z6
+
+sconvDirect7x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000007, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000001c0, 40(SP)
+	ADDQ    $0x000001c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect7x16g8w3s2AVX512_strip
+
+sconvDirect7x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect8x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect8x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000010, AX, AX
+
+sconvDirect8x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect8x16g8w3s2AVX512_ret
+
+sconvDirect8x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect8x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect8x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect8x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect8x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect8x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect8x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect8x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	VMOVUPS     (DI), Z8
+	VMOVUPS     512(DI), Z9
+	VMOVUPS     1024(DI), Z10
+	VMOVUPS     g8idx<>+0(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr0
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z8
+	VMOVUPS     576(DI), Z9
+	VMOVUPS     1088(DI), Z10
+	VMOVUPS     g8idx<>+64(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr1
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z8
+	VMOVUPS     640(DI), Z9
+	VMOVUPS     1152(DI), Z10
+	VMOVUPS     g8idx<>+128(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr2
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z8
+	VMOVUPS     704(DI), Z9
+	VMOVUPS     1216(DI), Z10
+	VMOVUPS     g8idx<>+192(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr3
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z8
+	VMOVUPS     768(DI), Z9
+	VMOVUPS     1280(DI), Z10
+	VMOVUPS     g8idx<>+256(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr4
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z8
+	VMOVUPS     832(DI), Z9
+	VMOVUPS     1344(DI), Z10
+	VMOVUPS     g8idx<>+320(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr5
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z8
+	VMOVUPS     896(DI), Z9
+	VMOVUPS     1408(DI), Z10
+	VMOVUPS     g8idx<>+384(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr6
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z8
+	VMOVUPS     960(DI), Z9
+	VMOVUPS     1472(DI), Z10
+	VMOVUPS     g8idx<>+448(SB), Z12
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z0
+
+sconvDirect8x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z0
+	VPERMPS     128(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z1
+	VFMADD231PS Z10, Z11, Z0
+	VPERMPS     192(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z1
+	VPERMPS     256(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z10, Z11, Z1
+	VPERMPS     320(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z2
+	VPERMPS     384(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z3
+	VFMADD231PS Z10, Z11, Z2
+	VPERMPS     448(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z3
+	VPERMPS     512(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z4
+	VFMADD231PS Z10, Z11, Z3
+	VPERMPS     576(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z4
+	VPERMPS     640(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z5
+	VFMADD231PS Z10, Z11, Z4
+	VPERMPS     704(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z5
+	VPERMPS     768(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z6
+	VFMADD231PS Z10, Z11, Z5
+	VPERMPS     832(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z6
+	VPERMPS     896(SI), Z12, Z11
+	VFMADD231PS Z8, Z11, Z7
+	VFMADD231PS Z10, Z11, Z6
+	VPERMPS     960(SI), Z12, Z11
+	VFMADD231PS Z9, Z11, Z7
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect8x16g8w3s2AVX512_clipr7
+	VPERMPS     1024(SI), Z12, Z11
+	VFMADD231PS Z10, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect8x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect8x16g8w3s2AVX512_icb
+
+sconvDirect8x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect8x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+
+sconvDirect8x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect8x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z11
+	VADDPS  Z11, Z0, Z0
+	VADDPS  Z11, Z1, Z1
+	VADDPS  Z11, Z2, Z2
+	VADDPS  Z11, Z3, Z3
+	VADDPS  Z11, Z4, Z4
+	VADDPS  Z11, Z5, Z5
+	VADDPS  Z11, Z6, Z6
+	VADDPS  Z11, Z7, Z7
+
+sconvDirect8x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect8x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+
+sconvDirect8x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect8x16g8w3s2AVX512_norelu
+	VPXORD Z11, Z11, Z11
+	VMAXPS Z0, Z11, Z0
+	VMAXPS Z1, Z11, Z1
+	VMAXPS Z2, Z11, Z2
+	VMAXPS Z3, Z11, Z3
+	VMAXPS Z4, Z11, Z4
+	VMAXPS Z5, Z11, Z5
+	VMAXPS Z6, Z11, Z6
+	VMAXPS Z7, Z11, Z7
+
+sconvDirect8x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000008, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000200, 40(SP)
+	ADDQ    $0x00000200, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect8x16g8w3s2AVX512_strip
+
+sconvDirect8x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect9x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect9x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000012, AX, AX
+
+sconvDirect9x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect9x16g8w3s2AVX512_ret
+
+sconvDirect9x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect9x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect9x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect9x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect9x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect9x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect9x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect9x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	VMOVUPS     (DI), Z9
+	VMOVUPS     512(DI), Z10
+	VMOVUPS     1024(DI), Z11
+	VMOVUPS     g8idx<>+0(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr0
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z9
+	VMOVUPS     576(DI), Z10
+	VMOVUPS     1088(DI), Z11
+	VMOVUPS     g8idx<>+64(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr1
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z9
+	VMOVUPS     640(DI), Z10
+	VMOVUPS     1152(DI), Z11
+	VMOVUPS     g8idx<>+128(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr2
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z9
+	VMOVUPS     704(DI), Z10
+	VMOVUPS     1216(DI), Z11
+	VMOVUPS     g8idx<>+192(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr3
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z9
+	VMOVUPS     768(DI), Z10
+	VMOVUPS     1280(DI), Z11
+	VMOVUPS     g8idx<>+256(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr4
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z9
+	VMOVUPS     832(DI), Z10
+	VMOVUPS     1344(DI), Z11
+	VMOVUPS     g8idx<>+320(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr5
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z9
+	VMOVUPS     896(DI), Z10
+	VMOVUPS     1408(DI), Z11
+	VMOVUPS     g8idx<>+384(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr6
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z9
+	VMOVUPS     960(DI), Z10
+	VMOVUPS     1472(DI), Z11
+	VMOVUPS     g8idx<>+448(SB), Z13
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z0
+
+sconvDirect9x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z0
+	VPERMPS     128(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z1
+	VFMADD231PS Z11, Z12, Z0
+	VPERMPS     192(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z1
+	VPERMPS     256(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z2
+	VFMADD231PS Z11, Z12, Z1
+	VPERMPS     320(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z2
+	VPERMPS     384(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z3
+	VFMADD231PS Z11, Z12, Z2
+	VPERMPS     448(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z3
+	VPERMPS     512(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z4
+	VFMADD231PS Z11, Z12, Z3
+	VPERMPS     576(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z4
+	VPERMPS     640(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z11, Z12, Z4
+	VPERMPS     704(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z5
+	VPERMPS     768(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z6
+	VFMADD231PS Z11, Z12, Z5
+	VPERMPS     832(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z6
+	VPERMPS     896(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z7
+	VFMADD231PS Z11, Z12, Z6
+	VPERMPS     960(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z7
+	VPERMPS     1024(SI), Z13, Z12
+	VFMADD231PS Z9, Z12, Z8
+	VFMADD231PS Z11, Z12, Z7
+	VPERMPS     1088(SI), Z13, Z12
+	VFMADD231PS Z10, Z12, Z8
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect9x16g8w3s2AVX512_clipr7
+	VPERMPS     1152(SI), Z13, Z12
+	VFMADD231PS Z11, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect9x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect9x16g8w3s2AVX512_icb
+
+sconvDirect9x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect9x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+
+sconvDirect9x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect9x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z12
+	VADDPS  Z12, Z0, Z0
+	VADDPS  Z12, Z1, Z1
+	VADDPS  Z12, Z2, Z2
+	VADDPS  Z12, Z3, Z3
+	VADDPS  Z12, Z4, Z4
+	VADDPS  Z12, Z5, Z5
+	VADDPS  Z12, Z6, Z6
+	VADDPS  Z12, Z7, Z7
+	VADDPS  Z12, Z8, Z8
+
+sconvDirect9x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect9x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+
+sconvDirect9x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect9x16g8w3s2AVX512_norelu
+	VPXORD Z12, Z12, Z12
+	VMAXPS Z0, Z12, Z0
+	VMAXPS Z1, Z12, Z1
+	VMAXPS Z2, Z12, Z2
+	VMAXPS Z3, Z12, Z3
+	VMAXPS Z4, Z12, Z4
+	VMAXPS Z5, Z12, Z5
+	VMAXPS Z6, Z12, Z6
+	VMAXPS Z7, Z12, Z7
+	VMAXPS Z8, Z12, Z8
+
+sconvDirect9x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x00000009, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000240, 40(SP)
+	ADDQ    $0x00000240, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect9x16g8w3s2AVX512_strip
+
+sconvDirect9x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect10x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect10x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000014, AX, AX
+
+sconvDirect10x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect10x16g8w3s2AVX512_ret
+
+sconvDirect10x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect10x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect10x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect10x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect10x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect10x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect10x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect10x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	VMOVUPS     (DI), Z10
+	VMOVUPS     512(DI), Z11
+	VMOVUPS     1024(DI), Z12
+	VMOVUPS     g8idx<>+0(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr0
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z10
+	VMOVUPS     576(DI), Z11
+	VMOVUPS     1088(DI), Z12
+	VMOVUPS     g8idx<>+64(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr1
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z10
+	VMOVUPS     640(DI), Z11
+	VMOVUPS     1152(DI), Z12
+	VMOVUPS     g8idx<>+128(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr2
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z10
+	VMOVUPS     704(DI), Z11
+	VMOVUPS     1216(DI), Z12
+	VMOVUPS     g8idx<>+192(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr3
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z10
+	VMOVUPS     768(DI), Z11
+	VMOVUPS     1280(DI), Z12
+	VMOVUPS     g8idx<>+256(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr4
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z10
+	VMOVUPS     832(DI), Z11
+	VMOVUPS     1344(DI), Z12
+	VMOVUPS     g8idx<>+320(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr5
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z10
+	VMOVUPS     896(DI), Z11
+	VMOVUPS     1408(DI), Z12
+	VMOVUPS     g8idx<>+384(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr6
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z10
+	VMOVUPS     960(DI), Z11
+	VMOVUPS     1472(DI), Z12
+	VMOVUPS     g8idx<>+448(SB), Z14
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z0
+
+sconvDirect10x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z0
+	VPERMPS     128(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z1
+	VFMADD231PS Z12, Z13, Z0
+	VPERMPS     192(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z1
+	VPERMPS     256(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z2
+	VFMADD231PS Z12, Z13, Z1
+	VPERMPS     320(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z2
+	VPERMPS     384(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z3
+	VFMADD231PS Z12, Z13, Z2
+	VPERMPS     448(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z3
+	VPERMPS     512(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z4
+	VFMADD231PS Z12, Z13, Z3
+	VPERMPS     576(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z4
+	VPERMPS     640(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z5
+	VFMADD231PS Z12, Z13, Z4
+	VPERMPS     704(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z5
+	VPERMPS     768(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z6
+	VFMADD231PS Z12, Z13, Z5
+	VPERMPS     832(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z6
+	VPERMPS     896(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z7
+	VFMADD231PS Z12, Z13, Z6
+	VPERMPS     960(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z7
+	VPERMPS     1024(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z8
+	VFMADD231PS Z12, Z13, Z7
+	VPERMPS     1088(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z8
+	VPERMPS     1152(SI), Z14, Z13
+	VFMADD231PS Z10, Z13, Z9
+	VFMADD231PS Z12, Z13, Z8
+	VPERMPS     1216(SI), Z14, Z13
+	VFMADD231PS Z11, Z13, Z9
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect10x16g8w3s2AVX512_clipr7
+	VPERMPS     1280(SI), Z14, Z13
+	VFMADD231PS Z12, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect10x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect10x16g8w3s2AVX512_icb
+
+sconvDirect10x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect10x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+
+sconvDirect10x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect10x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z13
+	VADDPS  Z13, Z0, Z0
+	VADDPS  Z13, Z1, Z1
+	VADDPS  Z13, Z2, Z2
+	VADDPS  Z13, Z3, Z3
+	VADDPS  Z13, Z4, Z4
+	VADDPS  Z13, Z5, Z5
+	VADDPS  Z13, Z6, Z6
+	VADDPS  Z13, Z7, Z7
+	VADDPS  Z13, Z8, Z8
+	VADDPS  Z13, Z9, Z9
+
+sconvDirect10x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect10x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+
+sconvDirect10x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect10x16g8w3s2AVX512_norelu
+	VPXORD Z13, Z13, Z13
+	VMAXPS Z0, Z13, Z0
+	VMAXPS Z1, Z13, Z1
+	VMAXPS Z2, Z13, Z2
+	VMAXPS Z3, Z13, Z3
+	VMAXPS Z4, Z13, Z4
+	VMAXPS Z5, Z13, Z5
+	VMAXPS Z6, Z13, Z6
+	VMAXPS Z7, Z13, Z7
+	VMAXPS Z8, Z13, Z8
+	VMAXPS Z9, Z13, Z9
+
+sconvDirect10x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000a, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000280, 40(SP)
+	ADDQ    $0x00000280, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect10x16g8w3s2AVX512_strip
+
+sconvDirect10x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect11x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect11x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000016, AX, AX
+
+sconvDirect11x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect11x16g8w3s2AVX512_ret
+
+sconvDirect11x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect11x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect11x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect11x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect11x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect11x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect11x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect11x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	VMOVUPS     (DI), Z11
+	VMOVUPS     512(DI), Z12
+	VMOVUPS     1024(DI), Z13
+	VMOVUPS     g8idx<>+0(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr0
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z11
+	VMOVUPS     576(DI), Z12
+	VMOVUPS     1088(DI), Z13
+	VMOVUPS     g8idx<>+64(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr1
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z11
+	VMOVUPS     640(DI), Z12
+	VMOVUPS     1152(DI), Z13
+	VMOVUPS     g8idx<>+128(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr2
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z11
+	VMOVUPS     704(DI), Z12
+	VMOVUPS     1216(DI), Z13
+	VMOVUPS     g8idx<>+192(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr3
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z11
+	VMOVUPS     768(DI), Z12
+	VMOVUPS     1280(DI), Z13
+	VMOVUPS     g8idx<>+256(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr4
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z11
+	VMOVUPS     832(DI), Z12
+	VMOVUPS     1344(DI), Z13
+	VMOVUPS     g8idx<>+320(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr5
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z11
+	VMOVUPS     896(DI), Z12
+	VMOVUPS     1408(DI), Z13
+	VMOVUPS     g8idx<>+384(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr6
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z11
+	VMOVUPS     960(DI), Z12
+	VMOVUPS     1472(DI), Z13
+	VMOVUPS     g8idx<>+448(SB), Z15
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z0
+
+sconvDirect11x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z0
+	VPERMPS     128(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z1
+	VFMADD231PS Z13, Z14, Z0
+	VPERMPS     192(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z1
+	VPERMPS     256(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z2
+	VFMADD231PS Z13, Z14, Z1
+	VPERMPS     320(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z2
+	VPERMPS     384(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z3
+	VFMADD231PS Z13, Z14, Z2
+	VPERMPS     448(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z3
+	VPERMPS     512(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z4
+	VFMADD231PS Z13, Z14, Z3
+	VPERMPS     576(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z4
+	VPERMPS     640(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z5
+	VFMADD231PS Z13, Z14, Z4
+	VPERMPS     704(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z5
+	VPERMPS     768(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z6
+	VFMADD231PS Z13, Z14, Z5
+	VPERMPS     832(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z6
+	VPERMPS     896(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z7
+	VFMADD231PS Z13, Z14, Z6
+	VPERMPS     960(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z7
+	VPERMPS     1024(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z8
+	VFMADD231PS Z13, Z14, Z7
+	VPERMPS     1088(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z8
+	VPERMPS     1152(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z9
+	VFMADD231PS Z13, Z14, Z8
+	VPERMPS     1216(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z9
+	VPERMPS     1280(SI), Z15, Z14
+	VFMADD231PS Z11, Z14, Z10
+	VFMADD231PS Z13, Z14, Z9
+	VPERMPS     1344(SI), Z15, Z14
+	VFMADD231PS Z12, Z14, Z10
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect11x16g8w3s2AVX512_clipr7
+	VPERMPS     1408(SI), Z15, Z14
+	VFMADD231PS Z13, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect11x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect11x16g8w3s2AVX512_icb
+
+sconvDirect11x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect11x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+
+sconvDirect11x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect11x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z14
+	VADDPS  Z14, Z0, Z0
+	VADDPS  Z14, Z1, Z1
+	VADDPS  Z14, Z2, Z2
+	VADDPS  Z14, Z3, Z3
+	VADDPS  Z14, Z4, Z4
+	VADDPS  Z14, Z5, Z5
+	VADDPS  Z14, Z6, Z6
+	VADDPS  Z14, Z7, Z7
+	VADDPS  Z14, Z8, Z8
+	VADDPS  Z14, Z9, Z9
+	VADDPS  Z14, Z10, Z10
+
+sconvDirect11x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect11x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+
+sconvDirect11x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect11x16g8w3s2AVX512_norelu
+	VPXORD Z14, Z14, Z14
+	VMAXPS Z0, Z14, Z0
+	VMAXPS Z1, Z14, Z1
+	VMAXPS Z2, Z14, Z2
+	VMAXPS Z3, Z14, Z3
+	VMAXPS Z4, Z14, Z4
+	VMAXPS Z5, Z14, Z5
+	VMAXPS Z6, Z14, Z6
+	VMAXPS Z7, Z14, Z7
+	VMAXPS Z8, Z14, Z8
+	VMAXPS Z9, Z14, Z9
+	VMAXPS Z10, Z14, Z10
+
+sconvDirect11x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000b, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x000002c0, 40(SP)
+	ADDQ    $0x000002c0, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect11x16g8w3s2AVX512_strip
+
+sconvDirect11x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect12x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect12x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x00000018, AX, AX
+
+sconvDirect12x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect12x16g8w3s2AVX512_ret
+
+sconvDirect12x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect12x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect12x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect12x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect12x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect12x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect12x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect12x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	VMOVUPS     (DI), Z12
+	VMOVUPS     512(DI), Z13
+	VMOVUPS     1024(DI), Z14
+	VMOVUPS     g8idx<>+0(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr0
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z12
+	VMOVUPS     576(DI), Z13
+	VMOVUPS     1088(DI), Z14
+	VMOVUPS     g8idx<>+64(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr1
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z12
+	VMOVUPS     640(DI), Z13
+	VMOVUPS     1152(DI), Z14
+	VMOVUPS     g8idx<>+128(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr2
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z12
+	VMOVUPS     704(DI), Z13
+	VMOVUPS     1216(DI), Z14
+	VMOVUPS     g8idx<>+192(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr3
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z12
+	VMOVUPS     768(DI), Z13
+	VMOVUPS     1280(DI), Z14
+	VMOVUPS     g8idx<>+256(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr4
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z12
+	VMOVUPS     832(DI), Z13
+	VMOVUPS     1344(DI), Z14
+	VMOVUPS     g8idx<>+320(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr5
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z12
+	VMOVUPS     896(DI), Z13
+	VMOVUPS     1408(DI), Z14
+	VMOVUPS     g8idx<>+384(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr6
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z12
+	VMOVUPS     960(DI), Z13
+	VMOVUPS     1472(DI), Z14
+	VMOVUPS     g8idx<>+448(SB), Z16
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z0
+
+sconvDirect12x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z0
+	VPERMPS     128(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z1
+	VFMADD231PS Z14, Z15, Z0
+	VPERMPS     192(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z1
+	VPERMPS     256(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z14, Z15, Z1
+	VPERMPS     320(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z2
+	VPERMPS     384(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z3
+	VFMADD231PS Z14, Z15, Z2
+	VPERMPS     448(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z3
+	VPERMPS     512(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z4
+	VFMADD231PS Z14, Z15, Z3
+	VPERMPS     576(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z4
+	VPERMPS     640(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z5
+	VFMADD231PS Z14, Z15, Z4
+	VPERMPS     704(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z5
+	VPERMPS     768(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z14, Z15, Z5
+	VPERMPS     832(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z6
+	VPERMPS     896(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z7
+	VFMADD231PS Z14, Z15, Z6
+	VPERMPS     960(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z7
+	VPERMPS     1024(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z8
+	VFMADD231PS Z14, Z15, Z7
+	VPERMPS     1088(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z8
+	VPERMPS     1152(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z9
+	VFMADD231PS Z14, Z15, Z8
+	VPERMPS     1216(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z9
+	VPERMPS     1280(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z14, Z15, Z9
+	VPERMPS     1344(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z10
+	VPERMPS     1408(SI), Z16, Z15
+	VFMADD231PS Z12, Z15, Z11
+	VFMADD231PS Z14, Z15, Z10
+	VPERMPS     1472(SI), Z16, Z15
+	VFMADD231PS Z13, Z15, Z11
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect12x16g8w3s2AVX512_clipr7
+	VPERMPS     1536(SI), Z16, Z15
+	VFMADD231PS Z14, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect12x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect12x16g8w3s2AVX512_icb
+
+sconvDirect12x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect12x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+
+sconvDirect12x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect12x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z15
+	VADDPS  Z15, Z0, Z0
+	VADDPS  Z15, Z1, Z1
+	VADDPS  Z15, Z2, Z2
+	VADDPS  Z15, Z3, Z3
+	VADDPS  Z15, Z4, Z4
+	VADDPS  Z15, Z5, Z5
+	VADDPS  Z15, Z6, Z6
+	VADDPS  Z15, Z7, Z7
+	VADDPS  Z15, Z8, Z8
+	VADDPS  Z15, Z9, Z9
+	VADDPS  Z15, Z10, Z10
+	VADDPS  Z15, Z11, Z11
+
+sconvDirect12x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect12x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+
+sconvDirect12x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect12x16g8w3s2AVX512_norelu
+	VPXORD Z15, Z15, Z15
+	VMAXPS Z0, Z15, Z0
+	VMAXPS Z1, Z15, Z1
+	VMAXPS Z2, Z15, Z2
+	VMAXPS Z3, Z15, Z3
+	VMAXPS Z4, Z15, Z4
+	VMAXPS Z5, Z15, Z5
+	VMAXPS Z6, Z15, Z6
+	VMAXPS Z7, Z15, Z7
+	VMAXPS Z8, Z15, Z8
+	VMAXPS Z9, Z15, Z9
+	VMAXPS Z10, Z15, Z10
+	VMAXPS Z11, Z15, Z11
+
+sconvDirect12x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000c, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000300, 40(SP)
+	ADDQ    $0x00000300, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect12x16g8w3s2AVX512_strip
+
+sconvDirect12x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect13x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect13x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001a, AX, AX
+
+sconvDirect13x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect13x16g8w3s2AVX512_ret
+
+sconvDirect13x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect13x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect13x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect13x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect13x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect13x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect13x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect13x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	PREFETCHT0  768(SI)(AX*1)
+	VMOVUPS     (DI), Z13
+	VMOVUPS     512(DI), Z14
+	VMOVUPS     1024(DI), Z15
+	VMOVUPS     g8idx<>+0(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr0
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z13
+	VMOVUPS     576(DI), Z14
+	VMOVUPS     1088(DI), Z15
+	VMOVUPS     g8idx<>+64(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr1
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z13
+	VMOVUPS     640(DI), Z14
+	VMOVUPS     1152(DI), Z15
+	VMOVUPS     g8idx<>+128(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr2
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z13
+	VMOVUPS     704(DI), Z14
+	VMOVUPS     1216(DI), Z15
+	VMOVUPS     g8idx<>+192(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr3
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z13
+	VMOVUPS     768(DI), Z14
+	VMOVUPS     1280(DI), Z15
+	VMOVUPS     g8idx<>+256(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr4
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z13
+	VMOVUPS     832(DI), Z14
+	VMOVUPS     1344(DI), Z15
+	VMOVUPS     g8idx<>+320(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr5
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z13
+	VMOVUPS     896(DI), Z14
+	VMOVUPS     1408(DI), Z15
+	VMOVUPS     g8idx<>+384(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr6
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z13
+	VMOVUPS     960(DI), Z14
+	VMOVUPS     1472(DI), Z15
+	VMOVUPS     g8idx<>+448(SB), Z17
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z0
+
+sconvDirect13x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z0
+	VPERMPS     128(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z1
+	VFMADD231PS Z15, Z16, Z0
+	VPERMPS     192(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z1
+	VPERMPS     256(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z2
+	VFMADD231PS Z15, Z16, Z1
+	VPERMPS     320(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z2
+	VPERMPS     384(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z3
+	VFMADD231PS Z15, Z16, Z2
+	VPERMPS     448(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z3
+	VPERMPS     512(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z4
+	VFMADD231PS Z15, Z16, Z3
+	VPERMPS     576(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z4
+	VPERMPS     640(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z5
+	VFMADD231PS Z15, Z16, Z4
+	VPERMPS     704(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z5
+	VPERMPS     768(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z6
+	VFMADD231PS Z15, Z16, Z5
+	VPERMPS     832(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z6
+	VPERMPS     896(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z7
+	VFMADD231PS Z15, Z16, Z6
+	VPERMPS     960(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z7
+	VPERMPS     1024(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z8
+	VFMADD231PS Z15, Z16, Z7
+	VPERMPS     1088(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z8
+	VPERMPS     1152(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z9
+	VFMADD231PS Z15, Z16, Z8
+	VPERMPS     1216(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z9
+	VPERMPS     1280(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z10
+	VFMADD231PS Z15, Z16, Z9
+	VPERMPS     1344(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z10
+	VPERMPS     1408(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z11
+	VFMADD231PS Z15, Z16, Z10
+	VPERMPS     1472(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z11
+	VPERMPS     1536(SI), Z17, Z16
+	VFMADD231PS Z13, Z16, Z12
+	VFMADD231PS Z15, Z16, Z11
+	VPERMPS     1600(SI), Z17, Z16
+	VFMADD231PS Z14, Z16, Z12
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect13x16g8w3s2AVX512_clipr7
+	VPERMPS     1664(SI), Z17, Z16
+	VFMADD231PS Z15, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect13x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect13x16g8w3s2AVX512_icb
+
+sconvDirect13x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect13x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+
+sconvDirect13x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect13x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z16
+	VADDPS  Z16, Z0, Z0
+	VADDPS  Z16, Z1, Z1
+	VADDPS  Z16, Z2, Z2
+	VADDPS  Z16, Z3, Z3
+	VADDPS  Z16, Z4, Z4
+	VADDPS  Z16, Z5, Z5
+	VADDPS  Z16, Z6, Z6
+	VADDPS  Z16, Z7, Z7
+	VADDPS  Z16, Z8, Z8
+	VADDPS  Z16, Z9, Z9
+	VADDPS  Z16, Z10, Z10
+	VADDPS  Z16, Z11, Z11
+	VADDPS  Z16, Z12, Z12
+
+sconvDirect13x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect13x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+
+sconvDirect13x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect13x16g8w3s2AVX512_norelu
+	VPXORD Z16, Z16, Z16
+	VMAXPS Z0, Z16, Z0
+	VMAXPS Z1, Z16, Z1
+	VMAXPS Z2, Z16, Z2
+	VMAXPS Z3, Z16, Z3
+	VMAXPS Z4, Z16, Z4
+	VMAXPS Z5, Z16, Z5
+	VMAXPS Z6, Z16, Z6
+	VMAXPS Z7, Z16, Z7
+	VMAXPS Z8, Z16, Z8
+	VMAXPS Z9, Z16, Z9
+	VMAXPS Z10, Z16, Z10
+	VMAXPS Z11, Z16, Z11
+	VMAXPS Z12, Z16, Z12
+
+sconvDirect13x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000d, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000340, 40(SP)
+	ADDQ    $0x00000340, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect13x16g8w3s2AVX512_strip
+
+sconvDirect13x16g8w3s2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sconvDirect14x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+	MOVQ   pixStride+56(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   kwStride+64(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   khStride+72(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMULQ  DX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, (SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   icbStride+80(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 8(SP)
+	MOVQ   wkhStride+88(FP), AX
+	SHLQ   $0x02, AX
+	MOVQ   nkw+48(FP), CX
+	IMUL3Q $0x00000200, CX, CX
+	MOVQ   AX, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 16(SP)
+	MOVQ   nkh+40(FP), CX
+	IMULQ  AX, CX
+	MOVQ   wicbStride+96(FP), BX
+	SHLQ   $0x02, BX
+	SUBQ   CX, BX
+	MOVQ   BX, 24(SP)
+	XORQ   AX, AX
+	MOVQ   nkh+40(FP), CX
+	IMULQ  nkw+48(FP), CX
+	CMPQ   CX, $0x01
+	JNE    sconvDirect14x16g8w3s2AVX512_pfset
+	MOVQ   R8, AX
+	IMUL3Q $0x0000001c, AX, AX
+
+sconvDirect14x16g8w3s2AVX512_pfset:
+	MOVQ  AX, 64(SP)
+	MOVQ  src+0(FP), AX
+	MOVQ  AX, 32(SP)
+	MOVQ  dst+16(FP), AX
+	MOVQ  AX, 40(SP)
+	MOVQ  res+120(FP), AX
+	MOVQ  AX, 48(SP)
+	MOVQ  nstrips+24(FP), AX
+	MOVQ  AX, 56(SP)
+	TESTQ AX, AX
+	JLE   sconvDirect14x16g8w3s2AVX512_ret
+
+sconvDirect14x16g8w3s2AVX512_strip:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	CMPQ   nicb+32(FP), $0x00
+	JLE    sconvDirect14x16g8w3s2AVX512_epilogue
+	CMPQ   nkh+40(FP), $0x00
+	JLE    sconvDirect14x16g8w3s2AVX512_epilogue
+	CMPQ   nkw+48(FP), $0x00
+	JLE    sconvDirect14x16g8w3s2AVX512_epilogue
+	MOVQ   32(SP), SI
+	MOVQ   flags+128(FP), R10
+	TESTQ  $0x00000010, R10
+	JZ     sconvDirect14x16g8w3s2AVX512_noclip
+	SUBQ   $0x00000040, SI
+
+sconvDirect14x16g8w3s2AVX512_noclip:
+	MOVQ wts+8(FP), DI
+	MOVQ nicb+32(FP), CX
+
+sconvDirect14x16g8w3s2AVX512_icb:
+	MOVQ nkh+40(FP), BX
+
+sconvDirect14x16g8w3s2AVX512_kh:
+	MOVQ        64(SP), AX
+	PREFETCHT0  (SI)(AX*1)
+	PREFETCHT0  64(SI)(AX*1)
+	PREFETCHT0  128(SI)(AX*1)
+	PREFETCHT0  192(SI)(AX*1)
+	PREFETCHT0  256(SI)(AX*1)
+	PREFETCHT0  320(SI)(AX*1)
+	PREFETCHT0  384(SI)(AX*1)
+	PREFETCHT0  448(SI)(AX*1)
+	PREFETCHT0  512(SI)(AX*1)
+	PREFETCHT0  576(SI)(AX*1)
+	PREFETCHT0  640(SI)(AX*1)
+	PREFETCHT0  704(SI)(AX*1)
+	PREFETCHT0  768(SI)(AX*1)
+	PREFETCHT0  832(SI)(AX*1)
+	VMOVUPS     (DI), Z14
+	VMOVUPS     512(DI), Z15
+	VMOVUPS     1024(DI), Z16
+	VMOVUPS     g8idx<>+0(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl0
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl0:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr0
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr0:
+	VMOVUPS     64(DI), Z14
+	VMOVUPS     576(DI), Z15
+	VMOVUPS     1088(DI), Z16
+	VMOVUPS     g8idx<>+64(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl1
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl1:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr1
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr1:
+	VMOVUPS     128(DI), Z14
+	VMOVUPS     640(DI), Z15
+	VMOVUPS     1152(DI), Z16
+	VMOVUPS     g8idx<>+128(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl2
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl2:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr2
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr2:
+	VMOVUPS     192(DI), Z14
+	VMOVUPS     704(DI), Z15
+	VMOVUPS     1216(DI), Z16
+	VMOVUPS     g8idx<>+192(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl3
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl3:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr3
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr3:
+	VMOVUPS     256(DI), Z14
+	VMOVUPS     768(DI), Z15
+	VMOVUPS     1280(DI), Z16
+	VMOVUPS     g8idx<>+256(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl4
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl4:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr4
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr4:
+	VMOVUPS     320(DI), Z14
+	VMOVUPS     832(DI), Z15
+	VMOVUPS     1344(DI), Z16
+	VMOVUPS     g8idx<>+320(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl5
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl5:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr5
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr5:
+	VMOVUPS     384(DI), Z14
+	VMOVUPS     896(DI), Z15
+	VMOVUPS     1408(DI), Z16
+	VMOVUPS     g8idx<>+384(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl6
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl6:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr6
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr6:
+	VMOVUPS     448(DI), Z14
+	VMOVUPS     960(DI), Z15
+	VMOVUPS     1472(DI), Z16
+	VMOVUPS     g8idx<>+448(SB), Z18
+	TESTQ       $0x00000010, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipl7
+	VPERMPS     (SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z0
+
+sconvDirect14x16g8w3s2AVX512_clipl7:
+	VPERMPS     64(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z0
+	VPERMPS     128(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z1
+	VFMADD231PS Z16, Z17, Z0
+	VPERMPS     192(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z1
+	VPERMPS     256(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z2
+	VFMADD231PS Z16, Z17, Z1
+	VPERMPS     320(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z2
+	VPERMPS     384(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z3
+	VFMADD231PS Z16, Z17, Z2
+	VPERMPS     448(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z3
+	VPERMPS     512(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z4
+	VFMADD231PS Z16, Z17, Z3
+	VPERMPS     576(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z4
+	VPERMPS     640(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z5
+	VFMADD231PS Z16, Z17, Z4
+	VPERMPS     704(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z5
+	VPERMPS     768(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z6
+	VFMADD231PS Z16, Z17, Z5
+	VPERMPS     832(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z6
+	VPERMPS     896(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z7
+	VFMADD231PS Z16, Z17, Z6
+	VPERMPS     960(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z7
+	VPERMPS     1024(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z8
+	VFMADD231PS Z16, Z17, Z7
+	VPERMPS     1088(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z8
+	VPERMPS     1152(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z9
+	VFMADD231PS Z16, Z17, Z8
+	VPERMPS     1216(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z9
+	VPERMPS     1280(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z10
+	VFMADD231PS Z16, Z17, Z9
+	VPERMPS     1344(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z10
+	VPERMPS     1408(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z11
+	VFMADD231PS Z16, Z17, Z10
+	VPERMPS     1472(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z11
+	VPERMPS     1536(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z12
+	VFMADD231PS Z16, Z17, Z11
+	VPERMPS     1600(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z12
+	VPERMPS     1664(SI), Z18, Z17
+	VFMADD231PS Z14, Z17, Z13
+	VFMADD231PS Z16, Z17, Z12
+	VPERMPS     1728(SI), Z18, Z17
+	VFMADD231PS Z15, Z17, Z13
+	TESTQ       $0x00000020, R10
+	JNZ         sconvDirect14x16g8w3s2AVX512_clipr7
+	VPERMPS     1792(SI), Z18, Z17
+	VFMADD231PS Z16, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_clipr7:
+	LEAQ (SI)(DX*2), SI
+	ADDQ DX, SI
+	ADDQ $0x00000600, DI
+	ADDQ (SP), SI
+	ADDQ 16(SP), DI
+	DECQ BX
+	JNZ  sconvDirect14x16g8w3s2AVX512_kh
+	ADDQ 8(SP), SI
+	ADDQ 24(SP), DI
+	DECQ CX
+	JNZ  sconvDirect14x16g8w3s2AVX512_icb
+
+sconvDirect14x16g8w3s2AVX512_epilogue:
+	MOVQ   40(SP), AX
+	MOVQ   dstBlk+104(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   flags+128(FP), CX
+	TESTQ  $0x00000001, CX
+	JZ     sconvDirect14x16g8w3s2AVX512_noacc
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	VADDPS 128(AX), Z2, Z2
+	VADDPS 192(AX), Z3, Z3
+	VADDPS 256(AX), Z4, Z4
+	VADDPS 320(AX), Z5, Z5
+	VADDPS 384(AX), Z6, Z6
+	VADDPS 448(AX), Z7, Z7
+	VADDPS 512(AX), Z8, Z8
+	VADDPS 576(AX), Z9, Z9
+	VADDPS 640(AX), Z10, Z10
+	VADDPS 704(AX), Z11, Z11
+	VADDPS 768(AX), Z12, Z12
+	VADDPS 832(AX), Z13, Z13
+
+sconvDirect14x16g8w3s2AVX512_noacc:
+	TESTQ   $0x00000002, CX
+	JZ      sconvDirect14x16g8w3s2AVX512_nobias
+	MOVQ    bias+112(FP), SI
+	VMOVUPS (SI), Z17
+	VADDPS  Z17, Z0, Z0
+	VADDPS  Z17, Z1, Z1
+	VADDPS  Z17, Z2, Z2
+	VADDPS  Z17, Z3, Z3
+	VADDPS  Z17, Z4, Z4
+	VADDPS  Z17, Z5, Z5
+	VADDPS  Z17, Z6, Z6
+	VADDPS  Z17, Z7, Z7
+	VADDPS  Z17, Z8, Z8
+	VADDPS  Z17, Z9, Z9
+	VADDPS  Z17, Z10, Z10
+	VADDPS  Z17, Z11, Z11
+	VADDPS  Z17, Z12, Z12
+	VADDPS  Z17, Z13, Z13
+
+sconvDirect14x16g8w3s2AVX512_nobias:
+	TESTQ  $0x00000004, CX
+	JZ     sconvDirect14x16g8w3s2AVX512_nores
+	MOVQ   48(SP), SI
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	VADDPS 512(SI), Z8, Z8
+	VADDPS 576(SI), Z9, Z9
+	VADDPS 640(SI), Z10, Z10
+	VADDPS 704(SI), Z11, Z11
+	VADDPS 768(SI), Z12, Z12
+	VADDPS 832(SI), Z13, Z13
+
+sconvDirect14x16g8w3s2AVX512_nores:
+	TESTQ  $0x00000008, CX
+	JZ     sconvDirect14x16g8w3s2AVX512_norelu
+	VPXORD Z17, Z17, Z17
+	VMAXPS Z0, Z17, Z0
+	VMAXPS Z1, Z17, Z1
+	VMAXPS Z2, Z17, Z2
+	VMAXPS Z3, Z17, Z3
+	VMAXPS Z4, Z17, Z4
+	VMAXPS Z5, Z17, Z5
+	VMAXPS Z6, Z17, Z6
+	VMAXPS Z7, Z17, Z7
+	VMAXPS Z8, Z17, Z8
+	VMAXPS Z9, Z17, Z9
+	VMAXPS Z10, Z17, Z10
+	VMAXPS Z11, Z17, Z11
+	VMAXPS Z12, Z17, Z12
+	VMAXPS Z13, Z17, Z13
+
+sconvDirect14x16g8w3s2AVX512_norelu:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VMOVUPS Z8, 512(AX)
+	VMOVUPS Z9, 576(AX)
+	VMOVUPS Z10, 640(AX)
+	VMOVUPS Z11, 704(AX)
+	VMOVUPS Z12, 768(AX)
+	VMOVUPS Z13, 832(AX)
+	MOVQ    R8, AX
+	IMUL3Q  $0x0000000e, AX, AX
+	ADDQ    AX, 32(SP)
+	ADDQ    $0x00000380, 40(SP)
+	ADDQ    $0x00000380, 48(SP)
+	DECQ    56(SP)
+	JNZ     sconvDirect14x16g8w3s2AVX512_strip
+
+sconvDirect14x16g8w3s2AVX512_ret:
 	VZEROUPPER
 	RET

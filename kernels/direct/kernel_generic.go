@@ -22,7 +22,7 @@ package direct
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 32, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 32, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x32AVX2 computes nstrips strips of 2 output pixels × 32 output
@@ -43,7 +43,7 @@ func sconvDirect1x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 32, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 32, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x32AVX2 computes nstrips strips of 3 output pixels × 32 output
@@ -64,7 +64,7 @@ func sconvDirect2x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 32, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 32, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16AVX2 computes nstrips strips of 1 output pixels × 16 output
@@ -85,7 +85,7 @@ func sconvDirect3x32AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16AVX2 computes nstrips strips of 2 output pixels × 16 output
@@ -106,7 +106,7 @@ func sconvDirect1x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16AVX2 computes nstrips strips of 3 output pixels × 16 output
@@ -127,7 +127,7 @@ func sconvDirect2x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16AVX2 computes nstrips strips of 4 output pixels × 16 output
@@ -148,7 +148,7 @@ func sconvDirect3x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16AVX2 computes nstrips strips of 5 output pixels × 16 output
@@ -169,7 +169,7 @@ func sconvDirect4x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16AVX2 computes nstrips strips of 6 output pixels × 16 output
@@ -190,7 +190,7 @@ func sconvDirect5x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -211,7 +211,7 @@ func sconvDirect6x16AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -232,7 +232,7 @@ func sconvDirect1x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -253,7 +253,7 @@ func sconvDirect2x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -274,7 +274,7 @@ func sconvDirect3x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -295,7 +295,7 @@ func sconvDirect4x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -316,7 +316,7 @@ func sconvDirect5x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -337,7 +337,7 @@ func sconvDirect6x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -358,7 +358,7 @@ func sconvDirect7x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -379,7 +379,7 @@ func sconvDirect8x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -400,7 +400,7 @@ func sconvDirect9x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStri
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -421,7 +421,7 @@ func sconvDirect10x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -442,7 +442,7 @@ func sconvDirect11x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x8AVX2 computes nstrips strips of 13 output pixels × 8 output
@@ -463,7 +463,7 @@ func sconvDirect12x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x8AVX2 computes nstrips strips of 14 output pixels × 8 output
@@ -484,7 +484,7 @@ func sconvDirect13x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x32c3AVX2 computes nstrips strips of 1 output pixels × 32 output
@@ -505,7 +505,7 @@ func sconvDirect14x8AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStr
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 32, 8, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 32, 8, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x32c3AVX2 computes nstrips strips of 2 output pixels × 32 output
@@ -526,7 +526,7 @@ func sconvDirect1x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 32, 8, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 32, 8, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x32c3AVX2 computes nstrips strips of 3 output pixels × 32 output
@@ -547,7 +547,7 @@ func sconvDirect2x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 32, 8, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 32, 8, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8g4AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -570,7 +570,7 @@ func sconvDirect3x32c3AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8g4AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -593,7 +593,7 @@ func sconvDirect1x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8g4AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -616,7 +616,7 @@ func sconvDirect2x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8g4AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -639,7 +639,7 @@ func sconvDirect3x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8g4AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -662,7 +662,7 @@ func sconvDirect4x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8g4AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -685,7 +685,7 @@ func sconvDirect5x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8g4AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -708,7 +708,7 @@ func sconvDirect6x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8g4AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -731,7 +731,7 @@ func sconvDirect7x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8g4AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -754,7 +754,7 @@ func sconvDirect8x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8g4AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -777,7 +777,7 @@ func sconvDirect9x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixSt
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8g4AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -800,7 +800,7 @@ func sconvDirect10x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8g4AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -823,7 +823,7 @@ func sconvDirect11x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x8g4AVX2 computes nstrips strips of 13 output pixels × 8 output
@@ -846,7 +846,7 @@ func sconvDirect12x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x8g4AVX2 computes nstrips strips of 14 output pixels × 8 output
@@ -869,7 +869,7 @@ func sconvDirect13x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8w3s1AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -895,7 +895,7 @@ func sconvDirect14x8g4AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8w3s1AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -921,7 +921,7 @@ func sconvDirect1x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8w3s1AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -947,7 +947,7 @@ func sconvDirect2x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8w3s1AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -973,7 +973,7 @@ func sconvDirect3x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8w3s1AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -999,7 +999,7 @@ func sconvDirect4x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8w3s1AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -1025,7 +1025,7 @@ func sconvDirect5x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8w3s1AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -1051,7 +1051,7 @@ func sconvDirect6x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8w3s1AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -1077,7 +1077,7 @@ func sconvDirect7x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8w3s1AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -1103,7 +1103,7 @@ func sconvDirect8x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8w3s1AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -1129,7 +1129,7 @@ func sconvDirect9x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8w3s1AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -1155,7 +1155,7 @@ func sconvDirect10x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8w3s1AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -1181,7 +1181,7 @@ func sconvDirect11x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8w3s2AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -1207,7 +1207,7 @@ func sconvDirect12x8w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8w3s2AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -1233,7 +1233,7 @@ func sconvDirect1x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8w3s2AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -1259,7 +1259,7 @@ func sconvDirect2x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8w3s2AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -1285,7 +1285,7 @@ func sconvDirect3x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8w3s2AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -1311,7 +1311,7 @@ func sconvDirect4x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8w3s2AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -1337,7 +1337,7 @@ func sconvDirect5x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8w3s2AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -1363,7 +1363,7 @@ func sconvDirect6x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8w3s2AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -1389,7 +1389,7 @@ func sconvDirect7x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8w3s2AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -1415,7 +1415,7 @@ func sconvDirect8x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8w3s2AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -1441,7 +1441,7 @@ func sconvDirect9x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8w3s2AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -1467,7 +1467,7 @@ func sconvDirect10x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8w3s2AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -1493,7 +1493,7 @@ func sconvDirect11x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 8, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 8, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8g4w3s1AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -1521,7 +1521,7 @@ func sconvDirect12x8w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8g4w3s1AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -1549,7 +1549,7 @@ func sconvDirect1x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8g4w3s1AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -1577,7 +1577,7 @@ func sconvDirect2x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8g4w3s1AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -1605,7 +1605,7 @@ func sconvDirect3x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8g4w3s1AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -1633,7 +1633,7 @@ func sconvDirect4x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8g4w3s1AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -1661,7 +1661,7 @@ func sconvDirect5x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8g4w3s1AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -1689,7 +1689,7 @@ func sconvDirect6x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8g4w3s1AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -1717,7 +1717,7 @@ func sconvDirect7x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8g4w3s1AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -1745,7 +1745,7 @@ func sconvDirect8x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8g4w3s1AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -1773,7 +1773,7 @@ func sconvDirect9x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8g4w3s1AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -1801,7 +1801,7 @@ func sconvDirect10x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8g4w3s1AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -1829,7 +1829,7 @@ func sconvDirect11x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x8g4w3s2AVX2 computes nstrips strips of 1 output pixels × 8 output
@@ -1857,7 +1857,7 @@ func sconvDirect12x8g4w3s1AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x8g4w3s2AVX2 computes nstrips strips of 2 output pixels × 8 output
@@ -1885,7 +1885,7 @@ func sconvDirect1x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x8g4w3s2AVX2 computes nstrips strips of 3 output pixels × 8 output
@@ -1913,7 +1913,7 @@ func sconvDirect2x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x8g4w3s2AVX2 computes nstrips strips of 4 output pixels × 8 output
@@ -1941,7 +1941,7 @@ func sconvDirect3x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x8g4w3s2AVX2 computes nstrips strips of 5 output pixels × 8 output
@@ -1969,7 +1969,7 @@ func sconvDirect4x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x8g4w3s2AVX2 computes nstrips strips of 6 output pixels × 8 output
@@ -1997,7 +1997,7 @@ func sconvDirect5x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x8g4w3s2AVX2 computes nstrips strips of 7 output pixels × 8 output
@@ -2025,7 +2025,7 @@ func sconvDirect6x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x8g4w3s2AVX2 computes nstrips strips of 8 output pixels × 8 output
@@ -2053,7 +2053,7 @@ func sconvDirect7x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x8g4w3s2AVX2 computes nstrips strips of 9 output pixels × 8 output
@@ -2081,7 +2081,7 @@ func sconvDirect8x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x8g4w3s2AVX2 computes nstrips strips of 10 output pixels × 8 output
@@ -2109,7 +2109,7 @@ func sconvDirect9x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x8g4w3s2AVX2 computes nstrips strips of 11 output pixels × 8 output
@@ -2137,7 +2137,7 @@ func sconvDirect10x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x8g4w3s2AVX2 computes nstrips strips of 12 output pixels × 8 output
@@ -2165,7 +2165,7 @@ func sconvDirect11x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 8, 8, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 8, 8, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x32AVX512 computes nstrips strips of 1 output pixels × 32 output
@@ -2186,7 +2186,7 @@ func sconvDirect12x8g4w3s2AVX2(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x32AVX512 computes nstrips strips of 2 output pixels × 32 output
@@ -2207,7 +2207,7 @@ func sconvDirect1x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x32AVX512 computes nstrips strips of 3 output pixels × 32 output
@@ -2228,7 +2228,7 @@ func sconvDirect2x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x32AVX512 computes nstrips strips of 4 output pixels × 32 output
@@ -2249,7 +2249,7 @@ func sconvDirect3x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x32AVX512 computes nstrips strips of 5 output pixels × 32 output
@@ -2270,7 +2270,7 @@ func sconvDirect4x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x32AVX512 computes nstrips strips of 6 output pixels × 32 output
@@ -2291,7 +2291,7 @@ func sconvDirect5x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x32AVX512 computes nstrips strips of 7 output pixels × 32 output
@@ -2312,7 +2312,7 @@ func sconvDirect6x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x32AVX512 computes nstrips strips of 8 output pixels × 32 output
@@ -2333,7 +2333,7 @@ func sconvDirect7x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x32AVX512 computes nstrips strips of 9 output pixels × 32 output
@@ -2354,7 +2354,7 @@ func sconvDirect8x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x32AVX512 computes nstrips strips of 10 output pixels × 32 output
@@ -2375,7 +2375,7 @@ func sconvDirect9x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x32AVX512 computes nstrips strips of 11 output pixels × 32 output
@@ -2396,7 +2396,7 @@ func sconvDirect10x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x32AVX512 computes nstrips strips of 12 output pixels × 32 output
@@ -2417,7 +2417,7 @@ func sconvDirect11x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x32AVX512 computes nstrips strips of 13 output pixels × 32 output
@@ -2438,7 +2438,7 @@ func sconvDirect12x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x32AVX512 computes nstrips strips of 14 output pixels × 32 output
@@ -2459,7 +2459,7 @@ func sconvDirect13x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 32, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 32, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -2480,7 +2480,7 @@ func sconvDirect14x32AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -2501,7 +2501,7 @@ func sconvDirect1x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -2522,7 +2522,7 @@ func sconvDirect2x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -2543,7 +2543,7 @@ func sconvDirect3x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -2564,7 +2564,7 @@ func sconvDirect4x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -2585,7 +2585,7 @@ func sconvDirect5x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -2606,7 +2606,7 @@ func sconvDirect6x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -2627,7 +2627,7 @@ func sconvDirect7x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -2648,7 +2648,7 @@ func sconvDirect8x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -2669,7 +2669,7 @@ func sconvDirect9x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixS
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -2690,7 +2690,7 @@ func sconvDirect10x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -2711,7 +2711,7 @@ func sconvDirect11x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -2732,7 +2732,7 @@ func sconvDirect12x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -2753,7 +2753,7 @@ func sconvDirect13x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x32c3AVX512 computes nstrips strips of 1 output pixels × 32 output
@@ -2774,7 +2774,7 @@ func sconvDirect14x16AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pix
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x32c3AVX512 computes nstrips strips of 2 output pixels × 32 output
@@ -2795,7 +2795,7 @@ func sconvDirect1x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x32c3AVX512 computes nstrips strips of 3 output pixels × 32 output
@@ -2816,7 +2816,7 @@ func sconvDirect2x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x32c3AVX512 computes nstrips strips of 4 output pixels × 32 output
@@ -2837,7 +2837,7 @@ func sconvDirect3x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x32c3AVX512 computes nstrips strips of 5 output pixels × 32 output
@@ -2858,7 +2858,7 @@ func sconvDirect4x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x32c3AVX512 computes nstrips strips of 6 output pixels × 32 output
@@ -2879,7 +2879,7 @@ func sconvDirect5x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x32c3AVX512 computes nstrips strips of 7 output pixels × 32 output
@@ -2900,7 +2900,7 @@ func sconvDirect6x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x32c3AVX512 computes nstrips strips of 8 output pixels × 32 output
@@ -2921,7 +2921,7 @@ func sconvDirect7x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x32c3AVX512 computes nstrips strips of 9 output pixels × 32 output
@@ -2942,7 +2942,7 @@ func sconvDirect8x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x32c3AVX512 computes nstrips strips of 10 output pixels × 32 output
@@ -2963,7 +2963,7 @@ func sconvDirect9x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x32c3AVX512 computes nstrips strips of 11 output pixels × 32 output
@@ -2984,7 +2984,7 @@ func sconvDirect10x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x32c3AVX512 computes nstrips strips of 12 output pixels × 32 output
@@ -3005,7 +3005,7 @@ func sconvDirect11x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x32c3AVX512 computes nstrips strips of 13 output pixels × 32 output
@@ -3026,7 +3026,7 @@ func sconvDirect12x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x32c3AVX512 computes nstrips strips of 14 output pixels × 32 output
@@ -3047,7 +3047,7 @@ func sconvDirect13x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 32, 16, 3, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 32, 16, 3, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16g4AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -3070,7 +3070,7 @@ func sconvDirect14x32c3AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16g4AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -3093,7 +3093,7 @@ func sconvDirect1x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16g4AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -3116,7 +3116,7 @@ func sconvDirect2x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16g4AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -3139,7 +3139,7 @@ func sconvDirect3x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16g4AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -3162,7 +3162,7 @@ func sconvDirect4x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16g4AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -3185,7 +3185,7 @@ func sconvDirect5x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16g4AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -3208,7 +3208,7 @@ func sconvDirect6x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16g4AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -3231,7 +3231,7 @@ func sconvDirect7x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16g4AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -3254,7 +3254,7 @@ func sconvDirect8x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16g4AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -3277,7 +3277,7 @@ func sconvDirect9x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pi
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16g4AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -3300,7 +3300,7 @@ func sconvDirect10x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16g4AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -3323,7 +3323,7 @@ func sconvDirect11x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16g4AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -3346,7 +3346,7 @@ func sconvDirect12x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16g4AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -3369,7 +3369,7 @@ func sconvDirect13x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16w3s1AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -3395,7 +3395,7 @@ func sconvDirect14x16g4AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, p
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16w3s1AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -3421,7 +3421,7 @@ func sconvDirect1x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16w3s1AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -3447,7 +3447,7 @@ func sconvDirect2x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16w3s1AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -3473,7 +3473,7 @@ func sconvDirect3x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16w3s1AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -3499,7 +3499,7 @@ func sconvDirect4x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16w3s1AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -3525,7 +3525,7 @@ func sconvDirect5x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16w3s1AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -3551,7 +3551,7 @@ func sconvDirect6x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16w3s1AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -3577,7 +3577,7 @@ func sconvDirect7x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16w3s1AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -3603,7 +3603,7 @@ func sconvDirect8x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16w3s1AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -3629,7 +3629,7 @@ func sconvDirect9x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16w3s1AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -3655,7 +3655,7 @@ func sconvDirect10x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16w3s1AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -3681,7 +3681,7 @@ func sconvDirect11x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16w3s1AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -3707,7 +3707,7 @@ func sconvDirect12x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16w3s1AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -3733,7 +3733,7 @@ func sconvDirect13x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16w3s2AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -3759,7 +3759,7 @@ func sconvDirect14x16w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16w3s2AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -3785,7 +3785,7 @@ func sconvDirect1x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16w3s2AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -3811,7 +3811,7 @@ func sconvDirect2x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16w3s2AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -3837,7 +3837,7 @@ func sconvDirect3x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16w3s2AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -3863,7 +3863,7 @@ func sconvDirect4x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16w3s2AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -3889,7 +3889,7 @@ func sconvDirect5x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16w3s2AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -3915,7 +3915,7 @@ func sconvDirect6x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16w3s2AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -3941,7 +3941,7 @@ func sconvDirect7x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16w3s2AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -3967,7 +3967,7 @@ func sconvDirect8x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16w3s2AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -3993,7 +3993,7 @@ func sconvDirect9x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, 
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16w3s2AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -4019,7 +4019,7 @@ func sconvDirect10x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16w3s2AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -4045,7 +4045,7 @@ func sconvDirect11x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16w3s2AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -4071,7 +4071,7 @@ func sconvDirect12x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16w3s2AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -4097,7 +4097,7 @@ func sconvDirect13x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 16, false, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 16, 0, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16g4w3s1AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -4125,7 +4125,7 @@ func sconvDirect14x16w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw,
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16g4w3s1AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -4153,7 +4153,7 @@ func sconvDirect1x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16g4w3s1AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -4181,7 +4181,7 @@ func sconvDirect2x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16g4w3s1AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -4209,7 +4209,7 @@ func sconvDirect3x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16g4w3s1AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -4237,7 +4237,7 @@ func sconvDirect4x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16g4w3s1AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -4265,7 +4265,7 @@ func sconvDirect5x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16g4w3s1AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -4293,7 +4293,7 @@ func sconvDirect6x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16g4w3s1AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -4321,7 +4321,7 @@ func sconvDirect7x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16g4w3s1AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -4349,7 +4349,7 @@ func sconvDirect8x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16g4w3s1AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -4377,7 +4377,7 @@ func sconvDirect9x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16g4w3s1AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -4405,7 +4405,7 @@ func sconvDirect10x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16g4w3s1AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -4433,7 +4433,7 @@ func sconvDirect11x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16g4w3s1AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -4461,7 +4461,7 @@ func sconvDirect12x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16g4w3s1AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -4489,7 +4489,7 @@ func sconvDirect13x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect1x16g4w3s2AVX512 computes nstrips strips of 1 output pixels × 16 output
@@ -4517,7 +4517,7 @@ func sconvDirect14x16g4w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect1x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(1, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(1, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect2x16g4w3s2AVX512 computes nstrips strips of 2 output pixels × 16 output
@@ -4545,7 +4545,7 @@ func sconvDirect1x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect2x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(2, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(2, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect3x16g4w3s2AVX512 computes nstrips strips of 3 output pixels × 16 output
@@ -4573,7 +4573,7 @@ func sconvDirect2x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect3x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(3, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(3, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect4x16g4w3s2AVX512 computes nstrips strips of 4 output pixels × 16 output
@@ -4601,7 +4601,7 @@ func sconvDirect3x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect4x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(4, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(4, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect5x16g4w3s2AVX512 computes nstrips strips of 5 output pixels × 16 output
@@ -4629,7 +4629,7 @@ func sconvDirect4x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect5x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(5, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(5, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect6x16g4w3s2AVX512 computes nstrips strips of 6 output pixels × 16 output
@@ -4657,7 +4657,7 @@ func sconvDirect5x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect6x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(6, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(6, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect7x16g4w3s2AVX512 computes nstrips strips of 7 output pixels × 16 output
@@ -4685,7 +4685,7 @@ func sconvDirect6x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect7x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(7, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(7, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect8x16g4w3s2AVX512 computes nstrips strips of 8 output pixels × 16 output
@@ -4713,7 +4713,7 @@ func sconvDirect7x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect8x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(8, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(8, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect9x16g4w3s2AVX512 computes nstrips strips of 9 output pixels × 16 output
@@ -4741,7 +4741,7 @@ func sconvDirect8x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect9x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(9, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(9, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect10x16g4w3s2AVX512 computes nstrips strips of 10 output pixels × 16 output
@@ -4769,7 +4769,7 @@ func sconvDirect9x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect10x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(10, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(10, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect11x16g4w3s2AVX512 computes nstrips strips of 11 output pixels × 16 output
@@ -4797,7 +4797,7 @@ func sconvDirect10x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect11x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(11, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(11, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect12x16g4w3s2AVX512 computes nstrips strips of 12 output pixels × 16 output
@@ -4825,7 +4825,7 @@ func sconvDirect11x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect12x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(12, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(12, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect13x16g4w3s2AVX512 computes nstrips strips of 13 output pixels × 16 output
@@ -4853,7 +4853,7 @@ func sconvDirect12x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect13x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(13, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(13, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }
 
 // sconvDirect14x16g4w3s2AVX512 computes nstrips strips of 14 output pixels × 16 output
@@ -4881,5 +4881,1111 @@ func sconvDirect13x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nk
 //		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //		dst[o] = acc
 func sconvDirect14x16g4w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
-	refKernel(14, 16, 16, 4, true, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+	refKernel(14, 16, 16, 4, 4, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect1x16g8AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect1x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(1, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect2x16g8AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect2x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(2, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect3x16g8AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect3x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(3, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect4x16g8AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect4x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(4, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect5x16g8AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect5x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(5, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect6x16g8AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect6x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(6, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect7x16g8AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect7x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(7, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect8x16g8AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect8x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(8, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect9x16g8AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect9x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(9, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect10x16g8AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect10x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(10, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect11x16g8AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect11x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(11, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect12x16g8AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect12x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(12, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect13x16g8AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect13x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(13, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect14x16g8AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect14x16g8AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(14, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect1x16g8w3s1AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect1x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(1, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect2x16g8w3s1AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect2x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(2, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect3x16g8w3s1AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect3x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(3, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect4x16g8w3s1AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect4x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(4, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect5x16g8w3s1AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect5x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(5, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect6x16g8w3s1AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect6x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(6, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect7x16g8w3s1AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect7x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(7, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect8x16g8w3s1AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect8x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(8, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect9x16g8w3s1AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect9x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(9, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect10x16g8w3s1AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect10x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(10, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect11x16g8w3s1AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect11x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(11, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect12x16g8w3s1AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect12x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(12, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect13x16g8w3s1AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect13x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(13, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect14x16g8w3s1AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 16 (interior
+// strips of a 3-column kernel at stride 1); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect14x16g8w3s1AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(14, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect1x16g8w3s2AVX512 computes nstrips strips of 1 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 1 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 1, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*1+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*1+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect1x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(1, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect2x16g8w3s2AVX512 computes nstrips strips of 2 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 2 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 2, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*2+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*2+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect2x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(2, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect3x16g8w3s2AVX512 computes nstrips strips of 3 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 3 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 3, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*3+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*3+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect3x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(3, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect4x16g8w3s2AVX512 computes nstrips strips of 4 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 4 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 4, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*4+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*4+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect4x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(4, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect5x16g8w3s2AVX512 computes nstrips strips of 5 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 5 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 5, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*5+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*5+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect5x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(5, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect6x16g8w3s2AVX512 computes nstrips strips of 6 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 6 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 6, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*6+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*6+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect6x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(6, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect7x16g8w3s2AVX512 computes nstrips strips of 7 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 7 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 7, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*7+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*7+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect7x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(7, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect8x16g8w3s2AVX512 computes nstrips strips of 8 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 8 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 8, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*8+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*8+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect8x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(8, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect9x16g8w3s2AVX512 computes nstrips strips of 9 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 9 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 9, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*9+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*9+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect9x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(9, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect10x16g8w3s2AVX512 computes nstrips strips of 10 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 10 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 10, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*10+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*10+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect10x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(10, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect11x16g8w3s2AVX512 computes nstrips strips of 11 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 11 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 11, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*11+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*11+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect11x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(11, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect12x16g8w3s2AVX512 computes nstrips strips of 12 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 12 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 12, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*12+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*12+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect12x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(12, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect13x16g8w3s2AVX512 computes nstrips strips of 13 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 13 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 13, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*13+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*13+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect13x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(13, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
+}
+
+// sconvDirect14x16g8w3s2AVX512 computes nstrips strips of 14 output pixels × 16 output
+// channels of a direct convolution in the 16-channel blocked layout (AVX512F,
+// 14 zmm accumulators). Strides are in floats; per tap the packed weights
+// hold 8 input channels × 16 output channels.
+// Lane j reads channel i of its own group of 8 (grouped convolutions
+// with 8 channels per group).
+// Sliding window: only for nkw = 3, kwStride = 16 and pixStride = 32 (interior
+// strips of a 3-column kernel at stride 2); each input column is loaded once
+// for all the pixels whose windows cover it. flagClipLeft skips the first
+// pixel's column 0 (src then points at its column 1), flagClipRight the
+// last pixel's column 2: the padding of a border pixel.
+// Reference loop:
+//
+//	for s < nstrips, q < 14, j < 16:
+//		acc := float32(0) // updated with fused multiply-adds in assembly
+//		for b < nicb, kh < nkh, kw < nkw, i < 8:
+//			x := src[(s*14+q)*pixStride + b*icbStride + kh*khStride + kw*kwStride + j%16/8*8 + i]
+//			acc += x * wts[b*wicbStride + kh*wkhStride + kw*128 + i*16 + j]
+//		o := j/16*dstBlk + (s*14+q)*16 + j%16
+//		if flags&flagAccumulate != 0 { acc += dst[o] }
+//		if flags&flagBias != 0       { acc += bias[j] }
+//		if flags&flagResidual != 0   { acc += res[o] }
+//		if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
+//		dst[o] = acc
+func sconvDirect14x16g8w3s2AVX512(src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
+	refKernel(14, 16, 16, 8, 8, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)
 }

@@ -33,10 +33,10 @@ func kernelDoc(f family, p int) []string {
 		fmt.Sprintf("%d %s accumulators). Strides are in floats; per tap the packed weights", p*f.nvec, regName[v.name]),
 		fmt.Sprintf("hold %d input channels × %d output channels.", icn, T),
 	}
-	if f.group4 {
-		lane = fmt.Sprintf("j%%%d/4*4 + i", v.vl)
-		doc = append(doc, "Lane j reads channel i of its own group of 4 (grouped convolutions",
-			"with 4 channels per group).")
+	if f.group > 0 {
+		lane = fmt.Sprintf("j%%%d/%d*%d + i", v.vl, f.group, f.group)
+		doc = append(doc, fmt.Sprintf("Lane j reads channel i of its own group of %d (grouped convolutions", f.group),
+			fmt.Sprintf("with %d channels per group).", f.group))
 	}
 	if f.slide > 0 {
 		doc = append(doc,
@@ -89,7 +89,7 @@ func writeGoFiles(prefix string, fams []family) {
 			comment(&g, kernelDoc(f, p))
 			fmt.Fprintf(&g, "func %s%s {\n", kernelName(f, p), params)
 			fmt.Fprintf(&g, "\trefKernel(%d, %d, %d, %d, %v, src, wts, dst, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk, bias, res, flags)\n}\n",
-				p, f.t(), f.v.vl, f.icn, f.group4)
+				p, f.t(), f.v.vl, f.icn, f.group)
 		}
 	}
 	writeGo(prefix+"_generic.go", g.Bytes())
@@ -113,8 +113,8 @@ func writeGoFiles(prefix string, fams []family) {
 			for p := 1; p <= f.pmax; p++ {
 				names = append(names, fmt.Sprintf("%d: %s", p, kernelName(f, p)))
 			}
-			fmt.Fprintf(&t, "\t{vl: %d, pmax: %d, nvec: %d, icn: %d, group4: %v, slide: %d, name: %q, kern: []kernelFn{%s}},\n",
-				f.v.vl, f.pmax, f.nvec, f.icn, f.group4, f.slide, kernelName(f, f.pmax), strings.Join(names, ", "))
+			fmt.Fprintf(&t, "\t{vl: %d, pmax: %d, nvec: %d, icn: %d, group: %d, slide: %d, name: %q, kern: []kernelFn{%s}},\n",
+				f.v.vl, f.pmax, f.nvec, f.icn, f.group, f.slide, kernelName(f, f.pmax), strings.Join(names, ", "))
 		}
 		t.WriteString("}\n")
 	}

@@ -78,14 +78,17 @@ type family struct {
 	// accumulators); otherwise load the weight vectors into registers and
 	// stream the broadcasts through one (nvec+1 registers).
 	bcastOuter bool
-	// group4 is the family of grouped convolutions with 4 input and 4
-	// output channels per group (icn 4, one vector per tile): step i
-	// gives every lane the group-local input channel i of its own group
-	// with one in-lane permute of the pixel's input vector from memory
-	// (VPERMILPS, imm i·0x55), instead of broadcasting one channel to all
-	// lanes. Every lane of every FMA is then useful, where the broadcast
-	// form multiplies zeros in all lanes but those of one group.
-	group4 bool
+	// group > 0 is a family of grouped convolutions with group input
+	// and output channels per group (icn = group, one vector per tile):
+	// step i gives every lane the group-local input channel i of its own
+	// group with one permute of the pixel's input vector from memory,
+	// instead of broadcasting one channel to all lanes. Every lane of
+	// every FMA is then useful, where the broadcast form multiplies
+	// zeros in all lanes but those of one group. Groups of 4 use the
+	// in-128-bit-lane VPERMILPS (imm i·0x55); groups of 8 on 16 lanes
+	// the full VPERMPS with an index vector (i ×8, 8+i ×8) loaded from
+	// the g8idx table, one more register.
+	group int
 	// slide > 0 is a sliding-window family for 3-column kernels at
 	// stride slide (interior strips only: nkw = 3, kwStride = vl,
 	// pixStride = slide·vl, checked by the caller): per input channel and
@@ -93,7 +96,7 @@ type family struct {
 	// registers and loads each input column of the strip once, for every
 	// output pixel whose window covers it. A strip of p pixels then costs
 	// slide·(p−1)+3 broadcasts for 3p FMAs instead of one per FMA; in
-	// group4 families the broadcast is the in-lane permute, whose shuffle
+	// grouped families the broadcast is the permute, whose shuffle
 	// port bounded the plain form.
 	slide int
 }
@@ -120,25 +123,29 @@ var families = []family{
 	{v: avx2, pmax: 6, nvec: 2, icn: 8},
 	{v: avx2, pmax: 14, nvec: 1, icn: 8},
 	{v: avx2, pmax: 3, nvec: 4, icn: 3, bcastOuter: true},
-	{v: avx2, pmax: 14, nvec: 1, icn: 4, group4: true},
+	{v: avx2, pmax: 14, nvec: 1, icn: 4, group: 4},
 	{v: avx2, pmax: 12, nvec: 1, icn: 8, slide: 1},
 	{v: avx2, pmax: 12, nvec: 1, icn: 8, slide: 2},
-	{v: avx2, pmax: 12, nvec: 1, icn: 4, group4: true, slide: 1},
-	{v: avx2, pmax: 12, nvec: 1, icn: 4, group4: true, slide: 2},
+	{v: avx2, pmax: 12, nvec: 1, icn: 4, group: 4, slide: 1},
+	{v: avx2, pmax: 12, nvec: 1, icn: 4, group: 4, slide: 2},
 	{v: avx512, pmax: 14, nvec: 2, icn: 16},
 	{v: avx512, pmax: 14, nvec: 1, icn: 16},
 	{v: avx512, pmax: 14, nvec: 2, icn: 3},
-	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true},
+	{v: avx512, pmax: 14, nvec: 1, icn: 4, group: 4},
 	{v: avx512, pmax: 14, nvec: 1, icn: 16, slide: 1},
 	{v: avx512, pmax: 14, nvec: 1, icn: 16, slide: 2},
-	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true, slide: 1},
-	{v: avx512, pmax: 14, nvec: 1, icn: 4, group4: true, slide: 2},
+	{v: avx512, pmax: 14, nvec: 1, icn: 4, group: 4, slide: 1},
+	{v: avx512, pmax: 14, nvec: 1, icn: 4, group: 4, slide: 2},
+	{v: avx512, pmax: 14, nvec: 1, icn: 8, group: 8},
+	{v: avx512, pmax: 14, nvec: 1, icn: 8, group: 8, slide: 1},
+	{v: avx512, pmax: 14, nvec: 1, icn: 8, group: 8, slide: 2},
 }
 
 func main() {
 	goOut = flag.String("goout", "", "path prefix of the generated Go files (<prefix>_generic.go, <prefix>_table.go)")
 	flag.Parse()
 	ConstraintExpr("!noasm")
+	g8Table()
 	for _, f := range families {
 		for p := 1; p <= f.pmax; p++ {
 			sconvKernel(f, p)
@@ -152,8 +159,8 @@ func main() {
 
 func kernelName(f family, p int) string {
 	s := fmt.Sprintf("sconvDirect%dx%d", p, f.t())
-	if f.group4 {
-		s += "g4"
+	if f.group > 0 {
+		s += fmt.Sprintf("g%d", f.group)
 	} else if f.icn != f.v.vl {
 		s += fmt.Sprintf("c%d", f.icn)
 	}
@@ -211,8 +218,14 @@ func sconvKernel(f family, p int) {
 		}
 		wRegs = 3
 	}
-	if f.bcastOuter && f.group4 {
-		log.Fatalf("%s: group4 families use the weight-outer order", kernelName(f, p))
+	if f.bcastOuter && f.group > 0 {
+		log.Fatalf("%s: grouped families use the weight-outer order", kernelName(f, p))
+	}
+	if f.group != 0 && f.group != 4 && (f.group != 8 || f.v.vl != 16) {
+		log.Fatalf("%s: groups of %d on %d lanes have no permute", kernelName(f, p), f.group, f.v.vl)
+	}
+	if f.group == 8 && nacc+wRegs+2 > nregs {
+		log.Fatalf("%s: no register left for the group-8 index vector", kernelName(f, p))
 	}
 	if f.bcastOuter {
 		if nacc+p+1 > nregs {
@@ -223,6 +236,10 @@ func sconvKernel(f family, p int) {
 	acc := func(i, j int) VecPhysical { return v.regs[i*nvec+j] }
 	wr := func(j int) VecPhysical { return v.regs[nacc+j] }
 	bc := v.regs[nacc+wRegs]
+	var idx VecPhysical // group 8: the permute's index vector
+	if f.group == 8 {
+		idx = v.regs[nacc+wRegs+1]
+	}
 	bcq := func(q int) VecPhysical { return v.regs[nacc+1+q] } // bcastOuter only
 	allBases := []GPPhysical{RSI, R9, R10, R11, R12, R13}
 	nb := (p + 2) / 3
@@ -355,7 +372,7 @@ func sconvKernel(f family, p int) {
 		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
 	}
 	if f.slide > 0 {
-		slideStep(f, p, W, wr, bc, lbl)
+		slideStep(f, p, W, wr, bc, idx, lbl)
 		// As if the kw loop had run: the kh and icb adjustments assume
 		// it advanced the inputs by nkw·kwStride and the weights by
 		// nkw·icn·T.
@@ -385,9 +402,10 @@ func sconvKernel(f family, p int) {
 			for j := 0; j < wRegs; j++ {
 				VMOVUPS(Mem{Base: W, Disp: (i*T + j*v.vl) * 4}, wr(j))
 			}
+			loadGroupIndex(f, i, idx)
 			for q := 0; q < p; q++ {
-				if f.group4 {
-					VPERMILPS(U8(i*0x55), pix(q, 0), bc)
+				if f.group > 0 {
+					groupBroadcast(f, i, pix(q, 0), bc, idx)
 				} else {
 					VBROADCASTSS(pix(q, i*4), bc)
 				}
@@ -509,10 +527,10 @@ func sconvKernel(f family, p int) {
 // (family.slide): for each of the icn input channels, the weight vectors of
 // kernel columns 0..2 go to wr(0..2); then every input column j of the
 // strip (pixel j·vl floats from SI, the strip's first window column) is
-// broadcast (group4: permuted in-lane) once into bc and multiplied into
+// broadcast (grouped families: permuted, see groupBroadcast) once into bc and multiplied into
 // each output pixel q with j = slide·q + kw. Only SI (the base of pixel 0)
 // is used: the columns are static displacements.
-func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc VecPhysical, lbl func(string) string) {
+func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc, idx VecPhysical, lbl func(string) string) {
 	v, icn, s := f.v, f.icn, f.slide
 	T := f.t()
 	vbytes := 4 * v.vl
@@ -521,6 +539,7 @@ func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc VecPh
 		for kw := 0; kw < 3; kw++ {
 			VMOVUPS(Mem{Base: w, Disp: (kw*icn + i) * T * 4}, wr(kw))
 		}
+		loadGroupIndex(f, i, idx)
 		for j := 0; j < ncols; j++ {
 			// The outermost columns may be clipped (flags in R10).
 			skip := ""
@@ -533,8 +552,8 @@ func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc VecPh
 				TESTQ(U32(flagClipRight), R10)
 				JNZ(LabelRef(skip))
 			}
-			if f.group4 {
-				VPERMILPS(U8(i*0x55), Mem{Base: RSI, Disp: j * vbytes}, bc)
+			if f.group > 0 {
+				groupBroadcast(f, i, Mem{Base: RSI, Disp: j * vbytes}, bc, idx)
 			} else {
 				VBROADCASTSS(Mem{Base: RSI, Disp: j*vbytes + i*4}, bc)
 			}
@@ -548,4 +567,37 @@ func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc VecPh
 			}
 		}
 	}
+}
+
+// g8idx is the index table of the group-8 permutes: row i (16 int32) is
+// i ×8 then 8+i ×8, so that VPERMPS gives each 8-lane half channel i of
+// its own half's group.
+var g8idx Mem
+
+func g8Table() {
+	g8idx = GLOBL("g8idx", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		for l := 0; l < 16; l++ {
+			DATA(i*64+l*4, U32(l/8*8+i))
+		}
+	}
+}
+
+// loadGroupIndex loads the permute index vector of group-local channel i
+// (group-8 families only).
+func loadGroupIndex(f family, i int, idx VecPhysical) {
+	if f.group == 8 {
+		VMOVUPS(g8idx.Offset(i*64), idx)
+	}
+}
+
+// groupBroadcast gives every lane of bc channel i of its own group from the
+// pixel's input vector at m: an in-128-bit-lane permute for groups of 4,
+// a full permute by the index vector for groups of 8.
+func groupBroadcast(f family, i int, m Mem, bc, idx VecPhysical) {
+	if f.group == 4 {
+		VPERMILPS(U8(i*0x55), m, bc)
+		return
+	}
+	VPERMPS(m, idx, bc)
 }
