@@ -39,6 +39,7 @@ var benchLayers = []benchLayer{
 	{"res5_1x1_2048to512", conv(2048, 7, 512, 1, 1, 1)},
 	{"res5_1x1_512to2048", conv(512, 7, 2048, 1, 1, 1)},
 	{"res3_1x1s2_256to512", conv(256, 56, 512, 1, 2, 1)},
+	{"res5_1x1s2_1024to2048", conv(1024, 14, 2048, 1, 2, 1)},
 	{"stem_7x7s2", conv(3, 224, 64, 7, 2, 1)},
 	{"rx2_3x3g32_128", conv(128, 56, 128, 3, 1, 32)},
 	{"rx3_3x3g32_256", conv(256, 28, 256, 3, 1, 32)},
@@ -167,6 +168,24 @@ func BenchmarkWeightChunk(b *testing.B) {
 				defer func(old int) { weightChunkBytes = old }(weightChunkBytes)
 				weightChunkBytes = kb << 10
 				benchConv(b, l.s, 1)
+			})
+		}
+	}
+}
+
+// BenchmarkPrefetchNext compares the 1×1 layers on flattened planes with
+// and without flagPrefetchNext, adjacent in time per layer.
+func BenchmarkPrefetchNext(b *testing.B) {
+	for _, l := range benchLayers {
+		s := l.s
+		if err := s.Validate(); err != nil || s.KH != 1 || s.OutH*s.OutW > flattenMaxPlane {
+			continue
+		}
+		for _, off := range []bool{false, true} {
+			b.Run(fmt.Sprintf("layer=%s/prefetch=%v", l.name, !off), func(b *testing.B) {
+				defer func(old bool) { noPrefetchNext = old }(noPrefetchNext)
+				noPrefetchNext = off
+				benchConv(b, s, 1)
 			})
 		}
 	}

@@ -117,6 +117,9 @@ func padMaxOutWFor(stride int) int {
 // compare them with the block-diagonal packing).
 var noGroupPermute bool
 
+// noPrefetchNext disables flagPrefetchNext (benchmarks compare).
+var noPrefetchNext bool
+
 // noTileCopy disables the per-tile padded copy (tests compare it with the
 // whole-input copy).
 var noTileCopy bool
@@ -170,6 +173,9 @@ type Conv struct {
 	// channels: 3.2 MB): tile-major, each tile streams it from L3 again;
 	// row-major, the other tiles find the row's input in L1/L2.
 	rowTiles bool
+	// prefetchNext: calls prefetch the next weight chunk
+	// (flagPrefetchNext).
+	prefetchNext bool
 
 	// Geometry the row plans and row calls index with: the shape's, or a
 	// 1×1 convolution's plane flattened to one row, or the input with
@@ -405,6 +411,9 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	}
 
 	c.rowTiles = s.KH == 1 && s.KW == 1 && s.Groups == 1 && c.g.OutH > 1 && len(c.tiles) > 1 && !noRowTiles
+	// One output row (a flattened plane): each weight chunk serves one
+	// row's calls and the next chunk is read next, from memory.
+	c.prefetchNext = c.g.OutH == 1 && !noPrefetchNext
 	for _, t := range c.tiles {
 		c.rowTiles = c.rowTiles && t.icb0 == 0 && t.nicb == c.tiles[0].nicb && t.icChunk == c.tiles[0].icChunk
 	}
@@ -848,6 +857,9 @@ func (c *Conv) row(t *tile, src []float32, srcBase, n, oh, ic, nicb int) {
 		}
 		if h.clipL {
 			flags |= flagClipLeft
+		}
+		if c.prefetchNext {
+			flags |= flagPrefetchNext
 		}
 		if h.clipR {
 			flags |= flagClipRight

@@ -136,7 +136,7 @@ GLOBL g8idx<>(SB), RODATA|NOPTR, $512
 
 // func sconvDirect1x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -177,6 +177,15 @@ TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x32AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x32AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x32AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -209,6 +218,23 @@ sconvDirect1x32AVX2_icb:
 sconvDirect1x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX2_kw:
@@ -352,6 +378,7 @@ sconvDirect1x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32AVX2_strip
 
@@ -361,7 +388,7 @@ sconvDirect1x32AVX2_ret:
 
 // func sconvDirect2x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -402,6 +429,15 @@ TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x32AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x32AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x32AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -438,6 +474,23 @@ sconvDirect2x32AVX2_icb:
 sconvDirect2x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX2_kw:
@@ -641,6 +694,7 @@ sconvDirect2x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32AVX2_strip
 
@@ -650,7 +704,7 @@ sconvDirect2x32AVX2_ret:
 
 // func sconvDirect3x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -691,6 +745,15 @@ TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x32AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x32AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x32AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -732,6 +795,23 @@ sconvDirect3x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX2_kw:
@@ -995,6 +1075,7 @@ sconvDirect3x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32AVX2_strip
 
@@ -1004,7 +1085,7 @@ sconvDirect3x32AVX2_ret:
 
 // func sconvDirect1x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1045,6 +1126,15 @@ TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -1075,6 +1165,15 @@ sconvDirect1x16AVX2_icb:
 sconvDirect1x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX2_kw:
@@ -1172,6 +1271,7 @@ sconvDirect1x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16AVX2_strip
 
@@ -1181,7 +1281,7 @@ sconvDirect1x16AVX2_ret:
 
 // func sconvDirect2x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1222,6 +1322,15 @@ TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -1254,6 +1363,15 @@ sconvDirect2x16AVX2_icb:
 sconvDirect2x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX2_kw:
@@ -1385,6 +1503,7 @@ sconvDirect2x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16AVX2_strip
 
@@ -1394,7 +1513,7 @@ sconvDirect2x16AVX2_ret:
 
 // func sconvDirect3x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1435,6 +1554,15 @@ TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -1470,6 +1598,15 @@ sconvDirect3x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX2_kw:
@@ -1635,6 +1772,7 @@ sconvDirect3x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16AVX2_strip
 
@@ -1644,7 +1782,7 @@ sconvDirect3x16AVX2_ret:
 
 // func sconvDirect4x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1685,6 +1823,15 @@ TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -1724,6 +1871,15 @@ sconvDirect4x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX2_kw:
@@ -1926,6 +2082,7 @@ sconvDirect4x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16AVX2_strip
 
@@ -1935,7 +2092,7 @@ sconvDirect4x16AVX2_ret:
 
 // func sconvDirect5x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1976,6 +2133,15 @@ TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -2018,6 +2184,15 @@ sconvDirect5x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX2_kw:
@@ -2254,6 +2429,7 @@ sconvDirect5x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16AVX2_strip
 
@@ -2263,7 +2439,7 @@ sconvDirect5x16AVX2_ret:
 
 // func sconvDirect6x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2304,6 +2480,15 @@ TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x16AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -2348,6 +2533,15 @@ sconvDirect6x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX2_kw:
@@ -2618,6 +2812,7 @@ sconvDirect6x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16AVX2_strip
 
@@ -2627,7 +2822,7 @@ sconvDirect6x16AVX2_ret:
 
 // func sconvDirect1x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2668,6 +2863,15 @@ TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -2697,6 +2901,11 @@ sconvDirect1x8AVX2_icb:
 sconvDirect1x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8AVX2_kw:
@@ -2772,6 +2981,7 @@ sconvDirect1x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8AVX2_strip
 
@@ -2781,7 +2991,7 @@ sconvDirect1x8AVX2_ret:
 
 // func sconvDirect2x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2822,6 +3032,15 @@ TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -2852,6 +3071,11 @@ sconvDirect2x8AVX2_icb:
 sconvDirect2x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8AVX2_kw:
@@ -2948,6 +3172,7 @@ sconvDirect2x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8AVX2_strip
 
@@ -2957,7 +3182,7 @@ sconvDirect2x8AVX2_ret:
 
 // func sconvDirect3x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2998,6 +3223,15 @@ TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -3030,6 +3264,11 @@ sconvDirect3x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8AVX2_kw:
@@ -3147,6 +3386,7 @@ sconvDirect3x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8AVX2_strip
 
@@ -3156,7 +3396,7 @@ sconvDirect3x8AVX2_ret:
 
 // func sconvDirect4x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3197,6 +3437,15 @@ TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -3232,6 +3481,11 @@ sconvDirect4x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8AVX2_kw:
@@ -3373,6 +3627,7 @@ sconvDirect4x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8AVX2_strip
 
@@ -3382,7 +3637,7 @@ sconvDirect4x8AVX2_ret:
 
 // func sconvDirect5x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3423,6 +3678,15 @@ TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -3460,6 +3724,11 @@ sconvDirect5x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8AVX2_kw:
@@ -3622,6 +3891,7 @@ sconvDirect5x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8AVX2_strip
 
@@ -3631,7 +3901,7 @@ sconvDirect5x8AVX2_ret:
 
 // func sconvDirect6x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3672,6 +3942,15 @@ TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -3710,6 +3989,11 @@ sconvDirect6x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8AVX2_kw:
@@ -3893,6 +4177,7 @@ sconvDirect6x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8AVX2_strip
 
@@ -3902,7 +4187,7 @@ sconvDirect6x8AVX2_ret:
 
 // func sconvDirect7x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3943,6 +4228,15 @@ TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -3985,6 +4279,11 @@ sconvDirect7x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8AVX2_kw:
@@ -4192,6 +4491,7 @@ sconvDirect7x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8AVX2_strip
 
@@ -4201,7 +4501,7 @@ sconvDirect7x8AVX2_ret:
 
 // func sconvDirect8x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4242,6 +4542,15 @@ TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -4285,6 +4594,11 @@ sconvDirect8x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8AVX2_kw:
@@ -4513,6 +4827,7 @@ sconvDirect8x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8AVX2_strip
 
@@ -4522,7 +4837,7 @@ sconvDirect8x8AVX2_ret:
 
 // func sconvDirect9x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4563,6 +4878,15 @@ TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -4608,6 +4932,11 @@ sconvDirect9x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8AVX2_kw:
@@ -4857,6 +5186,7 @@ sconvDirect9x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8AVX2_strip
 
@@ -4866,7 +5196,7 @@ sconvDirect9x8AVX2_ret:
 
 // func sconvDirect10x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4907,6 +5237,15 @@ TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -4955,6 +5294,11 @@ sconvDirect10x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8AVX2_kw:
@@ -5228,6 +5572,7 @@ sconvDirect10x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8AVX2_strip
 
@@ -5237,7 +5582,7 @@ sconvDirect10x8AVX2_ret:
 
 // func sconvDirect11x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5278,6 +5623,15 @@ TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -5328,6 +5682,11 @@ sconvDirect11x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8AVX2_kw:
@@ -5622,6 +5981,7 @@ sconvDirect11x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8AVX2_strip
 
@@ -5631,7 +5991,7 @@ sconvDirect11x8AVX2_ret:
 
 // func sconvDirect12x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5672,6 +6032,15 @@ TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -5723,6 +6092,11 @@ sconvDirect12x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8AVX2_kw:
@@ -6038,6 +6412,7 @@ sconvDirect12x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8AVX2_strip
 
@@ -6047,7 +6422,7 @@ sconvDirect12x8AVX2_ret:
 
 // func sconvDirect13x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6088,6 +6463,15 @@ TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect13x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -6143,6 +6527,11 @@ sconvDirect13x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8AVX2_kw:
@@ -6482,6 +6871,7 @@ sconvDirect13x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001a0, 40(SP)
 	ADDQ    $0x000001a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x8AVX2_strip
 
@@ -6491,7 +6881,7 @@ sconvDirect13x8AVX2_ret:
 
 // func sconvDirect14x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6532,6 +6922,15 @@ TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect14x8AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x8AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x8AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -6588,6 +6987,11 @@ sconvDirect14x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8AVX2_kw:
@@ -6948,6 +7352,7 @@ sconvDirect14x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x8AVX2_strip
 
@@ -6957,7 +7362,7 @@ sconvDirect14x8AVX2_ret:
 
 // func sconvDirect1x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6998,6 +7403,15 @@ TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x32c3AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x32c3AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x32c3AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7030,6 +7444,13 @@ sconvDirect1x32c3AVX2_icb:
 sconvDirect1x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX2_kw:
@@ -7128,6 +7549,7 @@ sconvDirect1x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32c3AVX2_strip
 
@@ -7137,7 +7559,7 @@ sconvDirect1x32c3AVX2_ret:
 
 // func sconvDirect2x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7178,6 +7600,15 @@ TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x32c3AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x32c3AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x32c3AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7214,6 +7645,13 @@ sconvDirect2x32c3AVX2_icb:
 sconvDirect2x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX2_kw:
@@ -7347,6 +7785,7 @@ sconvDirect2x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32c3AVX2_strip
 
@@ -7356,7 +7795,7 @@ sconvDirect2x32c3AVX2_ret:
 
 // func sconvDirect3x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7397,6 +7836,15 @@ TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x32c3AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x32c3AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x32c3AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7438,6 +7886,13 @@ sconvDirect3x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX2_kw:
@@ -7606,6 +8061,7 @@ sconvDirect3x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32c3AVX2_strip
 
@@ -7615,7 +8071,7 @@ sconvDirect3x32c3AVX2_ret:
 
 // func sconvDirect1x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7656,6 +8112,15 @@ TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7685,6 +8150,9 @@ sconvDirect1x8g4AVX2_icb:
 sconvDirect1x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8g4AVX2_kw:
@@ -7748,6 +8216,7 @@ sconvDirect1x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4AVX2_strip
 
@@ -7757,7 +8226,7 @@ sconvDirect1x8g4AVX2_ret:
 
 // func sconvDirect2x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7798,6 +8267,15 @@ TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7828,6 +8306,9 @@ sconvDirect2x8g4AVX2_icb:
 sconvDirect2x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8g4AVX2_kw:
@@ -7904,6 +8385,7 @@ sconvDirect2x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4AVX2_strip
 
@@ -7913,7 +8395,7 @@ sconvDirect2x8g4AVX2_ret:
 
 // func sconvDirect3x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7954,6 +8436,15 @@ TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -7986,6 +8477,9 @@ sconvDirect3x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8g4AVX2_kw:
@@ -8075,6 +8569,7 @@ sconvDirect3x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4AVX2_strip
 
@@ -8084,7 +8579,7 @@ sconvDirect3x8g4AVX2_ret:
 
 // func sconvDirect4x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8125,6 +8620,15 @@ TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -8160,6 +8664,9 @@ sconvDirect4x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8g4AVX2_kw:
@@ -8265,6 +8772,7 @@ sconvDirect4x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4AVX2_strip
 
@@ -8274,7 +8782,7 @@ sconvDirect4x8g4AVX2_ret:
 
 // func sconvDirect5x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8315,6 +8823,15 @@ TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -8352,6 +8869,9 @@ sconvDirect5x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8g4AVX2_kw:
@@ -8470,6 +8990,7 @@ sconvDirect5x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4AVX2_strip
 
@@ -8479,7 +9000,7 @@ sconvDirect5x8g4AVX2_ret:
 
 // func sconvDirect6x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8520,6 +9041,15 @@ TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -8558,6 +9088,9 @@ sconvDirect6x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8g4AVX2_kw:
@@ -8689,6 +9222,7 @@ sconvDirect6x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4AVX2_strip
 
@@ -8698,7 +9232,7 @@ sconvDirect6x8g4AVX2_ret:
 
 // func sconvDirect7x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8739,6 +9273,15 @@ TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -8781,6 +9324,9 @@ sconvDirect7x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8g4AVX2_kw:
@@ -8928,6 +9474,7 @@ sconvDirect7x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4AVX2_strip
 
@@ -8937,7 +9484,7 @@ sconvDirect7x8g4AVX2_ret:
 
 // func sconvDirect8x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8978,6 +9525,15 @@ TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -9021,6 +9577,9 @@ sconvDirect8x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8g4AVX2_kw:
@@ -9181,6 +9740,7 @@ sconvDirect8x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4AVX2_strip
 
@@ -9190,7 +9750,7 @@ sconvDirect8x8g4AVX2_ret:
 
 // func sconvDirect9x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9231,6 +9791,15 @@ TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -9276,6 +9845,9 @@ sconvDirect9x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8g4AVX2_kw:
@@ -9449,6 +10021,7 @@ sconvDirect9x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4AVX2_strip
 
@@ -9458,7 +10031,7 @@ sconvDirect9x8g4AVX2_ret:
 
 // func sconvDirect10x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9499,6 +10072,15 @@ TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -9547,6 +10129,9 @@ sconvDirect10x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8g4AVX2_kw:
@@ -9736,6 +10321,7 @@ sconvDirect10x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4AVX2_strip
 
@@ -9745,7 +10331,7 @@ sconvDirect10x8g4AVX2_ret:
 
 // func sconvDirect11x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9786,6 +10372,15 @@ TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -9836,6 +10431,9 @@ sconvDirect11x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8g4AVX2_kw:
@@ -10038,6 +10636,7 @@ sconvDirect11x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4AVX2_strip
 
@@ -10047,7 +10646,7 @@ sconvDirect11x8g4AVX2_ret:
 
 // func sconvDirect12x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10088,6 +10687,15 @@ TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -10139,6 +10747,9 @@ sconvDirect12x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8g4AVX2_kw:
@@ -10354,6 +10965,7 @@ sconvDirect12x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4AVX2_strip
 
@@ -10363,7 +10975,7 @@ sconvDirect12x8g4AVX2_ret:
 
 // func sconvDirect13x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10404,6 +11016,15 @@ TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect13x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -10459,6 +11080,9 @@ sconvDirect13x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8g4AVX2_kw:
@@ -10690,6 +11314,7 @@ sconvDirect13x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001a0, 40(SP)
 	ADDQ    $0x000001a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x8g4AVX2_strip
 
@@ -10699,7 +11324,7 @@ sconvDirect13x8g4AVX2_ret:
 
 // func sconvDirect14x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10740,6 +11365,15 @@ TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect14x8g4AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x8g4AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x8g4AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -10796,6 +11430,9 @@ sconvDirect14x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8g4AVX2_kw:
@@ -11040,6 +11677,7 @@ sconvDirect14x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x8g4AVX2_strip
 
@@ -11049,7 +11687,7 @@ sconvDirect14x8g4AVX2_ret:
 
 // func sconvDirect1x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11090,6 +11728,15 @@ TEXT ·sconvDirect1x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -11125,6 +11772,7 @@ sconvDirect1x8w3s1AVX2_icb:
 sconvDirect1x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y1
 	VMOVUPS      256(DI), Y2
 	VMOVUPS      512(DI), Y3
@@ -11308,6 +11956,7 @@ sconvDirect1x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8w3s1AVX2_strip
 
@@ -11317,7 +11966,7 @@ sconvDirect1x8w3s1AVX2_ret:
 
 // func sconvDirect2x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11358,6 +12007,15 @@ TEXT ·sconvDirect2x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -11394,6 +12052,7 @@ sconvDirect2x8w3s1AVX2_icb:
 sconvDirect2x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y2
 	VMOVUPS      256(DI), Y3
 	VMOVUPS      512(DI), Y4
@@ -11614,6 +12273,7 @@ sconvDirect2x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8w3s1AVX2_strip
 
@@ -11623,7 +12283,7 @@ sconvDirect2x8w3s1AVX2_ret:
 
 // func sconvDirect3x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11664,6 +12324,15 @@ TEXT ·sconvDirect3x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -11702,6 +12371,7 @@ sconvDirect3x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y3
 	VMOVUPS      256(DI), Y4
 	VMOVUPS      512(DI), Y5
@@ -11959,6 +12629,7 @@ sconvDirect3x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8w3s1AVX2_strip
 
@@ -11968,7 +12639,7 @@ sconvDirect3x8w3s1AVX2_ret:
 
 // func sconvDirect4x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12009,6 +12680,15 @@ TEXT ·sconvDirect4x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -12048,6 +12728,7 @@ sconvDirect4x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y4
 	VMOVUPS      256(DI), Y5
 	VMOVUPS      512(DI), Y6
@@ -12342,6 +13023,7 @@ sconvDirect4x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8w3s1AVX2_strip
 
@@ -12351,7 +13033,7 @@ sconvDirect4x8w3s1AVX2_ret:
 
 // func sconvDirect5x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12392,6 +13074,15 @@ TEXT ·sconvDirect5x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -12433,6 +13124,7 @@ sconvDirect5x8w3s1AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y5
 	VMOVUPS      256(DI), Y6
 	VMOVUPS      512(DI), Y7
@@ -12764,6 +13456,7 @@ sconvDirect5x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8w3s1AVX2_strip
 
@@ -12773,7 +13466,7 @@ sconvDirect5x8w3s1AVX2_ret:
 
 // func sconvDirect6x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12814,6 +13507,15 @@ TEXT ·sconvDirect6x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -12856,6 +13558,7 @@ sconvDirect6x8w3s1AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y6
 	VMOVUPS      256(DI), Y7
 	VMOVUPS      512(DI), Y8
@@ -13224,6 +13927,7 @@ sconvDirect6x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8w3s1AVX2_strip
 
@@ -13233,7 +13937,7 @@ sconvDirect6x8w3s1AVX2_ret:
 
 // func sconvDirect7x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13274,6 +13978,15 @@ TEXT ·sconvDirect7x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -13318,6 +14031,7 @@ sconvDirect7x8w3s1AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y7
 	VMOVUPS      256(DI), Y8
 	VMOVUPS      512(DI), Y9
@@ -13723,6 +14437,7 @@ sconvDirect7x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8w3s1AVX2_strip
 
@@ -13732,7 +14447,7 @@ sconvDirect7x8w3s1AVX2_ret:
 
 // func sconvDirect8x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13773,6 +14488,15 @@ TEXT ·sconvDirect8x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -13818,6 +14542,7 @@ sconvDirect8x8w3s1AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y8
 	VMOVUPS      256(DI), Y9
 	VMOVUPS      512(DI), Y10
@@ -14260,6 +14985,7 @@ sconvDirect8x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8w3s1AVX2_strip
 
@@ -14269,7 +14995,7 @@ sconvDirect8x8w3s1AVX2_ret:
 
 // func sconvDirect9x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -14310,6 +15036,15 @@ TEXT ·sconvDirect9x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -14357,6 +15092,7 @@ sconvDirect9x8w3s1AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y9
 	VMOVUPS      256(DI), Y10
 	VMOVUPS      512(DI), Y11
@@ -14836,6 +15572,7 @@ sconvDirect9x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8w3s1AVX2_strip
 
@@ -14845,7 +15582,7 @@ sconvDirect9x8w3s1AVX2_ret:
 
 // func sconvDirect10x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -14886,6 +15623,15 @@ TEXT ·sconvDirect10x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -14934,6 +15680,7 @@ sconvDirect10x8w3s1AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y10
 	VMOVUPS      256(DI), Y11
 	VMOVUPS      512(DI), Y12
@@ -15450,6 +16197,7 @@ sconvDirect10x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8w3s1AVX2_strip
 
@@ -15459,7 +16207,7 @@ sconvDirect10x8w3s1AVX2_ret:
 
 // func sconvDirect11x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -15500,6 +16248,15 @@ TEXT ·sconvDirect11x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -15550,6 +16307,7 @@ sconvDirect11x8w3s1AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y11
 	VMOVUPS      256(DI), Y12
 	VMOVUPS      512(DI), Y13
@@ -16103,6 +16861,7 @@ sconvDirect11x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8w3s1AVX2_strip
 
@@ -16112,7 +16871,7 @@ sconvDirect11x8w3s1AVX2_ret:
 
 // func sconvDirect12x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16153,6 +16912,15 @@ TEXT ·sconvDirect12x8w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -16204,6 +16972,7 @@ sconvDirect12x8w3s1AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y12
 	VMOVUPS      256(DI), Y13
 	VMOVUPS      512(DI), Y14
@@ -16794,6 +17563,7 @@ sconvDirect12x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8w3s1AVX2_strip
 
@@ -16803,7 +17573,7 @@ sconvDirect12x8w3s1AVX2_ret:
 
 // func sconvDirect1x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16844,6 +17614,15 @@ TEXT ·sconvDirect1x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -16879,6 +17658,7 @@ sconvDirect1x8w3s2AVX2_icb:
 sconvDirect1x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y1
 	VMOVUPS      256(DI), Y2
 	VMOVUPS      512(DI), Y3
@@ -17062,6 +17842,7 @@ sconvDirect1x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8w3s2AVX2_strip
 
@@ -17071,7 +17852,7 @@ sconvDirect1x8w3s2AVX2_ret:
 
 // func sconvDirect2x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17112,6 +17893,15 @@ TEXT ·sconvDirect2x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -17148,6 +17938,7 @@ sconvDirect2x8w3s2AVX2_icb:
 sconvDirect2x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y2
 	VMOVUPS      256(DI), Y3
 	VMOVUPS      512(DI), Y4
@@ -17376,6 +18167,7 @@ sconvDirect2x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8w3s2AVX2_strip
 
@@ -17385,7 +18177,7 @@ sconvDirect2x8w3s2AVX2_ret:
 
 // func sconvDirect3x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17426,6 +18218,15 @@ TEXT ·sconvDirect3x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -17464,6 +18265,7 @@ sconvDirect3x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y3
 	VMOVUPS      256(DI), Y4
 	VMOVUPS      512(DI), Y5
@@ -17737,6 +18539,7 @@ sconvDirect3x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8w3s2AVX2_strip
 
@@ -17746,7 +18549,7 @@ sconvDirect3x8w3s2AVX2_ret:
 
 // func sconvDirect4x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17787,6 +18590,15 @@ TEXT ·sconvDirect4x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -17826,6 +18638,7 @@ sconvDirect4x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y4
 	VMOVUPS      256(DI), Y5
 	VMOVUPS      512(DI), Y6
@@ -18144,6 +18957,7 @@ sconvDirect4x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8w3s2AVX2_strip
 
@@ -18153,7 +18967,7 @@ sconvDirect4x8w3s2AVX2_ret:
 
 // func sconvDirect5x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -18194,6 +19008,15 @@ TEXT ·sconvDirect5x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -18235,6 +19058,7 @@ sconvDirect5x8w3s2AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y5
 	VMOVUPS      256(DI), Y6
 	VMOVUPS      512(DI), Y7
@@ -18598,6 +19422,7 @@ sconvDirect5x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8w3s2AVX2_strip
 
@@ -18607,7 +19432,7 @@ sconvDirect5x8w3s2AVX2_ret:
 
 // func sconvDirect6x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -18648,6 +19473,15 @@ TEXT ·sconvDirect6x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -18690,6 +19524,7 @@ sconvDirect6x8w3s2AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y6
 	VMOVUPS      256(DI), Y7
 	VMOVUPS      512(DI), Y8
@@ -19098,6 +19933,7 @@ sconvDirect6x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8w3s2AVX2_strip
 
@@ -19107,7 +19943,7 @@ sconvDirect6x8w3s2AVX2_ret:
 
 // func sconvDirect7x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19148,6 +19984,15 @@ TEXT ·sconvDirect7x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -19192,6 +20037,7 @@ sconvDirect7x8w3s2AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y7
 	VMOVUPS      256(DI), Y8
 	VMOVUPS      512(DI), Y9
@@ -19645,6 +20491,7 @@ sconvDirect7x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8w3s2AVX2_strip
 
@@ -19654,7 +20501,7 @@ sconvDirect7x8w3s2AVX2_ret:
 
 // func sconvDirect8x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19695,6 +20542,15 @@ TEXT ·sconvDirect8x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -19740,6 +20596,7 @@ sconvDirect8x8w3s2AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y8
 	VMOVUPS      256(DI), Y9
 	VMOVUPS      512(DI), Y10
@@ -20238,6 +21095,7 @@ sconvDirect8x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8w3s2AVX2_strip
 
@@ -20247,7 +21105,7 @@ sconvDirect8x8w3s2AVX2_ret:
 
 // func sconvDirect9x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20288,6 +21146,15 @@ TEXT ·sconvDirect9x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -20335,6 +21202,7 @@ sconvDirect9x8w3s2AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y9
 	VMOVUPS      256(DI), Y10
 	VMOVUPS      512(DI), Y11
@@ -20878,6 +21746,7 @@ sconvDirect9x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8w3s2AVX2_strip
 
@@ -20887,7 +21756,7 @@ sconvDirect9x8w3s2AVX2_ret:
 
 // func sconvDirect10x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20928,6 +21797,15 @@ TEXT ·sconvDirect10x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -20976,6 +21854,7 @@ sconvDirect10x8w3s2AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y10
 	VMOVUPS      256(DI), Y11
 	VMOVUPS      512(DI), Y12
@@ -21564,6 +22443,7 @@ sconvDirect10x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8w3s2AVX2_strip
 
@@ -21573,7 +22453,7 @@ sconvDirect10x8w3s2AVX2_ret:
 
 // func sconvDirect11x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -21614,6 +22494,15 @@ TEXT ·sconvDirect11x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -21664,6 +22553,7 @@ sconvDirect11x8w3s2AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y11
 	VMOVUPS      256(DI), Y12
 	VMOVUPS      512(DI), Y13
@@ -22297,6 +23187,7 @@ sconvDirect11x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8w3s2AVX2_strip
 
@@ -22306,7 +23197,7 @@ sconvDirect11x8w3s2AVX2_ret:
 
 // func sconvDirect12x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -22347,6 +23238,15 @@ TEXT ·sconvDirect12x8w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -22398,6 +23298,7 @@ sconvDirect12x8w3s2AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y12
 	VMOVUPS      256(DI), Y13
 	VMOVUPS      512(DI), Y14
@@ -23076,6 +23977,7 @@ sconvDirect12x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8w3s2AVX2_strip
 
@@ -23085,7 +23987,7 @@ sconvDirect12x8w3s2AVX2_ret:
 
 // func sconvDirect1x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23126,6 +24028,15 @@ TEXT ·sconvDirect1x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -23161,6 +24072,7 @@ sconvDirect1x8g4w3s1AVX2_icb:
 sconvDirect1x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y1
 	VMOVUPS     128(DI), Y2
 	VMOVUPS     256(DI), Y3
@@ -23276,6 +24188,7 @@ sconvDirect1x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4w3s1AVX2_strip
 
@@ -23285,7 +24198,7 @@ sconvDirect1x8g4w3s1AVX2_ret:
 
 // func sconvDirect2x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23326,6 +24239,15 @@ TEXT ·sconvDirect2x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -23362,6 +24284,7 @@ sconvDirect2x8g4w3s1AVX2_icb:
 sconvDirect2x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y2
 	VMOVUPS     128(DI), Y3
 	VMOVUPS     256(DI), Y4
@@ -23498,6 +24421,7 @@ sconvDirect2x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4w3s1AVX2_strip
 
@@ -23507,7 +24431,7 @@ sconvDirect2x8g4w3s1AVX2_ret:
 
 // func sconvDirect3x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23548,6 +24472,15 @@ TEXT ·sconvDirect3x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -23586,6 +24519,7 @@ sconvDirect3x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y3
 	VMOVUPS     128(DI), Y4
 	VMOVUPS     256(DI), Y5
@@ -23743,6 +24677,7 @@ sconvDirect3x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4w3s1AVX2_strip
 
@@ -23752,7 +24687,7 @@ sconvDirect3x8g4w3s1AVX2_ret:
 
 // func sconvDirect4x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23793,6 +24728,15 @@ TEXT ·sconvDirect4x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -23832,6 +24776,7 @@ sconvDirect4x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y4
 	VMOVUPS     128(DI), Y5
 	VMOVUPS     256(DI), Y6
@@ -24010,6 +24955,7 @@ sconvDirect4x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4w3s1AVX2_strip
 
@@ -24019,7 +24965,7 @@ sconvDirect4x8g4w3s1AVX2_ret:
 
 // func sconvDirect5x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24060,6 +25006,15 @@ TEXT ·sconvDirect5x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -24101,6 +25056,7 @@ sconvDirect5x8g4w3s1AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y5
 	VMOVUPS     128(DI), Y6
 	VMOVUPS     256(DI), Y7
@@ -24300,6 +25256,7 @@ sconvDirect5x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4w3s1AVX2_strip
 
@@ -24309,7 +25266,7 @@ sconvDirect5x8g4w3s1AVX2_ret:
 
 // func sconvDirect6x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24350,6 +25307,15 @@ TEXT ·sconvDirect6x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -24392,6 +25358,7 @@ sconvDirect6x8g4w3s1AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y6
 	VMOVUPS     128(DI), Y7
 	VMOVUPS     256(DI), Y8
@@ -24612,6 +25579,7 @@ sconvDirect6x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4w3s1AVX2_strip
 
@@ -24621,7 +25589,7 @@ sconvDirect6x8g4w3s1AVX2_ret:
 
 // func sconvDirect7x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24662,6 +25630,15 @@ TEXT ·sconvDirect7x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -24706,6 +25683,7 @@ sconvDirect7x8g4w3s1AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y7
 	VMOVUPS     128(DI), Y8
 	VMOVUPS     256(DI), Y9
@@ -24947,6 +25925,7 @@ sconvDirect7x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4w3s1AVX2_strip
 
@@ -24956,7 +25935,7 @@ sconvDirect7x8g4w3s1AVX2_ret:
 
 // func sconvDirect8x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24997,6 +25976,15 @@ TEXT ·sconvDirect8x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -25042,6 +26030,7 @@ sconvDirect8x8g4w3s1AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y8
 	VMOVUPS     128(DI), Y9
 	VMOVUPS     256(DI), Y10
@@ -25304,6 +26293,7 @@ sconvDirect8x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4w3s1AVX2_strip
 
@@ -25313,7 +26303,7 @@ sconvDirect8x8g4w3s1AVX2_ret:
 
 // func sconvDirect9x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25354,6 +26344,15 @@ TEXT ·sconvDirect9x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -25401,6 +26400,7 @@ sconvDirect9x8g4w3s1AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y9
 	VMOVUPS     128(DI), Y10
 	VMOVUPS     256(DI), Y11
@@ -25684,6 +26684,7 @@ sconvDirect9x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4w3s1AVX2_strip
 
@@ -25693,7 +26694,7 @@ sconvDirect9x8g4w3s1AVX2_ret:
 
 // func sconvDirect10x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25734,6 +26735,15 @@ TEXT ·sconvDirect10x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -25782,6 +26792,7 @@ sconvDirect10x8g4w3s1AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y10
 	VMOVUPS     128(DI), Y11
 	VMOVUPS     256(DI), Y12
@@ -26086,6 +27097,7 @@ sconvDirect10x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4w3s1AVX2_strip
 
@@ -26095,7 +27107,7 @@ sconvDirect10x8g4w3s1AVX2_ret:
 
 // func sconvDirect11x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26136,6 +27148,15 @@ TEXT ·sconvDirect11x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -26186,6 +27207,7 @@ sconvDirect11x8g4w3s1AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y11
 	VMOVUPS     128(DI), Y12
 	VMOVUPS     256(DI), Y13
@@ -26511,6 +27533,7 @@ sconvDirect11x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4w3s1AVX2_strip
 
@@ -26520,7 +27543,7 @@ sconvDirect11x8g4w3s1AVX2_ret:
 
 // func sconvDirect12x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4w3s1AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8g4w3s1AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26561,6 +27584,15 @@ TEXT ·sconvDirect12x8g4w3s1AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8g4w3s1AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8g4w3s1AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -26612,6 +27644,7 @@ sconvDirect12x8g4w3s1AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y12
 	VMOVUPS     128(DI), Y13
 	VMOVUPS     256(DI), Y14
@@ -26958,6 +27991,7 @@ sconvDirect12x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4w3s1AVX2_strip
 
@@ -26967,7 +28001,7 @@ sconvDirect12x8g4w3s1AVX2_ret:
 
 // func sconvDirect1x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27008,6 +28042,15 @@ TEXT ·sconvDirect1x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect1x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -27043,6 +28086,7 @@ sconvDirect1x8g4w3s2AVX2_icb:
 sconvDirect1x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y1
 	VMOVUPS     128(DI), Y2
 	VMOVUPS     256(DI), Y3
@@ -27158,6 +28202,7 @@ sconvDirect1x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4w3s2AVX2_strip
 
@@ -27167,7 +28212,7 @@ sconvDirect1x8g4w3s2AVX2_ret:
 
 // func sconvDirect2x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27208,6 +28253,15 @@ TEXT ·sconvDirect2x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect2x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -27244,6 +28298,7 @@ sconvDirect2x8g4w3s2AVX2_icb:
 sconvDirect2x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y2
 	VMOVUPS     128(DI), Y3
 	VMOVUPS     256(DI), Y4
@@ -27384,6 +28439,7 @@ sconvDirect2x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4w3s2AVX2_strip
 
@@ -27393,7 +28449,7 @@ sconvDirect2x8g4w3s2AVX2_ret:
 
 // func sconvDirect3x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27434,6 +28490,15 @@ TEXT ·sconvDirect3x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect3x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -27472,6 +28537,7 @@ sconvDirect3x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y3
 	VMOVUPS     128(DI), Y4
 	VMOVUPS     256(DI), Y5
@@ -27637,6 +28703,7 @@ sconvDirect3x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4w3s2AVX2_strip
 
@@ -27646,7 +28713,7 @@ sconvDirect3x8g4w3s2AVX2_ret:
 
 // func sconvDirect4x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27687,6 +28754,15 @@ TEXT ·sconvDirect4x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect4x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -27726,6 +28802,7 @@ sconvDirect4x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y4
 	VMOVUPS     128(DI), Y5
 	VMOVUPS     256(DI), Y6
@@ -27916,6 +28993,7 @@ sconvDirect4x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4w3s2AVX2_strip
 
@@ -27925,7 +29003,7 @@ sconvDirect4x8g4w3s2AVX2_ret:
 
 // func sconvDirect5x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27966,6 +29044,15 @@ TEXT ·sconvDirect5x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect5x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -28007,6 +29094,7 @@ sconvDirect5x8g4w3s2AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y5
 	VMOVUPS     128(DI), Y6
 	VMOVUPS     256(DI), Y7
@@ -28222,6 +29310,7 @@ sconvDirect5x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4w3s2AVX2_strip
 
@@ -28231,7 +29320,7 @@ sconvDirect5x8g4w3s2AVX2_ret:
 
 // func sconvDirect6x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28272,6 +29361,15 @@ TEXT ·sconvDirect6x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect6x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -28314,6 +29412,7 @@ sconvDirect6x8g4w3s2AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y6
 	VMOVUPS     128(DI), Y7
 	VMOVUPS     256(DI), Y8
@@ -28554,6 +29653,7 @@ sconvDirect6x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4w3s2AVX2_strip
 
@@ -28563,7 +29663,7 @@ sconvDirect6x8g4w3s2AVX2_ret:
 
 // func sconvDirect7x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28604,6 +29704,15 @@ TEXT ·sconvDirect7x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect7x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -28648,6 +29757,7 @@ sconvDirect7x8g4w3s2AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y7
 	VMOVUPS     128(DI), Y8
 	VMOVUPS     256(DI), Y9
@@ -28913,6 +30023,7 @@ sconvDirect7x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4w3s2AVX2_strip
 
@@ -28922,7 +30033,7 @@ sconvDirect7x8g4w3s2AVX2_ret:
 
 // func sconvDirect8x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28963,6 +30074,15 @@ TEXT ·sconvDirect8x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect8x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -29008,6 +30128,7 @@ sconvDirect8x8g4w3s2AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y8
 	VMOVUPS     128(DI), Y9
 	VMOVUPS     256(DI), Y10
@@ -29298,6 +30419,7 @@ sconvDirect8x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4w3s2AVX2_strip
 
@@ -29307,7 +30429,7 @@ sconvDirect8x8g4w3s2AVX2_ret:
 
 // func sconvDirect9x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29348,6 +30470,15 @@ TEXT ·sconvDirect9x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect9x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -29395,6 +30526,7 @@ sconvDirect9x8g4w3s2AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y9
 	VMOVUPS     128(DI), Y10
 	VMOVUPS     256(DI), Y11
@@ -29710,6 +30842,7 @@ sconvDirect9x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4w3s2AVX2_strip
 
@@ -29719,7 +30852,7 @@ sconvDirect9x8g4w3s2AVX2_ret:
 
 // func sconvDirect10x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29760,6 +30893,15 @@ TEXT ·sconvDirect10x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect10x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -29808,6 +30950,7 @@ sconvDirect10x8g4w3s2AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y10
 	VMOVUPS     128(DI), Y11
 	VMOVUPS     256(DI), Y12
@@ -30148,6 +31291,7 @@ sconvDirect10x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4w3s2AVX2_strip
 
@@ -30157,7 +31301,7 @@ sconvDirect10x8g4w3s2AVX2_ret:
 
 // func sconvDirect11x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30198,6 +31342,15 @@ TEXT ·sconvDirect11x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect11x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -30248,6 +31401,7 @@ sconvDirect11x8g4w3s2AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y11
 	VMOVUPS     128(DI), Y12
 	VMOVUPS     256(DI), Y13
@@ -30613,6 +31767,7 @@ sconvDirect11x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4w3s2AVX2_strip
 
@@ -30622,7 +31777,7 @@ sconvDirect11x8g4w3s2AVX2_ret:
 
 // func sconvDirect12x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4w3s2AVX2(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x8g4w3s2AVX2(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30663,6 +31818,15 @@ TEXT ·sconvDirect12x8g4w3s2AVX2(SB), NOSPLIT, $72-136
 
 sconvDirect12x8g4w3s2AVX2_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x8g4w3s2AVX2_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -30714,6 +31878,7 @@ sconvDirect12x8g4w3s2AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y12
 	VMOVUPS     128(DI), Y13
 	VMOVUPS     256(DI), Y14
@@ -31104,6 +32269,7 @@ sconvDirect12x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4w3s2AVX2_strip
 
@@ -31113,7 +32279,7 @@ sconvDirect12x8g4w3s2AVX2_ret:
 
 // func sconvDirect1x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31154,6 +32320,15 @@ TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -31184,6 +32359,39 @@ sconvDirect1x32AVX512_icb:
 sconvDirect1x32AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX512_kw:
@@ -31321,6 +32529,7 @@ sconvDirect1x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32AVX512_strip
 
@@ -31330,7 +32539,7 @@ sconvDirect1x32AVX512_ret:
 
 // func sconvDirect2x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31371,6 +32580,15 @@ TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -31404,6 +32622,39 @@ sconvDirect2x32AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX512_kw:
@@ -31599,6 +32850,7 @@ sconvDirect2x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32AVX512_strip
 
@@ -31608,7 +32860,7 @@ sconvDirect2x32AVX512_ret:
 
 // func sconvDirect3x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31649,6 +32901,15 @@ TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -31685,6 +32946,39 @@ sconvDirect3x32AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX512_kw:
@@ -31938,6 +33232,7 @@ sconvDirect3x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32AVX512_strip
 
@@ -31947,7 +33242,7 @@ sconvDirect3x32AVX512_ret:
 
 // func sconvDirect4x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31988,6 +33283,15 @@ TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -32029,6 +33333,39 @@ sconvDirect4x32AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32AVX512_kw:
@@ -32343,6 +33680,7 @@ sconvDirect4x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x32AVX512_strip
 
@@ -32352,7 +33690,7 @@ sconvDirect4x32AVX512_ret:
 
 // func sconvDirect5x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -32393,6 +33731,15 @@ TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -32437,6 +33784,39 @@ sconvDirect5x32AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32AVX512_kw:
@@ -32809,6 +34189,7 @@ sconvDirect5x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x32AVX512_strip
 
@@ -32818,7 +34199,7 @@ sconvDirect5x32AVX512_ret:
 
 // func sconvDirect6x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -32859,6 +34240,15 @@ TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -32906,6 +34296,39 @@ sconvDirect6x32AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32AVX512_kw:
@@ -33336,6 +34759,7 @@ sconvDirect6x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x32AVX512_strip
 
@@ -33345,7 +34769,7 @@ sconvDirect6x32AVX512_ret:
 
 // func sconvDirect7x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -33386,6 +34810,15 @@ TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -33438,6 +34871,39 @@ sconvDirect7x32AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32AVX512_kw:
@@ -33929,6 +35395,7 @@ sconvDirect7x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x32AVX512_strip
 
@@ -33938,7 +35405,7 @@ sconvDirect7x32AVX512_ret:
 
 // func sconvDirect8x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -33979,6 +35446,15 @@ TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -34034,6 +35510,39 @@ sconvDirect8x32AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32AVX512_kw:
@@ -34583,6 +36092,7 @@ sconvDirect8x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x32AVX512_strip
 
@@ -34592,7 +36102,7 @@ sconvDirect8x32AVX512_ret:
 
 // func sconvDirect9x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -34633,6 +36143,15 @@ TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -34691,6 +36210,39 @@ sconvDirect9x32AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32AVX512_kw:
@@ -35298,6 +36850,7 @@ sconvDirect9x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x32AVX512_strip
 
@@ -35307,7 +36860,7 @@ sconvDirect9x32AVX512_ret:
 
 // func sconvDirect10x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -35348,6 +36901,15 @@ TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -35411,6 +36973,39 @@ sconvDirect10x32AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32AVX512_kw:
@@ -36079,6 +37674,7 @@ sconvDirect10x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x32AVX512_strip
 
@@ -36088,7 +37684,7 @@ sconvDirect10x32AVX512_ret:
 
 // func sconvDirect11x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -36129,6 +37725,15 @@ TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -36195,6 +37800,39 @@ sconvDirect11x32AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32AVX512_kw:
@@ -36921,6 +38559,7 @@ sconvDirect11x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x32AVX512_strip
 
@@ -36930,7 +38569,7 @@ sconvDirect11x32AVX512_ret:
 
 // func sconvDirect12x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -36971,6 +38610,15 @@ TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -37040,6 +38688,39 @@ sconvDirect12x32AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32AVX512_kw:
@@ -37824,6 +39505,7 @@ sconvDirect12x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x32AVX512_strip
 
@@ -37833,7 +39515,7 @@ sconvDirect12x32AVX512_ret:
 
 // func sconvDirect13x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -37874,6 +39556,15 @@ TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -37948,6 +39639,39 @@ sconvDirect13x32AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32AVX512_kw:
@@ -38793,6 +40517,7 @@ sconvDirect13x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x32AVX512_strip
 
@@ -38802,7 +40527,7 @@ sconvDirect13x32AVX512_ret:
 
 // func sconvDirect14x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -38843,6 +40568,15 @@ TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x32AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x32AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x32AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -38920,6 +40654,39 @@ sconvDirect14x32AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
+	PREFETCHT1 1024(DI)(AX*1)
+	PREFETCHT1 1088(DI)(AX*1)
+	PREFETCHT1 1152(DI)(AX*1)
+	PREFETCHT1 1216(DI)(AX*1)
+	PREFETCHT1 1280(DI)(AX*1)
+	PREFETCHT1 1344(DI)(AX*1)
+	PREFETCHT1 1408(DI)(AX*1)
+	PREFETCHT1 1472(DI)(AX*1)
+	PREFETCHT1 1536(DI)(AX*1)
+	PREFETCHT1 1600(DI)(AX*1)
+	PREFETCHT1 1664(DI)(AX*1)
+	PREFETCHT1 1728(DI)(AX*1)
+	PREFETCHT1 1792(DI)(AX*1)
+	PREFETCHT1 1856(DI)(AX*1)
+	PREFETCHT1 1920(DI)(AX*1)
+	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32AVX512_kw:
@@ -39823,6 +41590,7 @@ sconvDirect14x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x32AVX512_strip
 
@@ -39832,7 +41600,7 @@ sconvDirect14x32AVX512_ret:
 
 // func sconvDirect1x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -39873,6 +41641,15 @@ TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -39902,6 +41679,23 @@ sconvDirect1x16AVX512_icb:
 sconvDirect1x16AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX512_kw:
@@ -40001,6 +41795,7 @@ sconvDirect1x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16AVX512_strip
 
@@ -40010,7 +41805,7 @@ sconvDirect1x16AVX512_ret:
 
 // func sconvDirect2x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -40051,6 +41846,15 @@ TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -40082,6 +41886,23 @@ sconvDirect2x16AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX512_kw:
@@ -40218,6 +42039,7 @@ sconvDirect2x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16AVX512_strip
 
@@ -40227,7 +42049,7 @@ sconvDirect2x16AVX512_ret:
 
 // func sconvDirect3x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -40268,6 +42090,15 @@ TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -40301,6 +42132,23 @@ sconvDirect3x16AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX512_kw:
@@ -40474,6 +42322,7 @@ sconvDirect3x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16AVX512_strip
 
@@ -40483,7 +42332,7 @@ sconvDirect3x16AVX512_ret:
 
 // func sconvDirect4x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -40524,6 +42373,15 @@ TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -40561,6 +42419,23 @@ sconvDirect4x16AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX512_kw:
@@ -40774,6 +42649,7 @@ sconvDirect4x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16AVX512_strip
 
@@ -40783,7 +42659,7 @@ sconvDirect4x16AVX512_ret:
 
 // func sconvDirect5x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -40824,6 +42700,15 @@ TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -40863,6 +42748,23 @@ sconvDirect5x16AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX512_kw:
@@ -41113,6 +43015,7 @@ sconvDirect5x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16AVX512_strip
 
@@ -41122,7 +43025,7 @@ sconvDirect5x16AVX512_ret:
 
 // func sconvDirect6x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -41163,6 +43066,15 @@ TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -41204,6 +43116,23 @@ sconvDirect6x16AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX512_kw:
@@ -41491,6 +43420,7 @@ sconvDirect6x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16AVX512_strip
 
@@ -41500,7 +43430,7 @@ sconvDirect6x16AVX512_ret:
 
 // func sconvDirect7x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -41541,6 +43471,15 @@ TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -41586,6 +43525,23 @@ sconvDirect7x16AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16AVX512_kw:
@@ -41913,6 +43869,7 @@ sconvDirect7x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16AVX512_strip
 
@@ -41922,7 +43879,7 @@ sconvDirect7x16AVX512_ret:
 
 // func sconvDirect8x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -41963,6 +43920,15 @@ TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -42010,6 +43976,23 @@ sconvDirect8x16AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16AVX512_kw:
@@ -42374,6 +44357,7 @@ sconvDirect8x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16AVX512_strip
 
@@ -42383,7 +44367,7 @@ sconvDirect8x16AVX512_ret:
 
 // func sconvDirect9x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -42424,6 +44408,15 @@ TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -42473,6 +44466,23 @@ sconvDirect9x16AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16AVX512_kw:
@@ -42874,6 +44884,7 @@ sconvDirect9x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16AVX512_strip
 
@@ -42883,7 +44894,7 @@ sconvDirect9x16AVX512_ret:
 
 // func sconvDirect10x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -42924,6 +44935,15 @@ TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -42977,6 +44997,23 @@ sconvDirect10x16AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16AVX512_kw:
@@ -43418,6 +45455,7 @@ sconvDirect10x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16AVX512_strip
 
@@ -43427,7 +45465,7 @@ sconvDirect10x16AVX512_ret:
 
 // func sconvDirect11x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -43468,6 +45506,15 @@ TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -43523,6 +45570,23 @@ sconvDirect11x16AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16AVX512_kw:
@@ -44001,6 +46065,7 @@ sconvDirect11x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16AVX512_strip
 
@@ -44010,7 +46075,7 @@ sconvDirect11x16AVX512_ret:
 
 // func sconvDirect12x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -44051,6 +46116,15 @@ TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -44108,6 +46182,23 @@ sconvDirect12x16AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16AVX512_kw:
@@ -44623,6 +46714,7 @@ sconvDirect12x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16AVX512_strip
 
@@ -44632,7 +46724,7 @@ sconvDirect12x16AVX512_ret:
 
 // func sconvDirect13x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -44673,6 +46765,15 @@ TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -44734,6 +46835,23 @@ sconvDirect13x16AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16AVX512_kw:
@@ -45289,6 +47407,7 @@ sconvDirect13x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16AVX512_strip
 
@@ -45298,7 +47417,7 @@ sconvDirect13x16AVX512_ret:
 
 // func sconvDirect14x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -45339,6 +47458,15 @@ TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -45402,6 +47530,23 @@ sconvDirect14x16AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
+	PREFETCHT1 512(DI)(AX*1)
+	PREFETCHT1 576(DI)(AX*1)
+	PREFETCHT1 640(DI)(AX*1)
+	PREFETCHT1 704(DI)(AX*1)
+	PREFETCHT1 768(DI)(AX*1)
+	PREFETCHT1 832(DI)(AX*1)
+	PREFETCHT1 896(DI)(AX*1)
+	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16AVX512_kw:
@@ -45994,6 +48139,7 @@ sconvDirect14x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16AVX512_strip
 
@@ -46003,7 +48149,7 @@ sconvDirect14x16AVX512_ret:
 
 // func sconvDirect1x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46044,6 +48190,15 @@ TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -46074,6 +48229,13 @@ sconvDirect1x32c3AVX512_icb:
 sconvDirect1x32c3AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX512_kw:
@@ -46146,6 +48308,7 @@ sconvDirect1x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32c3AVX512_strip
 
@@ -46155,7 +48318,7 @@ sconvDirect1x32c3AVX512_ret:
 
 // func sconvDirect2x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46196,6 +48359,15 @@ TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -46229,6 +48401,13 @@ sconvDirect2x32c3AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX512_kw:
@@ -46320,6 +48499,7 @@ sconvDirect2x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32c3AVX512_strip
 
@@ -46329,7 +48509,7 @@ sconvDirect2x32c3AVX512_ret:
 
 // func sconvDirect3x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46370,6 +48550,15 @@ TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -46406,6 +48595,13 @@ sconvDirect3x32c3AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX512_kw:
@@ -46516,6 +48712,7 @@ sconvDirect3x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32c3AVX512_strip
 
@@ -46525,7 +48722,7 @@ sconvDirect3x32c3AVX512_ret:
 
 // func sconvDirect4x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46566,6 +48763,15 @@ TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -46607,6 +48813,13 @@ sconvDirect4x32c3AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32c3AVX512_kw:
@@ -46739,6 +48952,7 @@ sconvDirect4x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x32c3AVX512_strip
 
@@ -46748,7 +48962,7 @@ sconvDirect4x32c3AVX512_ret:
 
 // func sconvDirect5x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46789,6 +49003,15 @@ TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -46833,6 +49056,13 @@ sconvDirect5x32c3AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32c3AVX512_kw:
@@ -46984,6 +49214,7 @@ sconvDirect5x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x32c3AVX512_strip
 
@@ -46993,7 +49224,7 @@ sconvDirect5x32c3AVX512_ret:
 
 // func sconvDirect6x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -47034,6 +49265,15 @@ TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -47081,6 +49321,13 @@ sconvDirect6x32c3AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32c3AVX512_kw:
@@ -47251,6 +49498,7 @@ sconvDirect6x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x32c3AVX512_strip
 
@@ -47260,7 +49508,7 @@ sconvDirect6x32c3AVX512_ret:
 
 // func sconvDirect7x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -47301,6 +49549,15 @@ TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -47353,6 +49610,13 @@ sconvDirect7x32c3AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32c3AVX512_kw:
@@ -47545,6 +49809,7 @@ sconvDirect7x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x32c3AVX512_strip
 
@@ -47554,7 +49819,7 @@ sconvDirect7x32c3AVX512_ret:
 
 // func sconvDirect8x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -47595,6 +49860,15 @@ TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -47650,6 +49924,13 @@ sconvDirect8x32c3AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32c3AVX512_kw:
@@ -47861,6 +50142,7 @@ sconvDirect8x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x32c3AVX512_strip
 
@@ -47870,7 +50152,7 @@ sconvDirect8x32c3AVX512_ret:
 
 // func sconvDirect9x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -47911,6 +50193,15 @@ TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -47969,6 +50260,13 @@ sconvDirect9x32c3AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32c3AVX512_kw:
@@ -48199,6 +50497,7 @@ sconvDirect9x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x32c3AVX512_strip
 
@@ -48208,7 +50507,7 @@ sconvDirect9x32c3AVX512_ret:
 
 // func sconvDirect10x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48249,6 +50548,15 @@ TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -48312,6 +50620,13 @@ sconvDirect10x32c3AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32c3AVX512_kw:
@@ -48564,6 +50879,7 @@ sconvDirect10x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x32c3AVX512_strip
 
@@ -48573,7 +50889,7 @@ sconvDirect10x32c3AVX512_ret:
 
 // func sconvDirect11x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48614,6 +50930,15 @@ TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -48680,6 +51005,13 @@ sconvDirect11x32c3AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32c3AVX512_kw:
@@ -48951,6 +51283,7 @@ sconvDirect11x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x32c3AVX512_strip
 
@@ -48960,7 +51293,7 @@ sconvDirect11x32c3AVX512_ret:
 
 // func sconvDirect12x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49001,6 +51334,15 @@ TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -49070,6 +51412,13 @@ sconvDirect12x32c3AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32c3AVX512_kw:
@@ -49360,6 +51709,7 @@ sconvDirect12x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x32c3AVX512_strip
 
@@ -49369,7 +51719,7 @@ sconvDirect12x32c3AVX512_ret:
 
 // func sconvDirect13x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49410,6 +51760,15 @@ TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -49484,6 +51843,13 @@ sconvDirect13x32c3AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32c3AVX512_kw:
@@ -49796,6 +52162,7 @@ sconvDirect13x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x32c3AVX512_strip
 
@@ -49805,7 +52172,7 @@ sconvDirect13x32c3AVX512_ret:
 
 // func sconvDirect14x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49846,6 +52213,15 @@ TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x32c3AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x32c3AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x32c3AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -49923,6 +52299,13 @@ sconvDirect14x32c3AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32c3AVX512_kw:
@@ -50254,6 +52637,7 @@ sconvDirect14x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x32c3AVX512_strip
 
@@ -50263,7 +52647,7 @@ sconvDirect14x32c3AVX512_ret:
 
 // func sconvDirect1x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50304,6 +52688,15 @@ TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -50333,6 +52726,11 @@ sconvDirect1x16g4AVX512_icb:
 sconvDirect1x16g4AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16g4AVX512_kw:
@@ -50396,6 +52794,7 @@ sconvDirect1x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4AVX512_strip
 
@@ -50405,7 +52804,7 @@ sconvDirect1x16g4AVX512_ret:
 
 // func sconvDirect2x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50446,6 +52845,15 @@ TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -50477,6 +52885,11 @@ sconvDirect2x16g4AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16g4AVX512_kw:
@@ -50553,6 +52966,7 @@ sconvDirect2x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4AVX512_strip
 
@@ -50562,7 +52976,7 @@ sconvDirect2x16g4AVX512_ret:
 
 // func sconvDirect3x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50603,6 +53017,15 @@ TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -50636,6 +53059,11 @@ sconvDirect3x16g4AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16g4AVX512_kw:
@@ -50725,6 +53153,7 @@ sconvDirect3x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4AVX512_strip
 
@@ -50734,7 +53163,7 @@ sconvDirect3x16g4AVX512_ret:
 
 // func sconvDirect4x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50775,6 +53204,15 @@ TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -50812,6 +53250,11 @@ sconvDirect4x16g4AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16g4AVX512_kw:
@@ -50917,6 +53360,7 @@ sconvDirect4x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4AVX512_strip
 
@@ -50926,7 +53370,7 @@ sconvDirect4x16g4AVX512_ret:
 
 // func sconvDirect5x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50967,6 +53411,15 @@ TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -51006,6 +53459,11 @@ sconvDirect5x16g4AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16g4AVX512_kw:
@@ -51124,6 +53582,7 @@ sconvDirect5x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4AVX512_strip
 
@@ -51133,7 +53592,7 @@ sconvDirect5x16g4AVX512_ret:
 
 // func sconvDirect6x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51174,6 +53633,15 @@ TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -51215,6 +53683,11 @@ sconvDirect6x16g4AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16g4AVX512_kw:
@@ -51346,6 +53819,7 @@ sconvDirect6x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4AVX512_strip
 
@@ -51355,7 +53829,7 @@ sconvDirect6x16g4AVX512_ret:
 
 // func sconvDirect7x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51396,6 +53870,15 @@ TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -51441,6 +53924,11 @@ sconvDirect7x16g4AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16g4AVX512_kw:
@@ -51588,6 +54076,7 @@ sconvDirect7x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4AVX512_strip
 
@@ -51597,7 +54086,7 @@ sconvDirect7x16g4AVX512_ret:
 
 // func sconvDirect8x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51638,6 +54127,15 @@ TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -51685,6 +54183,11 @@ sconvDirect8x16g4AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16g4AVX512_kw:
@@ -51845,6 +54348,7 @@ sconvDirect8x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4AVX512_strip
 
@@ -51854,7 +54358,7 @@ sconvDirect8x16g4AVX512_ret:
 
 // func sconvDirect9x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51895,6 +54399,15 @@ TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -51944,6 +54457,11 @@ sconvDirect9x16g4AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16g4AVX512_kw:
@@ -52117,6 +54635,7 @@ sconvDirect9x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4AVX512_strip
 
@@ -52126,7 +54645,7 @@ sconvDirect9x16g4AVX512_ret:
 
 // func sconvDirect10x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52167,6 +54686,15 @@ TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -52220,6 +54748,11 @@ sconvDirect10x16g4AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16g4AVX512_kw:
@@ -52409,6 +54942,7 @@ sconvDirect10x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4AVX512_strip
 
@@ -52418,7 +54952,7 @@ sconvDirect10x16g4AVX512_ret:
 
 // func sconvDirect11x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52459,6 +54993,15 @@ TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -52514,6 +55057,11 @@ sconvDirect11x16g4AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16g4AVX512_kw:
@@ -52716,6 +55264,7 @@ sconvDirect11x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4AVX512_strip
 
@@ -52725,7 +55274,7 @@ sconvDirect11x16g4AVX512_ret:
 
 // func sconvDirect12x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52766,6 +55315,15 @@ TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -52823,6 +55381,11 @@ sconvDirect12x16g4AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16g4AVX512_kw:
@@ -53038,6 +55601,7 @@ sconvDirect12x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4AVX512_strip
 
@@ -53047,7 +55611,7 @@ sconvDirect12x16g4AVX512_ret:
 
 // func sconvDirect13x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53088,6 +55652,15 @@ TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -53149,6 +55722,11 @@ sconvDirect13x16g4AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16g4AVX512_kw:
@@ -53380,6 +55958,7 @@ sconvDirect13x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4AVX512_strip
 
@@ -53389,7 +55968,7 @@ sconvDirect13x16g4AVX512_ret:
 
 // func sconvDirect14x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53430,6 +56009,15 @@ TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g4AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g4AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g4AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -53493,6 +56081,11 @@ sconvDirect14x16g4AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16g4AVX512_kw:
@@ -53737,6 +56330,7 @@ sconvDirect14x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4AVX512_strip
 
@@ -53746,7 +56340,7 @@ sconvDirect14x16g4AVX512_ret:
 
 // func sconvDirect1x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53787,6 +56381,15 @@ TEXT ·sconvDirect1x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -53822,6 +56425,7 @@ sconvDirect1x16w3s1AVX512_icb:
 sconvDirect1x16w3s1AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z1
 	VMOVUPS      1024(DI), Z2
 	VMOVUPS      2048(DI), Z3
@@ -54141,6 +56745,7 @@ sconvDirect1x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16w3s1AVX512_strip
 
@@ -54150,7 +56755,7 @@ sconvDirect1x16w3s1AVX512_ret:
 
 // func sconvDirect2x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -54191,6 +56796,15 @@ TEXT ·sconvDirect2x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -54228,6 +56842,7 @@ sconvDirect2x16w3s1AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z2
 	VMOVUPS      1024(DI), Z3
 	VMOVUPS      2048(DI), Z4
@@ -54616,6 +57231,7 @@ sconvDirect2x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16w3s1AVX512_strip
 
@@ -54625,7 +57241,7 @@ sconvDirect2x16w3s1AVX512_ret:
 
 // func sconvDirect3x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -54666,6 +57282,15 @@ TEXT ·sconvDirect3x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -54705,6 +57330,7 @@ sconvDirect3x16w3s1AVX512_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z3
 	VMOVUPS      1024(DI), Z4
 	VMOVUPS      2048(DI), Z5
@@ -55162,6 +57788,7 @@ sconvDirect3x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16w3s1AVX512_strip
 
@@ -55171,7 +57798,7 @@ sconvDirect3x16w3s1AVX512_ret:
 
 // func sconvDirect4x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -55212,6 +57839,15 @@ TEXT ·sconvDirect4x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -55253,6 +57889,7 @@ sconvDirect4x16w3s1AVX512_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z4
 	VMOVUPS      1024(DI), Z5
 	VMOVUPS      2048(DI), Z6
@@ -55779,6 +58416,7 @@ sconvDirect4x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16w3s1AVX512_strip
 
@@ -55788,7 +58426,7 @@ sconvDirect4x16w3s1AVX512_ret:
 
 // func sconvDirect5x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -55829,6 +58467,15 @@ TEXT ·sconvDirect5x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -55872,6 +58519,7 @@ sconvDirect5x16w3s1AVX512_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z5
 	VMOVUPS      1024(DI), Z6
 	VMOVUPS      2048(DI), Z7
@@ -56467,6 +59115,7 @@ sconvDirect5x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16w3s1AVX512_strip
 
@@ -56476,7 +59125,7 @@ sconvDirect5x16w3s1AVX512_ret:
 
 // func sconvDirect6x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -56517,6 +59166,15 @@ TEXT ·sconvDirect6x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -56562,6 +59220,7 @@ sconvDirect6x16w3s1AVX512_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z6
 	VMOVUPS      1024(DI), Z7
 	VMOVUPS      2048(DI), Z8
@@ -57226,6 +59885,7 @@ sconvDirect6x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16w3s1AVX512_strip
 
@@ -57235,7 +59895,7 @@ sconvDirect6x16w3s1AVX512_ret:
 
 // func sconvDirect7x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -57276,6 +59936,15 @@ TEXT ·sconvDirect7x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -57323,6 +59992,7 @@ sconvDirect7x16w3s1AVX512_kh:
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z7
 	VMOVUPS      1024(DI), Z8
 	VMOVUPS      2048(DI), Z9
@@ -58056,6 +60726,7 @@ sconvDirect7x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16w3s1AVX512_strip
 
@@ -58065,7 +60736,7 @@ sconvDirect7x16w3s1AVX512_ret:
 
 // func sconvDirect8x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -58106,6 +60777,15 @@ TEXT ·sconvDirect8x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -58155,6 +60835,7 @@ sconvDirect8x16w3s1AVX512_kh:
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z8
 	VMOVUPS      1024(DI), Z9
 	VMOVUPS      2048(DI), Z10
@@ -58957,6 +61638,7 @@ sconvDirect8x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16w3s1AVX512_strip
 
@@ -58966,7 +61648,7 @@ sconvDirect8x16w3s1AVX512_ret:
 
 // func sconvDirect9x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -59007,6 +61689,15 @@ TEXT ·sconvDirect9x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -59058,6 +61749,7 @@ sconvDirect9x16w3s1AVX512_kh:
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z9
 	VMOVUPS      1024(DI), Z10
 	VMOVUPS      2048(DI), Z11
@@ -59929,6 +62621,7 @@ sconvDirect9x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16w3s1AVX512_strip
 
@@ -59938,7 +62631,7 @@ sconvDirect9x16w3s1AVX512_ret:
 
 // func sconvDirect10x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -59979,6 +62672,15 @@ TEXT ·sconvDirect10x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -60032,6 +62734,7 @@ sconvDirect10x16w3s1AVX512_kh:
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z10
 	VMOVUPS      1024(DI), Z11
 	VMOVUPS      2048(DI), Z12
@@ -60972,6 +63675,7 @@ sconvDirect10x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16w3s1AVX512_strip
 
@@ -60981,7 +63685,7 @@ sconvDirect10x16w3s1AVX512_ret:
 
 // func sconvDirect11x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -61022,6 +63726,15 @@ TEXT ·sconvDirect11x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -61077,6 +63790,7 @@ sconvDirect11x16w3s1AVX512_kh:
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z11
 	VMOVUPS      1024(DI), Z12
 	VMOVUPS      2048(DI), Z13
@@ -62086,6 +64800,7 @@ sconvDirect11x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16w3s1AVX512_strip
 
@@ -62095,7 +64810,7 @@ sconvDirect11x16w3s1AVX512_ret:
 
 // func sconvDirect12x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -62136,6 +64851,15 @@ TEXT ·sconvDirect12x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -62193,6 +64917,7 @@ sconvDirect12x16w3s1AVX512_kh:
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z12
 	VMOVUPS      1024(DI), Z13
 	VMOVUPS      2048(DI), Z14
@@ -63271,6 +65996,7 @@ sconvDirect12x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16w3s1AVX512_strip
 
@@ -63280,7 +66006,7 @@ sconvDirect12x16w3s1AVX512_ret:
 
 // func sconvDirect13x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -63321,6 +66047,15 @@ TEXT ·sconvDirect13x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -63380,6 +66115,7 @@ sconvDirect13x16w3s1AVX512_kh:
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z13
 	VMOVUPS      1024(DI), Z14
 	VMOVUPS      2048(DI), Z15
@@ -64527,6 +67263,7 @@ sconvDirect13x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16w3s1AVX512_strip
 
@@ -64536,7 +67273,7 @@ sconvDirect13x16w3s1AVX512_ret:
 
 // func sconvDirect14x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -64577,6 +67314,15 @@ TEXT ·sconvDirect14x16w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -64638,6 +67384,7 @@ sconvDirect14x16w3s1AVX512_kh:
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
 	PREFETCHT0   832(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z14
 	VMOVUPS      1024(DI), Z15
 	VMOVUPS      2048(DI), Z16
@@ -65854,6 +68601,7 @@ sconvDirect14x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16w3s1AVX512_strip
 
@@ -65863,7 +68611,7 @@ sconvDirect14x16w3s1AVX512_ret:
 
 // func sconvDirect1x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -65904,6 +68652,15 @@ TEXT ·sconvDirect1x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -65939,6 +68696,7 @@ sconvDirect1x16w3s2AVX512_icb:
 sconvDirect1x16w3s2AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z1
 	VMOVUPS      1024(DI), Z2
 	VMOVUPS      2048(DI), Z3
@@ -66258,6 +69016,7 @@ sconvDirect1x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16w3s2AVX512_strip
 
@@ -66267,7 +69026,7 @@ sconvDirect1x16w3s2AVX512_ret:
 
 // func sconvDirect2x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -66308,6 +69067,15 @@ TEXT ·sconvDirect2x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -66345,6 +69113,7 @@ sconvDirect2x16w3s2AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z2
 	VMOVUPS      1024(DI), Z3
 	VMOVUPS      2048(DI), Z4
@@ -66749,6 +69518,7 @@ sconvDirect2x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16w3s2AVX512_strip
 
@@ -66758,7 +69528,7 @@ sconvDirect2x16w3s2AVX512_ret:
 
 // func sconvDirect3x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -66799,6 +69569,15 @@ TEXT ·sconvDirect3x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -66838,6 +69617,7 @@ sconvDirect3x16w3s2AVX512_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z3
 	VMOVUPS      1024(DI), Z4
 	VMOVUPS      2048(DI), Z5
@@ -67327,6 +70107,7 @@ sconvDirect3x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16w3s2AVX512_strip
 
@@ -67336,7 +70117,7 @@ sconvDirect3x16w3s2AVX512_ret:
 
 // func sconvDirect4x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -67377,6 +70158,15 @@ TEXT ·sconvDirect4x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -67418,6 +70208,7 @@ sconvDirect4x16w3s2AVX512_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z4
 	VMOVUPS      1024(DI), Z5
 	VMOVUPS      2048(DI), Z6
@@ -67992,6 +70783,7 @@ sconvDirect4x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16w3s2AVX512_strip
 
@@ -68001,7 +70793,7 @@ sconvDirect4x16w3s2AVX512_ret:
 
 // func sconvDirect5x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -68042,6 +70834,15 @@ TEXT ·sconvDirect5x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -68085,6 +70886,7 @@ sconvDirect5x16w3s2AVX512_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z5
 	VMOVUPS      1024(DI), Z6
 	VMOVUPS      2048(DI), Z7
@@ -68744,6 +71546,7 @@ sconvDirect5x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16w3s2AVX512_strip
 
@@ -68753,7 +71556,7 @@ sconvDirect5x16w3s2AVX512_ret:
 
 // func sconvDirect6x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -68794,6 +71597,15 @@ TEXT ·sconvDirect6x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -68839,6 +71651,7 @@ sconvDirect6x16w3s2AVX512_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z6
 	VMOVUPS      1024(DI), Z7
 	VMOVUPS      2048(DI), Z8
@@ -69583,6 +72396,7 @@ sconvDirect6x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16w3s2AVX512_strip
 
@@ -69592,7 +72406,7 @@ sconvDirect6x16w3s2AVX512_ret:
 
 // func sconvDirect7x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -69633,6 +72447,15 @@ TEXT ·sconvDirect7x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -69680,6 +72503,7 @@ sconvDirect7x16w3s2AVX512_kh:
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z7
 	VMOVUPS      1024(DI), Z8
 	VMOVUPS      2048(DI), Z9
@@ -70509,6 +73333,7 @@ sconvDirect7x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16w3s2AVX512_strip
 
@@ -70518,7 +73343,7 @@ sconvDirect7x16w3s2AVX512_ret:
 
 // func sconvDirect8x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -70559,6 +73384,15 @@ TEXT ·sconvDirect8x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -70608,6 +73442,7 @@ sconvDirect8x16w3s2AVX512_kh:
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z8
 	VMOVUPS      1024(DI), Z9
 	VMOVUPS      2048(DI), Z10
@@ -71522,6 +74357,7 @@ sconvDirect8x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16w3s2AVX512_strip
 
@@ -71531,7 +74367,7 @@ sconvDirect8x16w3s2AVX512_ret:
 
 // func sconvDirect9x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -71572,6 +74408,15 @@ TEXT ·sconvDirect9x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -71623,6 +74468,7 @@ sconvDirect9x16w3s2AVX512_kh:
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z9
 	VMOVUPS      1024(DI), Z10
 	VMOVUPS      2048(DI), Z11
@@ -72622,6 +75468,7 @@ sconvDirect9x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16w3s2AVX512_strip
 
@@ -72631,7 +75478,7 @@ sconvDirect9x16w3s2AVX512_ret:
 
 // func sconvDirect10x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -72672,6 +75519,15 @@ TEXT ·sconvDirect10x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -72725,6 +75581,7 @@ sconvDirect10x16w3s2AVX512_kh:
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z10
 	VMOVUPS      1024(DI), Z11
 	VMOVUPS      2048(DI), Z12
@@ -73809,6 +76666,7 @@ sconvDirect10x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16w3s2AVX512_strip
 
@@ -73818,7 +76676,7 @@ sconvDirect10x16w3s2AVX512_ret:
 
 // func sconvDirect11x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -73859,6 +76717,15 @@ TEXT ·sconvDirect11x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -73914,6 +76781,7 @@ sconvDirect11x16w3s2AVX512_kh:
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z11
 	VMOVUPS      1024(DI), Z12
 	VMOVUPS      2048(DI), Z13
@@ -75083,6 +77951,7 @@ sconvDirect11x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16w3s2AVX512_strip
 
@@ -75092,7 +77961,7 @@ sconvDirect11x16w3s2AVX512_ret:
 
 // func sconvDirect12x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -75133,6 +78002,15 @@ TEXT ·sconvDirect12x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -75190,6 +78068,7 @@ sconvDirect12x16w3s2AVX512_kh:
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z12
 	VMOVUPS      1024(DI), Z13
 	VMOVUPS      2048(DI), Z14
@@ -76444,6 +79323,7 @@ sconvDirect12x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16w3s2AVX512_strip
 
@@ -76453,7 +79333,7 @@ sconvDirect12x16w3s2AVX512_ret:
 
 // func sconvDirect13x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -76494,6 +79374,15 @@ TEXT ·sconvDirect13x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -76553,6 +79442,7 @@ sconvDirect13x16w3s2AVX512_kh:
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z13
 	VMOVUPS      1024(DI), Z14
 	VMOVUPS      2048(DI), Z15
@@ -77892,6 +80782,7 @@ sconvDirect13x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16w3s2AVX512_strip
 
@@ -77901,7 +80792,7 @@ sconvDirect13x16w3s2AVX512_ret:
 
 // func sconvDirect14x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -77942,6 +80833,15 @@ TEXT ·sconvDirect14x16w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -78003,6 +80903,7 @@ sconvDirect14x16w3s2AVX512_kh:
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
 	PREFETCHT0   832(SI)(AX*1)
+	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z14
 	VMOVUPS      1024(DI), Z15
 	VMOVUPS      2048(DI), Z16
@@ -79427,6 +82328,7 @@ sconvDirect14x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16w3s2AVX512_strip
 
@@ -79436,7 +82338,7 @@ sconvDirect14x16w3s2AVX512_ret:
 
 // func sconvDirect1x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -79477,6 +82379,15 @@ TEXT ·sconvDirect1x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -79512,6 +82423,7 @@ sconvDirect1x16g4w3s1AVX512_icb:
 sconvDirect1x16g4w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     256(DI), Z2
 	VMOVUPS     512(DI), Z3
@@ -79627,6 +82539,7 @@ sconvDirect1x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4w3s1AVX512_strip
 
@@ -79636,7 +82549,7 @@ sconvDirect1x16g4w3s1AVX512_ret:
 
 // func sconvDirect2x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -79677,6 +82590,15 @@ TEXT ·sconvDirect2x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -79714,6 +82636,7 @@ sconvDirect2x16g4w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     256(DI), Z3
 	VMOVUPS     512(DI), Z4
@@ -79850,6 +82773,7 @@ sconvDirect2x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4w3s1AVX512_strip
 
@@ -79859,7 +82783,7 @@ sconvDirect2x16g4w3s1AVX512_ret:
 
 // func sconvDirect3x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -79900,6 +82824,15 @@ TEXT ·sconvDirect3x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -79939,6 +82872,7 @@ sconvDirect3x16g4w3s1AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     256(DI), Z4
 	VMOVUPS     512(DI), Z5
@@ -80096,6 +83030,7 @@ sconvDirect3x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4w3s1AVX512_strip
 
@@ -80105,7 +83040,7 @@ sconvDirect3x16g4w3s1AVX512_ret:
 
 // func sconvDirect4x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -80146,6 +83081,15 @@ TEXT ·sconvDirect4x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -80187,6 +83131,7 @@ sconvDirect4x16g4w3s1AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     256(DI), Z5
 	VMOVUPS     512(DI), Z6
@@ -80365,6 +83310,7 @@ sconvDirect4x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4w3s1AVX512_strip
 
@@ -80374,7 +83320,7 @@ sconvDirect4x16g4w3s1AVX512_ret:
 
 // func sconvDirect5x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -80415,6 +83361,15 @@ TEXT ·sconvDirect5x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -80458,6 +83413,7 @@ sconvDirect5x16g4w3s1AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     256(DI), Z6
 	VMOVUPS     512(DI), Z7
@@ -80657,6 +83613,7 @@ sconvDirect5x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4w3s1AVX512_strip
 
@@ -80666,7 +83623,7 @@ sconvDirect5x16g4w3s1AVX512_ret:
 
 // func sconvDirect6x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -80707,6 +83664,15 @@ TEXT ·sconvDirect6x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -80752,6 +83718,7 @@ sconvDirect6x16g4w3s1AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     256(DI), Z7
 	VMOVUPS     512(DI), Z8
@@ -80972,6 +83939,7 @@ sconvDirect6x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4w3s1AVX512_strip
 
@@ -80981,7 +83949,7 @@ sconvDirect6x16g4w3s1AVX512_ret:
 
 // func sconvDirect7x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -81022,6 +83990,15 @@ TEXT ·sconvDirect7x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -81069,6 +84046,7 @@ sconvDirect7x16g4w3s1AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     256(DI), Z8
 	VMOVUPS     512(DI), Z9
@@ -81310,6 +84288,7 @@ sconvDirect7x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4w3s1AVX512_strip
 
@@ -81319,7 +84298,7 @@ sconvDirect7x16g4w3s1AVX512_ret:
 
 // func sconvDirect8x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -81360,6 +84339,15 @@ TEXT ·sconvDirect8x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -81409,6 +84397,7 @@ sconvDirect8x16g4w3s1AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     256(DI), Z9
 	VMOVUPS     512(DI), Z10
@@ -81671,6 +84660,7 @@ sconvDirect8x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4w3s1AVX512_strip
 
@@ -81680,7 +84670,7 @@ sconvDirect8x16g4w3s1AVX512_ret:
 
 // func sconvDirect9x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -81721,6 +84711,15 @@ TEXT ·sconvDirect9x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -81772,6 +84771,7 @@ sconvDirect9x16g4w3s1AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     256(DI), Z10
 	VMOVUPS     512(DI), Z11
@@ -82055,6 +85055,7 @@ sconvDirect9x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4w3s1AVX512_strip
 
@@ -82064,7 +85065,7 @@ sconvDirect9x16g4w3s1AVX512_ret:
 
 // func sconvDirect10x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82105,6 +85106,15 @@ TEXT ·sconvDirect10x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -82158,6 +85168,7 @@ sconvDirect10x16g4w3s1AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     256(DI), Z11
 	VMOVUPS     512(DI), Z12
@@ -82462,6 +85473,7 @@ sconvDirect10x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4w3s1AVX512_strip
 
@@ -82471,7 +85483,7 @@ sconvDirect10x16g4w3s1AVX512_ret:
 
 // func sconvDirect11x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82512,6 +85524,15 @@ TEXT ·sconvDirect11x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -82567,6 +85588,7 @@ sconvDirect11x16g4w3s1AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     256(DI), Z12
 	VMOVUPS     512(DI), Z13
@@ -82892,6 +85914,7 @@ sconvDirect11x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4w3s1AVX512_strip
 
@@ -82901,7 +85924,7 @@ sconvDirect11x16g4w3s1AVX512_ret:
 
 // func sconvDirect12x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82942,6 +85965,15 @@ TEXT ·sconvDirect12x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -82999,6 +86031,7 @@ sconvDirect12x16g4w3s1AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     256(DI), Z13
 	VMOVUPS     512(DI), Z14
@@ -83345,6 +86378,7 @@ sconvDirect12x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4w3s1AVX512_strip
 
@@ -83354,7 +86388,7 @@ sconvDirect12x16g4w3s1AVX512_ret:
 
 // func sconvDirect13x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83395,6 +86429,15 @@ TEXT ·sconvDirect13x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -83454,6 +86497,7 @@ sconvDirect13x16g4w3s1AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     256(DI), Z14
 	VMOVUPS     512(DI), Z15
@@ -83821,6 +86865,7 @@ sconvDirect13x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4w3s1AVX512_strip
 
@@ -83830,7 +86875,7 @@ sconvDirect13x16g4w3s1AVX512_ret:
 
 // func sconvDirect14x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g4w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83871,6 +86916,15 @@ TEXT ·sconvDirect14x16g4w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g4w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g4w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -83932,6 +86986,7 @@ sconvDirect14x16g4w3s1AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     256(DI), Z15
 	VMOVUPS     512(DI), Z16
@@ -84320,6 +87375,7 @@ sconvDirect14x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4w3s1AVX512_strip
 
@@ -84329,7 +87385,7 @@ sconvDirect14x16g4w3s1AVX512_ret:
 
 // func sconvDirect1x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -84370,6 +87426,15 @@ TEXT ·sconvDirect1x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -84405,6 +87470,7 @@ sconvDirect1x16g4w3s2AVX512_icb:
 sconvDirect1x16g4w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     256(DI), Z2
 	VMOVUPS     512(DI), Z3
@@ -84520,6 +87586,7 @@ sconvDirect1x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4w3s2AVX512_strip
 
@@ -84529,7 +87596,7 @@ sconvDirect1x16g4w3s2AVX512_ret:
 
 // func sconvDirect2x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -84570,6 +87637,15 @@ TEXT ·sconvDirect2x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -84607,6 +87683,7 @@ sconvDirect2x16g4w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     256(DI), Z3
 	VMOVUPS     512(DI), Z4
@@ -84747,6 +87824,7 @@ sconvDirect2x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4w3s2AVX512_strip
 
@@ -84756,7 +87834,7 @@ sconvDirect2x16g4w3s2AVX512_ret:
 
 // func sconvDirect3x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -84797,6 +87875,15 @@ TEXT ·sconvDirect3x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -84836,6 +87923,7 @@ sconvDirect3x16g4w3s2AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     256(DI), Z4
 	VMOVUPS     512(DI), Z5
@@ -85001,6 +88089,7 @@ sconvDirect3x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4w3s2AVX512_strip
 
@@ -85010,7 +88099,7 @@ sconvDirect3x16g4w3s2AVX512_ret:
 
 // func sconvDirect4x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85051,6 +88140,15 @@ TEXT ·sconvDirect4x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -85092,6 +88190,7 @@ sconvDirect4x16g4w3s2AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     256(DI), Z5
 	VMOVUPS     512(DI), Z6
@@ -85282,6 +88381,7 @@ sconvDirect4x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4w3s2AVX512_strip
 
@@ -85291,7 +88391,7 @@ sconvDirect4x16g4w3s2AVX512_ret:
 
 // func sconvDirect5x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85332,6 +88432,15 @@ TEXT ·sconvDirect5x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -85375,6 +88484,7 @@ sconvDirect5x16g4w3s2AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     256(DI), Z6
 	VMOVUPS     512(DI), Z7
@@ -85590,6 +88700,7 @@ sconvDirect5x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4w3s2AVX512_strip
 
@@ -85599,7 +88710,7 @@ sconvDirect5x16g4w3s2AVX512_ret:
 
 // func sconvDirect6x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85640,6 +88751,15 @@ TEXT ·sconvDirect6x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -85685,6 +88805,7 @@ sconvDirect6x16g4w3s2AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     256(DI), Z7
 	VMOVUPS     512(DI), Z8
@@ -85925,6 +89046,7 @@ sconvDirect6x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4w3s2AVX512_strip
 
@@ -85934,7 +89056,7 @@ sconvDirect6x16g4w3s2AVX512_ret:
 
 // func sconvDirect7x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85975,6 +89097,15 @@ TEXT ·sconvDirect7x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -86022,6 +89153,7 @@ sconvDirect7x16g4w3s2AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     256(DI), Z8
 	VMOVUPS     512(DI), Z9
@@ -86287,6 +89419,7 @@ sconvDirect7x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4w3s2AVX512_strip
 
@@ -86296,7 +89429,7 @@ sconvDirect7x16g4w3s2AVX512_ret:
 
 // func sconvDirect8x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -86337,6 +89470,15 @@ TEXT ·sconvDirect8x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -86386,6 +89528,7 @@ sconvDirect8x16g4w3s2AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     256(DI), Z9
 	VMOVUPS     512(DI), Z10
@@ -86676,6 +89819,7 @@ sconvDirect8x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4w3s2AVX512_strip
 
@@ -86685,7 +89829,7 @@ sconvDirect8x16g4w3s2AVX512_ret:
 
 // func sconvDirect9x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -86726,6 +89870,15 @@ TEXT ·sconvDirect9x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -86777,6 +89930,7 @@ sconvDirect9x16g4w3s2AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     256(DI), Z10
 	VMOVUPS     512(DI), Z11
@@ -87092,6 +90246,7 @@ sconvDirect9x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4w3s2AVX512_strip
 
@@ -87101,7 +90256,7 @@ sconvDirect9x16g4w3s2AVX512_ret:
 
 // func sconvDirect10x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -87142,6 +90297,15 @@ TEXT ·sconvDirect10x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -87195,6 +90359,7 @@ sconvDirect10x16g4w3s2AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     256(DI), Z11
 	VMOVUPS     512(DI), Z12
@@ -87535,6 +90700,7 @@ sconvDirect10x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4w3s2AVX512_strip
 
@@ -87544,7 +90710,7 @@ sconvDirect10x16g4w3s2AVX512_ret:
 
 // func sconvDirect11x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -87585,6 +90751,15 @@ TEXT ·sconvDirect11x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -87640,6 +90815,7 @@ sconvDirect11x16g4w3s2AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     256(DI), Z12
 	VMOVUPS     512(DI), Z13
@@ -88005,6 +91181,7 @@ sconvDirect11x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4w3s2AVX512_strip
 
@@ -88014,7 +91191,7 @@ sconvDirect11x16g4w3s2AVX512_ret:
 
 // func sconvDirect12x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -88055,6 +91232,15 @@ TEXT ·sconvDirect12x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -88112,6 +91298,7 @@ sconvDirect12x16g4w3s2AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     256(DI), Z13
 	VMOVUPS     512(DI), Z14
@@ -88502,6 +91689,7 @@ sconvDirect12x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4w3s2AVX512_strip
 
@@ -88511,7 +91699,7 @@ sconvDirect12x16g4w3s2AVX512_ret:
 
 // func sconvDirect13x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -88552,6 +91740,15 @@ TEXT ·sconvDirect13x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -88611,6 +91808,7 @@ sconvDirect13x16g4w3s2AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     256(DI), Z14
 	VMOVUPS     512(DI), Z15
@@ -89026,6 +92224,7 @@ sconvDirect13x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4w3s2AVX512_strip
 
@@ -89035,7 +92234,7 @@ sconvDirect13x16g4w3s2AVX512_ret:
 
 // func sconvDirect14x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g4w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89076,6 +92275,15 @@ TEXT ·sconvDirect14x16g4w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g4w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g4w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -89137,6 +92345,7 @@ sconvDirect14x16g4w3s2AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     256(DI), Z15
 	VMOVUPS     512(DI), Z16
@@ -89577,6 +92786,7 @@ sconvDirect14x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4w3s2AVX512_strip
 
@@ -89586,7 +92796,7 @@ sconvDirect14x16g4w3s2AVX512_ret:
 
 // func sconvDirect1x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89627,6 +92837,15 @@ TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -89656,6 +92875,15 @@ sconvDirect1x16g8AVX512_icb:
 sconvDirect1x16g8AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16g8AVX512_kw:
@@ -89739,6 +92967,7 @@ sconvDirect1x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8AVX512_strip
 
@@ -89748,7 +92977,7 @@ sconvDirect1x16g8AVX512_ret:
 
 // func sconvDirect2x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89789,6 +93018,15 @@ TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -89820,6 +93058,15 @@ sconvDirect2x16g8AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16g8AVX512_kw:
@@ -89924,6 +93171,7 @@ sconvDirect2x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8AVX512_strip
 
@@ -89933,7 +93181,7 @@ sconvDirect2x16g8AVX512_ret:
 
 // func sconvDirect3x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89974,6 +93222,15 @@ TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -90007,6 +93264,15 @@ sconvDirect3x16g8AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16g8AVX512_kw:
@@ -90132,6 +93398,7 @@ sconvDirect3x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8AVX512_strip
 
@@ -90141,7 +93408,7 @@ sconvDirect3x16g8AVX512_ret:
 
 // func sconvDirect4x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90182,6 +93449,15 @@ TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -90219,6 +93495,15 @@ sconvDirect4x16g8AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16g8AVX512_kw:
@@ -90368,6 +93653,7 @@ sconvDirect4x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8AVX512_strip
 
@@ -90377,7 +93663,7 @@ sconvDirect4x16g8AVX512_ret:
 
 // func sconvDirect5x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90418,6 +93704,15 @@ TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -90457,6 +93752,15 @@ sconvDirect5x16g8AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16g8AVX512_kw:
@@ -90627,6 +93931,7 @@ sconvDirect5x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8AVX512_strip
 
@@ -90636,7 +93941,7 @@ sconvDirect5x16g8AVX512_ret:
 
 // func sconvDirect6x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90677,6 +93982,15 @@ TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -90718,6 +94032,15 @@ sconvDirect6x16g8AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16g8AVX512_kw:
@@ -90909,6 +94232,7 @@ sconvDirect6x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8AVX512_strip
 
@@ -90918,7 +94242,7 @@ sconvDirect6x16g8AVX512_ret:
 
 // func sconvDirect7x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90959,6 +94283,15 @@ TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -91004,6 +94337,15 @@ sconvDirect7x16g8AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16g8AVX512_kw:
@@ -91219,6 +94561,7 @@ sconvDirect7x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8AVX512_strip
 
@@ -91228,7 +94571,7 @@ sconvDirect7x16g8AVX512_ret:
 
 // func sconvDirect8x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -91269,6 +94612,15 @@ TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -91316,6 +94668,15 @@ sconvDirect8x16g8AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16g8AVX512_kw:
@@ -91552,6 +94913,7 @@ sconvDirect8x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8AVX512_strip
 
@@ -91561,7 +94923,7 @@ sconvDirect8x16g8AVX512_ret:
 
 // func sconvDirect9x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -91602,6 +94964,15 @@ TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -91651,6 +95022,15 @@ sconvDirect9x16g8AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16g8AVX512_kw:
@@ -91908,6 +95288,7 @@ sconvDirect9x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8AVX512_strip
 
@@ -91917,7 +95298,7 @@ sconvDirect9x16g8AVX512_ret:
 
 // func sconvDirect10x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -91958,6 +95339,15 @@ TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -92011,6 +95401,15 @@ sconvDirect10x16g8AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16g8AVX512_kw:
@@ -92292,6 +95691,7 @@ sconvDirect10x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8AVX512_strip
 
@@ -92301,7 +95701,7 @@ sconvDirect10x16g8AVX512_ret:
 
 // func sconvDirect11x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -92342,6 +95742,15 @@ TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -92397,6 +95806,15 @@ sconvDirect11x16g8AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16g8AVX512_kw:
@@ -92699,6 +96117,7 @@ sconvDirect11x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8AVX512_strip
 
@@ -92708,7 +96127,7 @@ sconvDirect11x16g8AVX512_ret:
 
 // func sconvDirect12x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -92749,6 +96168,15 @@ TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -92806,6 +96234,15 @@ sconvDirect12x16g8AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16g8AVX512_kw:
@@ -93129,6 +96566,7 @@ sconvDirect12x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8AVX512_strip
 
@@ -93138,7 +96576,7 @@ sconvDirect12x16g8AVX512_ret:
 
 // func sconvDirect13x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93179,6 +96617,15 @@ TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -93240,6 +96687,15 @@ sconvDirect13x16g8AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16g8AVX512_kw:
@@ -93587,6 +97043,7 @@ sconvDirect13x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8AVX512_strip
 
@@ -93596,7 +97053,7 @@ sconvDirect13x16g8AVX512_ret:
 
 // func sconvDirect14x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93637,6 +97094,15 @@ TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g8AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g8AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g8AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -93700,6 +97166,15 @@ sconvDirect14x16g8AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	MOVQ       72(SP), AX
+	PREFETCHT1 (DI)(AX*1)
+	PREFETCHT1 64(DI)(AX*1)
+	PREFETCHT1 128(DI)(AX*1)
+	PREFETCHT1 192(DI)(AX*1)
+	PREFETCHT1 256(DI)(AX*1)
+	PREFETCHT1 320(DI)(AX*1)
+	PREFETCHT1 384(DI)(AX*1)
+	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16g8AVX512_kw:
@@ -94068,6 +97543,7 @@ sconvDirect14x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8AVX512_strip
 
@@ -94077,7 +97553,7 @@ sconvDirect14x16g8AVX512_ret:
 
 // func sconvDirect1x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94118,6 +97594,15 @@ TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -94153,6 +97638,7 @@ sconvDirect1x16g8w3s1AVX512_icb:
 sconvDirect1x16g8w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     512(DI), Z2
 	VMOVUPS     1024(DI), Z3
@@ -94344,6 +97830,7 @@ sconvDirect1x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8w3s1AVX512_strip
 
@@ -94353,7 +97840,7 @@ sconvDirect1x16g8w3s1AVX512_ret:
 
 // func sconvDirect2x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94394,6 +97881,15 @@ TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -94431,6 +97927,7 @@ sconvDirect2x16g8w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     512(DI), Z3
 	VMOVUPS     1024(DI), Z4
@@ -94659,6 +98156,7 @@ sconvDirect2x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8w3s1AVX512_strip
 
@@ -94668,7 +98166,7 @@ sconvDirect2x16g8w3s1AVX512_ret:
 
 // func sconvDirect3x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94709,6 +98207,15 @@ TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -94748,6 +98255,7 @@ sconvDirect3x16g8w3s1AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     512(DI), Z4
 	VMOVUPS     1024(DI), Z5
@@ -95013,6 +98521,7 @@ sconvDirect3x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8w3s1AVX512_strip
 
@@ -95022,7 +98531,7 @@ sconvDirect3x16g8w3s1AVX512_ret:
 
 // func sconvDirect4x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -95063,6 +98572,15 @@ TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -95104,6 +98622,7 @@ sconvDirect4x16g8w3s1AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     512(DI), Z5
 	VMOVUPS     1024(DI), Z6
@@ -95406,6 +98925,7 @@ sconvDirect4x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8w3s1AVX512_strip
 
@@ -95415,7 +98935,7 @@ sconvDirect4x16g8w3s1AVX512_ret:
 
 // func sconvDirect5x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -95456,6 +98976,15 @@ TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -95499,6 +99028,7 @@ sconvDirect5x16g8w3s1AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     512(DI), Z6
 	VMOVUPS     1024(DI), Z7
@@ -95838,6 +99368,7 @@ sconvDirect5x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8w3s1AVX512_strip
 
@@ -95847,7 +99378,7 @@ sconvDirect5x16g8w3s1AVX512_ret:
 
 // func sconvDirect6x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -95888,6 +99419,15 @@ TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -95933,6 +99473,7 @@ sconvDirect6x16g8w3s1AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     512(DI), Z7
 	VMOVUPS     1024(DI), Z8
@@ -96309,6 +99850,7 @@ sconvDirect6x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8w3s1AVX512_strip
 
@@ -96318,7 +99860,7 @@ sconvDirect6x16g8w3s1AVX512_ret:
 
 // func sconvDirect7x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -96359,6 +99901,15 @@ TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -96406,6 +99957,7 @@ sconvDirect7x16g8w3s1AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     512(DI), Z8
 	VMOVUPS     1024(DI), Z9
@@ -96819,6 +100371,7 @@ sconvDirect7x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8w3s1AVX512_strip
 
@@ -96828,7 +100381,7 @@ sconvDirect7x16g8w3s1AVX512_ret:
 
 // func sconvDirect8x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -96869,6 +100422,15 @@ TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -96918,6 +100480,7 @@ sconvDirect8x16g8w3s1AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     512(DI), Z9
 	VMOVUPS     1024(DI), Z10
@@ -97368,6 +100931,7 @@ sconvDirect8x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8w3s1AVX512_strip
 
@@ -97377,7 +100941,7 @@ sconvDirect8x16g8w3s1AVX512_ret:
 
 // func sconvDirect9x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -97418,6 +100982,15 @@ TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -97469,6 +101042,7 @@ sconvDirect9x16g8w3s1AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     512(DI), Z10
 	VMOVUPS     1024(DI), Z11
@@ -97956,6 +101530,7 @@ sconvDirect9x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8w3s1AVX512_strip
 
@@ -97965,7 +101540,7 @@ sconvDirect9x16g8w3s1AVX512_ret:
 
 // func sconvDirect10x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -98006,6 +101581,15 @@ TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -98059,6 +101643,7 @@ sconvDirect10x16g8w3s1AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     512(DI), Z11
 	VMOVUPS     1024(DI), Z12
@@ -98583,6 +102168,7 @@ sconvDirect10x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8w3s1AVX512_strip
 
@@ -98592,7 +102178,7 @@ sconvDirect10x16g8w3s1AVX512_ret:
 
 // func sconvDirect11x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -98633,6 +102219,15 @@ TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -98688,6 +102283,7 @@ sconvDirect11x16g8w3s1AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     512(DI), Z12
 	VMOVUPS     1024(DI), Z13
@@ -99249,6 +102845,7 @@ sconvDirect11x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8w3s1AVX512_strip
 
@@ -99258,7 +102855,7 @@ sconvDirect11x16g8w3s1AVX512_ret:
 
 // func sconvDirect12x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -99299,6 +102896,15 @@ TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -99356,6 +102962,7 @@ sconvDirect12x16g8w3s1AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     512(DI), Z13
 	VMOVUPS     1024(DI), Z14
@@ -99954,6 +103561,7 @@ sconvDirect12x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8w3s1AVX512_strip
 
@@ -99963,7 +103571,7 @@ sconvDirect12x16g8w3s1AVX512_ret:
 
 // func sconvDirect13x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -100004,6 +103612,15 @@ TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -100063,6 +103680,7 @@ sconvDirect13x16g8w3s1AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     512(DI), Z14
 	VMOVUPS     1024(DI), Z15
@@ -100698,6 +104316,7 @@ sconvDirect13x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8w3s1AVX512_strip
 
@@ -100707,7 +104326,7 @@ sconvDirect13x16g8w3s1AVX512_ret:
 
 // func sconvDirect14x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -100748,6 +104367,15 @@ TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g8w3s1AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g8w3s1AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -100809,6 +104437,7 @@ sconvDirect14x16g8w3s1AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     512(DI), Z15
 	VMOVUPS     1024(DI), Z16
@@ -101481,6 +105110,7 @@ sconvDirect14x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8w3s1AVX512_strip
 
@@ -101490,7 +105120,7 @@ sconvDirect14x16g8w3s1AVX512_ret:
 
 // func sconvDirect1x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -101531,6 +105161,15 @@ TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect1x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect1x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect1x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -101566,6 +105205,7 @@ sconvDirect1x16g8w3s2AVX512_icb:
 sconvDirect1x16g8w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     512(DI), Z2
 	VMOVUPS     1024(DI), Z3
@@ -101757,6 +105397,7 @@ sconvDirect1x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8w3s2AVX512_strip
 
@@ -101766,7 +105407,7 @@ sconvDirect1x16g8w3s2AVX512_ret:
 
 // func sconvDirect2x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -101807,6 +105448,15 @@ TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect2x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect2x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect2x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -101844,6 +105494,7 @@ sconvDirect2x16g8w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     512(DI), Z3
 	VMOVUPS     1024(DI), Z4
@@ -102080,6 +105731,7 @@ sconvDirect2x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8w3s2AVX512_strip
 
@@ -102089,7 +105741,7 @@ sconvDirect2x16g8w3s2AVX512_ret:
 
 // func sconvDirect3x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -102130,6 +105782,15 @@ TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect3x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect3x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect3x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -102169,6 +105830,7 @@ sconvDirect3x16g8w3s2AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     512(DI), Z4
 	VMOVUPS     1024(DI), Z5
@@ -102450,6 +106112,7 @@ sconvDirect3x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8w3s2AVX512_strip
 
@@ -102459,7 +106122,7 @@ sconvDirect3x16g8w3s2AVX512_ret:
 
 // func sconvDirect4x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -102500,6 +106163,15 @@ TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect4x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect4x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect4x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -102541,6 +106213,7 @@ sconvDirect4x16g8w3s2AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     512(DI), Z5
 	VMOVUPS     1024(DI), Z6
@@ -102867,6 +106540,7 @@ sconvDirect4x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8w3s2AVX512_strip
 
@@ -102876,7 +106550,7 @@ sconvDirect4x16g8w3s2AVX512_ret:
 
 // func sconvDirect5x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -102917,6 +106591,15 @@ TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect5x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect5x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect5x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -102960,6 +106643,7 @@ sconvDirect5x16g8w3s2AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     512(DI), Z6
 	VMOVUPS     1024(DI), Z7
@@ -103331,6 +107015,7 @@ sconvDirect5x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8w3s2AVX512_strip
 
@@ -103340,7 +107025,7 @@ sconvDirect5x16g8w3s2AVX512_ret:
 
 // func sconvDirect6x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -103381,6 +107066,15 @@ TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect6x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect6x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect6x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -103426,6 +107120,7 @@ sconvDirect6x16g8w3s2AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     512(DI), Z7
 	VMOVUPS     1024(DI), Z8
@@ -103842,6 +107537,7 @@ sconvDirect6x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8w3s2AVX512_strip
 
@@ -103851,7 +107547,7 @@ sconvDirect6x16g8w3s2AVX512_ret:
 
 // func sconvDirect7x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -103892,6 +107588,15 @@ TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect7x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect7x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect7x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -103939,6 +107644,7 @@ sconvDirect7x16g8w3s2AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     512(DI), Z8
 	VMOVUPS     1024(DI), Z9
@@ -104400,6 +108106,7 @@ sconvDirect7x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8w3s2AVX512_strip
 
@@ -104409,7 +108116,7 @@ sconvDirect7x16g8w3s2AVX512_ret:
 
 // func sconvDirect8x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -104450,6 +108157,15 @@ TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect8x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect8x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect8x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -104499,6 +108215,7 @@ sconvDirect8x16g8w3s2AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     512(DI), Z9
 	VMOVUPS     1024(DI), Z10
@@ -105005,6 +108722,7 @@ sconvDirect8x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8w3s2AVX512_strip
 
@@ -105014,7 +108732,7 @@ sconvDirect8x16g8w3s2AVX512_ret:
 
 // func sconvDirect9x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -105055,6 +108773,15 @@ TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect9x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect9x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect9x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -105106,6 +108833,7 @@ sconvDirect9x16g8w3s2AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     512(DI), Z10
 	VMOVUPS     1024(DI), Z11
@@ -105657,6 +109385,7 @@ sconvDirect9x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8w3s2AVX512_strip
 
@@ -105666,7 +109395,7 @@ sconvDirect9x16g8w3s2AVX512_ret:
 
 // func sconvDirect10x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -105707,6 +109436,15 @@ TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect10x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect10x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect10x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -105760,6 +109498,7 @@ sconvDirect10x16g8w3s2AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     512(DI), Z11
 	VMOVUPS     1024(DI), Z12
@@ -106356,6 +110095,7 @@ sconvDirect10x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8w3s2AVX512_strip
 
@@ -106365,7 +110105,7 @@ sconvDirect10x16g8w3s2AVX512_ret:
 
 // func sconvDirect11x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -106406,6 +110146,15 @@ TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect11x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect11x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect11x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -106461,6 +110210,7 @@ sconvDirect11x16g8w3s2AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     512(DI), Z12
 	VMOVUPS     1024(DI), Z13
@@ -107102,6 +110852,7 @@ sconvDirect11x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8w3s2AVX512_strip
 
@@ -107111,7 +110862,7 @@ sconvDirect11x16g8w3s2AVX512_ret:
 
 // func sconvDirect12x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -107152,6 +110903,15 @@ TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect12x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect12x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect12x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -107209,6 +110969,7 @@ sconvDirect12x16g8w3s2AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     512(DI), Z13
 	VMOVUPS     1024(DI), Z14
@@ -107895,6 +111656,7 @@ sconvDirect12x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8w3s2AVX512_strip
 
@@ -107904,7 +111666,7 @@ sconvDirect12x16g8w3s2AVX512_ret:
 
 // func sconvDirect13x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -107945,6 +111707,15 @@ TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect13x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect13x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect13x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -108004,6 +111775,7 @@ sconvDirect13x16g8w3s2AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     512(DI), Z14
 	VMOVUPS     1024(DI), Z15
@@ -108735,6 +112507,7 @@ sconvDirect13x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8w3s2AVX512_strip
 
@@ -108744,7 +112517,7 @@ sconvDirect13x16g8w3s2AVX512_ret:
 
 // func sconvDirect14x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $72-136
+TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $80-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -108785,6 +112558,15 @@ TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $72-136
 
 sconvDirect14x16g8w3s2AVX512_pfset:
 	MOVQ  AX, 64(SP)
+	XORQ  AX, AX
+	TESTQ $0x00000040, flags+128(FP)
+	JZ    sconvDirect14x16g8w3s2AVX512_pfwset
+	MOVQ  wicbStride+96(FP), AX
+	SHLQ  $0x02, AX
+	IMULQ nicb+32(FP), AX
+
+sconvDirect14x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
 	MOVQ  dst+16(FP), AX
@@ -108846,6 +112628,7 @@ sconvDirect14x16g8w3s2AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
+	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     512(DI), Z15
 	VMOVUPS     1024(DI), Z16
@@ -109622,6 +113405,7 @@ sconvDirect14x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
+	MOVQ    $0x00000000, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8w3s2AVX512_strip
 

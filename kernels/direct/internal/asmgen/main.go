@@ -63,6 +63,9 @@ const (
 	// padding 1 slide with their neighbours.
 	flagClipLeft  = 1 << 4
 	flagClipRight = 1 << 5
+	// The first strip prefetches, into L2, the weights one chunk (nicb
+	// input blocks) ahead: the next chunk's, which the next call reads.
+	flagPrefetchNext = 1 << 6
 )
 
 // family is a set of microkernels for one ISA sharing a packed weight
@@ -267,10 +270,10 @@ func sconvKernel(f family, p int) {
 		return m
 	}
 
-	local := AllocLocal(72)
+	local := AllocLocal(80)
 	khAdv, icbAdv, wkhAdv, wicbAdv := local.Offset(0), local.Offset(8), local.Offset(16), local.Offset(24)
 	srcL, dstL, resL, stripsL := local.Offset(32), local.Offset(40), local.Offset(48), local.Offset(56)
-	pfDist := local.Offset(64)
+	pfDist, pfW := local.Offset(64), local.Offset(72)
 
 	// Prologue: byte strides and the per-loop pointer adjustments.
 	MOVQ(arg("pixStride"), X)
@@ -317,6 +320,15 @@ func sconvKernel(f family, p int) {
 	IMUL3Q(U32(2*p), RAX, RAX)
 	Label(lbl("pfset"))
 	MOVQ(RAX, pfDist)
+	// pfW = nicb·4·wicbStride (bytes) with flagPrefetchNext, else 0.
+	XORQ(RAX, RAX)
+	TESTQ(U32(flagPrefetchNext), arg("flags"))
+	JZ(LabelRef(lbl("pfwset")))
+	MOVQ(arg("wicbStride"), RAX)
+	SHLQ(U8(2), RAX)
+	IMULQ(arg("nicb"), RAX)
+	Label(lbl("pfwset"))
+	MOVQ(RAX, pfW)
 	// Strip state.
 	MOVQ(arg("src"), RAX)
 	MOVQ(RAX, srcL)
@@ -370,6 +382,12 @@ func sconvKernel(f family, p int) {
 	MOVQ(pfDist, cKW)
 	for off := 0; off < p*vbytes; off += 64 {
 		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
+	}
+	// The next chunk's weights (pfW; 0 after the first strip or without
+	// flagPrefetchNext: the current weights, a cheap hit).
+	MOVQ(pfW, cKW)
+	for off := 0; f.slide == 0 && off < icn*T*4; off += 64 {
+		PREFETCHT1(Mem{Base: W, Index: cKW, Scale: 1, Disp: off})
 	}
 	if f.slide > 0 {
 		slideStep(f, p, W, wr, bc, idx, lbl)
@@ -515,6 +533,7 @@ func sconvKernel(f family, p int) {
 	ADDQ(RAX, srcL)
 	ADDQ(U32(p*vbytes), dstL)
 	ADDQ(U32(p*vbytes), resL)
+	MOVQ(U32(0), pfW)
 	DECQ(stripsL)
 	JNZ(LabelRef(lbl("strip")))
 
