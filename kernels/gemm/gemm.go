@@ -113,6 +113,9 @@ type Context struct {
 	cols [][]float32 // per worker: 8 floats per A panel of an mc block, the column kernel's output
 	job  job
 	run  func(task, worker int) // ctx.runTask, bound once so Run gets a static func value
+	// workers[w] is a single-threaded Context on worker w's scratch
+	// (multi-threaded contexts only; see Worker).
+	workers []*Context
 }
 
 // job is the state of the current Gemm call, shared by its tasks.
@@ -150,7 +153,25 @@ func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
 		ctx.cols = append(ctx.cols, alignedFloats(ceilDiv(cfg.mc, cfg.mr)*8))
 	}
 	ctx.run = ctx.runTask
+	if workers > 1 {
+		for w := 0; w < workers; w++ {
+			ctx.workers = append(ctx.workers, &Context{tier: cfg.tier, cfg: cfg,
+				bbuf: ctx.bbuf[w : w+1], tile: ctx.tile[w : w+1], cols: ctx.cols[w : w+1]})
+			ctx.workers[w].run = ctx.workers[w].runTask
+		}
+	}
 	return ctx
+}
+
+// Worker returns a single-threaded Context that uses worker w's scratch of
+// ctx: inside a task that ctx's pool runs as worker w, a caller can run a
+// whole GEMM of its own (im2col's blocks, one per worker). It must not be
+// used while ctx's own Gemm runs. For a single-threaded ctx it is ctx.
+func (ctx *Context) Worker(w int) *Context {
+	if ctx.workers == nil {
+		return ctx
+	}
+	return ctx.workers[w]
 }
 
 // Tier returns the ISA tier of the context's microkernel.
