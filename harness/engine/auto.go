@@ -64,7 +64,9 @@ var calibMu sync.Mutex
 // 13: group-8 permute family for groups of 8 channels on AVX-512.
 // 14: direct 1×1 convs on 7×7 planes prefetch the next weight chunk.
 // 15: im2col on several threads unfolds and multiplies whole blocks per worker.
-const calibrationVersion = 15
+// 16: the next-chunk weight prefetch spread over four strips; fewer
+// no-op weight prefetches in every direct kernel.
+const calibrationVersion = 16
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

@@ -840,6 +840,7 @@ func (c *Conv) row(t *tile, src []float32, srcBase, n, oh, ic, nicb int) {
 	dstRow := n*c.outImg + t.ob0*c.outBlk + oh*g.OutW*vl
 	bias := &c.bias[t.ob0*vl]
 	pix, kwS, khS := s.StrideW*vl, s.DilW*vl, s.DilH*g.W*vl
+	stripsBefore := 0 // in this row: the prefetch phase of the next call
 	for i := range t.plan {
 		h := &t.plan[i]
 		flags := 0
@@ -895,7 +896,9 @@ func (c *Conv) row(t *tile, src []float32, srcBase, n, oh, ic, nicb int) {
 		maxStrips := max(1, maxCallMACs/(h.p*T*nicb*c.icn*max(1, nkh*h.nkw)))
 		for st := 0; st < h.nstrips; st += maxStrips {
 			ns := min(maxStrips, h.nstrips-st)
-			kern(sp, wts, &c.out[d], ns, nicb, nkh, h.nkw, pix, kwS, khS, c.inBlk, t.wkh, t.wicb, c.outBlk, bias, res, flags)
+			phase := stripsBefore % 4 << prefetchPhaseShift
+			kern(sp, wts, &c.out[d], ns, nicb, nkh, h.nkw, pix, kwS, khS, c.inBlk, t.wkh, t.wicb, c.outBlk, bias, res, flags|phase)
+			stripsBefore += ns
 			if st+ns < h.nstrips {
 				sp = at(sp, ns*h.p*pix)
 				d += ns * h.p * vl

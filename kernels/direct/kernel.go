@@ -19,9 +19,11 @@ const (
 	// in the zero padding (a border pixel computed in an interior strip).
 	flagClipLeft  = 1 << 4
 	flagClipRight = 1 << 5
-	// A prefetch hint: the first strip prefetches the weights one chunk
-	// (nicb input blocks) ahead into L2. No effect on the results.
-	flagPrefetchNext = 1 << 6
+	// A prefetch hint: strips prefetch the weights one chunk (nicb input
+	// blocks) ahead into L2, every fourth line from line (phase + strip)
+	// mod 4, phase in bits prefetchPhaseShift..+1. No effect on results.
+	flagPrefetchNext   = 1 << 6
+	prefetchPhaseShift = 7
 )
 
 // kernelFn is the signature of every microkernel (see the doc comment of

@@ -136,7 +136,7 @@ GLOBL g8idx<>(SB), RODATA|NOPTR, $512
 
 // func sconvDirect1x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x32AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -185,6 +185,13 @@ sconvDirect1x32AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x32AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -220,21 +227,9 @@ sconvDirect1x32AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX2_kw:
@@ -378,7 +373,13 @@ sconvDirect1x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32AVX2_strip
 
@@ -388,7 +389,7 @@ sconvDirect1x32AVX2_ret:
 
 // func sconvDirect2x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x32AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -437,6 +438,13 @@ sconvDirect2x32AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x32AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -476,21 +484,9 @@ sconvDirect2x32AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX2_kw:
@@ -694,7 +690,13 @@ sconvDirect2x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32AVX2_strip
 
@@ -704,7 +706,7 @@ sconvDirect2x32AVX2_ret:
 
 // func sconvDirect3x32AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x32AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -753,6 +755,13 @@ sconvDirect3x32AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x32AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -797,21 +806,9 @@ sconvDirect3x32AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX2_kw:
@@ -1075,7 +1072,13 @@ sconvDirect3x32AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32AVX2_strip
 
@@ -1085,7 +1088,7 @@ sconvDirect3x32AVX2_ret:
 
 // func sconvDirect1x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1134,6 +1137,13 @@ sconvDirect1x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -1167,13 +1177,7 @@ sconvDirect1x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX2_kw:
@@ -1271,7 +1275,13 @@ sconvDirect1x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16AVX2_strip
 
@@ -1281,7 +1291,7 @@ sconvDirect1x16AVX2_ret:
 
 // func sconvDirect2x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1330,6 +1340,13 @@ sconvDirect2x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -1365,13 +1382,7 @@ sconvDirect2x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX2_kw:
@@ -1503,7 +1514,13 @@ sconvDirect2x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16AVX2_strip
 
@@ -1513,7 +1530,7 @@ sconvDirect2x16AVX2_ret:
 
 // func sconvDirect3x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1562,6 +1579,13 @@ sconvDirect3x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -1600,13 +1624,7 @@ sconvDirect3x16AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX2_kw:
@@ -1772,7 +1790,13 @@ sconvDirect3x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16AVX2_strip
 
@@ -1782,7 +1806,7 @@ sconvDirect3x16AVX2_ret:
 
 // func sconvDirect4x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -1831,6 +1855,13 @@ sconvDirect4x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -1873,13 +1904,7 @@ sconvDirect4x16AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX2_kw:
@@ -2082,7 +2107,13 @@ sconvDirect4x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16AVX2_strip
 
@@ -2092,7 +2123,7 @@ sconvDirect4x16AVX2_ret:
 
 // func sconvDirect5x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2141,6 +2172,13 @@ sconvDirect5x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -2186,13 +2224,7 @@ sconvDirect5x16AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX2_kw:
@@ -2429,7 +2461,13 @@ sconvDirect5x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16AVX2_strip
 
@@ -2439,7 +2477,7 @@ sconvDirect5x16AVX2_ret:
 
 // func sconvDirect6x16AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2488,6 +2526,13 @@ sconvDirect6x16AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -2535,13 +2580,7 @@ sconvDirect6x16AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX2_kw:
@@ -2812,7 +2851,13 @@ sconvDirect6x16AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16AVX2_strip
 
@@ -2822,7 +2867,7 @@ sconvDirect6x16AVX2_ret:
 
 // func sconvDirect1x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -2871,6 +2916,13 @@ sconvDirect1x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -2903,9 +2955,6 @@ sconvDirect1x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8AVX2_kw:
@@ -2981,7 +3030,13 @@ sconvDirect1x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8AVX2_strip
 
@@ -2991,7 +3046,7 @@ sconvDirect1x8AVX2_ret:
 
 // func sconvDirect2x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3040,6 +3095,13 @@ sconvDirect2x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -3073,9 +3135,6 @@ sconvDirect2x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8AVX2_kw:
@@ -3172,7 +3231,13 @@ sconvDirect2x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8AVX2_strip
 
@@ -3182,7 +3247,7 @@ sconvDirect2x8AVX2_ret:
 
 // func sconvDirect3x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3231,6 +3296,13 @@ sconvDirect3x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -3266,9 +3338,6 @@ sconvDirect3x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8AVX2_kw:
@@ -3386,7 +3455,13 @@ sconvDirect3x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8AVX2_strip
 
@@ -3396,7 +3471,7 @@ sconvDirect3x8AVX2_ret:
 
 // func sconvDirect4x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3445,6 +3520,13 @@ sconvDirect4x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -3483,9 +3565,6 @@ sconvDirect4x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8AVX2_kw:
@@ -3627,7 +3706,13 @@ sconvDirect4x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8AVX2_strip
 
@@ -3637,7 +3722,7 @@ sconvDirect4x8AVX2_ret:
 
 // func sconvDirect5x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3686,6 +3771,13 @@ sconvDirect5x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -3726,9 +3818,6 @@ sconvDirect5x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8AVX2_kw:
@@ -3891,7 +3980,13 @@ sconvDirect5x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8AVX2_strip
 
@@ -3901,7 +3996,7 @@ sconvDirect5x8AVX2_ret:
 
 // func sconvDirect6x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -3950,6 +4045,13 @@ sconvDirect6x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -3991,9 +4093,6 @@ sconvDirect6x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8AVX2_kw:
@@ -4177,7 +4276,13 @@ sconvDirect6x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8AVX2_strip
 
@@ -4187,7 +4292,7 @@ sconvDirect6x8AVX2_ret:
 
 // func sconvDirect7x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4236,6 +4341,13 @@ sconvDirect7x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -4281,9 +4393,6 @@ sconvDirect7x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8AVX2_kw:
@@ -4491,7 +4600,13 @@ sconvDirect7x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8AVX2_strip
 
@@ -4501,7 +4616,7 @@ sconvDirect7x8AVX2_ret:
 
 // func sconvDirect8x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4550,6 +4665,13 @@ sconvDirect8x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -4596,9 +4718,6 @@ sconvDirect8x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8AVX2_kw:
@@ -4827,7 +4946,13 @@ sconvDirect8x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8AVX2_strip
 
@@ -4837,7 +4962,7 @@ sconvDirect8x8AVX2_ret:
 
 // func sconvDirect9x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -4886,6 +5011,13 @@ sconvDirect9x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -4934,9 +5066,6 @@ sconvDirect9x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8AVX2_kw:
@@ -5186,7 +5315,13 @@ sconvDirect9x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8AVX2_strip
 
@@ -5196,7 +5331,7 @@ sconvDirect9x8AVX2_ret:
 
 // func sconvDirect10x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5245,6 +5380,13 @@ sconvDirect10x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -5296,9 +5438,6 @@ sconvDirect10x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8AVX2_kw:
@@ -5572,7 +5711,13 @@ sconvDirect10x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8AVX2_strip
 
@@ -5582,7 +5727,7 @@ sconvDirect10x8AVX2_ret:
 
 // func sconvDirect11x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -5631,6 +5776,13 @@ sconvDirect11x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -5684,9 +5836,6 @@ sconvDirect11x8AVX2_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8AVX2_kw:
@@ -5981,7 +6130,13 @@ sconvDirect11x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8AVX2_strip
 
@@ -5991,7 +6146,7 @@ sconvDirect11x8AVX2_ret:
 
 // func sconvDirect12x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6040,6 +6195,13 @@ sconvDirect12x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -6094,9 +6256,6 @@ sconvDirect12x8AVX2_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8AVX2_kw:
@@ -6412,7 +6571,13 @@ sconvDirect12x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8AVX2_strip
 
@@ -6422,7 +6587,7 @@ sconvDirect12x8AVX2_ret:
 
 // func sconvDirect13x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6471,6 +6636,13 @@ sconvDirect13x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -6529,9 +6701,6 @@ sconvDirect13x8AVX2_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8AVX2_kw:
@@ -6871,7 +7040,13 @@ sconvDirect13x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001a0, 40(SP)
 	ADDQ    $0x000001a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x8AVX2_strip
 
@@ -6881,7 +7056,7 @@ sconvDirect13x8AVX2_ret:
 
 // func sconvDirect14x8AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x8AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -6930,6 +7105,13 @@ sconvDirect14x8AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x8AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -6989,9 +7171,6 @@ sconvDirect14x8AVX2_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8AVX2_kw:
@@ -7352,7 +7531,13 @@ sconvDirect14x8AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x8AVX2_strip
 
@@ -7362,7 +7547,7 @@ sconvDirect14x8AVX2_ret:
 
 // func sconvDirect1x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x32c3AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7411,6 +7596,13 @@ sconvDirect1x32c3AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x32c3AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -7446,11 +7638,7 @@ sconvDirect1x32c3AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX2_kw:
@@ -7549,7 +7737,13 @@ sconvDirect1x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32c3AVX2_strip
 
@@ -7559,7 +7753,7 @@ sconvDirect1x32c3AVX2_ret:
 
 // func sconvDirect2x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x32c3AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7608,6 +7802,13 @@ sconvDirect2x32c3AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x32c3AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -7647,11 +7848,7 @@ sconvDirect2x32c3AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX2_kw:
@@ -7785,7 +7982,13 @@ sconvDirect2x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32c3AVX2_strip
 
@@ -7795,7 +7998,7 @@ sconvDirect2x32c3AVX2_ret:
 
 // func sconvDirect3x32c3AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x32c3AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -7844,6 +8047,13 @@ sconvDirect3x32c3AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x32c3AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -7888,11 +8098,7 @@ sconvDirect3x32c3AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX2_kw:
@@ -8061,7 +8267,13 @@ sconvDirect3x32c3AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32c3AVX2_strip
 
@@ -8071,7 +8283,7 @@ sconvDirect3x32c3AVX2_ret:
 
 // func sconvDirect1x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8120,6 +8332,13 @@ sconvDirect1x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -8152,7 +8371,6 @@ sconvDirect1x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x8g4AVX2_kw:
@@ -8216,7 +8434,13 @@ sconvDirect1x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4AVX2_strip
 
@@ -8226,7 +8450,7 @@ sconvDirect1x8g4AVX2_ret:
 
 // func sconvDirect2x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8275,6 +8499,13 @@ sconvDirect2x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -8308,7 +8539,6 @@ sconvDirect2x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x8g4AVX2_kw:
@@ -8385,7 +8615,13 @@ sconvDirect2x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4AVX2_strip
 
@@ -8395,7 +8631,7 @@ sconvDirect2x8g4AVX2_ret:
 
 // func sconvDirect3x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8444,6 +8680,13 @@ sconvDirect3x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -8479,7 +8722,6 @@ sconvDirect3x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x8g4AVX2_kw:
@@ -8569,7 +8811,13 @@ sconvDirect3x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4AVX2_strip
 
@@ -8579,7 +8827,7 @@ sconvDirect3x8g4AVX2_ret:
 
 // func sconvDirect4x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8628,6 +8876,13 @@ sconvDirect4x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -8666,7 +8921,6 @@ sconvDirect4x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x8g4AVX2_kw:
@@ -8772,7 +9026,13 @@ sconvDirect4x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4AVX2_strip
 
@@ -8782,7 +9042,7 @@ sconvDirect4x8g4AVX2_ret:
 
 // func sconvDirect5x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -8831,6 +9091,13 @@ sconvDirect5x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -8871,7 +9138,6 @@ sconvDirect5x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x8g4AVX2_kw:
@@ -8990,7 +9256,13 @@ sconvDirect5x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4AVX2_strip
 
@@ -9000,7 +9272,7 @@ sconvDirect5x8g4AVX2_ret:
 
 // func sconvDirect6x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9049,6 +9321,13 @@ sconvDirect6x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -9090,7 +9369,6 @@ sconvDirect6x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x8g4AVX2_kw:
@@ -9222,7 +9500,13 @@ sconvDirect6x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4AVX2_strip
 
@@ -9232,7 +9516,7 @@ sconvDirect6x8g4AVX2_ret:
 
 // func sconvDirect7x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9281,6 +9565,13 @@ sconvDirect7x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -9326,7 +9617,6 @@ sconvDirect7x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x8g4AVX2_kw:
@@ -9474,7 +9764,13 @@ sconvDirect7x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4AVX2_strip
 
@@ -9484,7 +9780,7 @@ sconvDirect7x8g4AVX2_ret:
 
 // func sconvDirect8x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9533,6 +9829,13 @@ sconvDirect8x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -9579,7 +9882,6 @@ sconvDirect8x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x8g4AVX2_kw:
@@ -9740,7 +10042,13 @@ sconvDirect8x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4AVX2_strip
 
@@ -9750,7 +10058,7 @@ sconvDirect8x8g4AVX2_ret:
 
 // func sconvDirect9x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -9799,6 +10107,13 @@ sconvDirect9x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -9847,7 +10162,6 @@ sconvDirect9x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x8g4AVX2_kw:
@@ -10021,7 +10335,13 @@ sconvDirect9x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4AVX2_strip
 
@@ -10031,7 +10351,7 @@ sconvDirect9x8g4AVX2_ret:
 
 // func sconvDirect10x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10080,6 +10400,13 @@ sconvDirect10x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -10131,7 +10458,6 @@ sconvDirect10x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x8g4AVX2_kw:
@@ -10321,7 +10647,13 @@ sconvDirect10x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4AVX2_strip
 
@@ -10331,7 +10663,7 @@ sconvDirect10x8g4AVX2_ret:
 
 // func sconvDirect11x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10380,6 +10712,13 @@ sconvDirect11x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -10433,7 +10772,6 @@ sconvDirect11x8g4AVX2_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x8g4AVX2_kw:
@@ -10636,7 +10974,13 @@ sconvDirect11x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4AVX2_strip
 
@@ -10646,7 +10990,7 @@ sconvDirect11x8g4AVX2_ret:
 
 // func sconvDirect12x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -10695,6 +11039,13 @@ sconvDirect12x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -10749,7 +11100,6 @@ sconvDirect12x8g4AVX2_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x8g4AVX2_kw:
@@ -10965,7 +11315,13 @@ sconvDirect12x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4AVX2_strip
 
@@ -10975,7 +11331,7 @@ sconvDirect12x8g4AVX2_ret:
 
 // func sconvDirect13x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11024,6 +11380,13 @@ sconvDirect13x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -11082,7 +11445,6 @@ sconvDirect13x8g4AVX2_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x8g4AVX2_kw:
@@ -11314,7 +11676,13 @@ sconvDirect13x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001a0, 40(SP)
 	ADDQ    $0x000001a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x8g4AVX2_strip
 
@@ -11324,7 +11692,7 @@ sconvDirect13x8g4AVX2_ret:
 
 // func sconvDirect14x8g4AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x8g4AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11373,6 +11741,13 @@ sconvDirect14x8g4AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x8g4AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -11432,7 +11807,6 @@ sconvDirect14x8g4AVX2_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x8g4AVX2_kw:
@@ -11677,7 +12051,13 @@ sconvDirect14x8g4AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x8g4AVX2_strip
 
@@ -11687,7 +12067,7 @@ sconvDirect14x8g4AVX2_ret:
 
 // func sconvDirect1x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -11736,6 +12116,13 @@ sconvDirect1x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -11956,7 +12343,13 @@ sconvDirect1x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8w3s1AVX2_strip
 
@@ -11966,7 +12359,7 @@ sconvDirect1x8w3s1AVX2_ret:
 
 // func sconvDirect2x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12015,6 +12408,13 @@ sconvDirect2x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -12273,7 +12673,13 @@ sconvDirect2x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8w3s1AVX2_strip
 
@@ -12283,7 +12689,7 @@ sconvDirect2x8w3s1AVX2_ret:
 
 // func sconvDirect3x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12332,6 +12738,13 @@ sconvDirect3x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -12629,7 +13042,13 @@ sconvDirect3x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8w3s1AVX2_strip
 
@@ -12639,7 +13058,7 @@ sconvDirect3x8w3s1AVX2_ret:
 
 // func sconvDirect4x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -12688,6 +13107,13 @@ sconvDirect4x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -13023,7 +13449,13 @@ sconvDirect4x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8w3s1AVX2_strip
 
@@ -13033,7 +13465,7 @@ sconvDirect4x8w3s1AVX2_ret:
 
 // func sconvDirect5x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13082,6 +13514,13 @@ sconvDirect5x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -13456,7 +13895,13 @@ sconvDirect5x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8w3s1AVX2_strip
 
@@ -13466,7 +13911,7 @@ sconvDirect5x8w3s1AVX2_ret:
 
 // func sconvDirect6x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13515,6 +13960,13 @@ sconvDirect6x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -13927,7 +14379,13 @@ sconvDirect6x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8w3s1AVX2_strip
 
@@ -13937,7 +14395,7 @@ sconvDirect6x8w3s1AVX2_ret:
 
 // func sconvDirect7x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -13986,6 +14444,13 @@ sconvDirect7x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -14437,7 +14902,13 @@ sconvDirect7x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8w3s1AVX2_strip
 
@@ -14447,7 +14918,7 @@ sconvDirect7x8w3s1AVX2_ret:
 
 // func sconvDirect8x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -14496,6 +14967,13 @@ sconvDirect8x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -14985,7 +15463,13 @@ sconvDirect8x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8w3s1AVX2_strip
 
@@ -14995,7 +15479,7 @@ sconvDirect8x8w3s1AVX2_ret:
 
 // func sconvDirect9x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -15044,6 +15528,13 @@ sconvDirect9x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -15572,7 +16063,13 @@ sconvDirect9x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8w3s1AVX2_strip
 
@@ -15582,7 +16079,7 @@ sconvDirect9x8w3s1AVX2_ret:
 
 // func sconvDirect10x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -15631,6 +16128,13 @@ sconvDirect10x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -16197,7 +16701,13 @@ sconvDirect10x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8w3s1AVX2_strip
 
@@ -16207,7 +16717,7 @@ sconvDirect10x8w3s1AVX2_ret:
 
 // func sconvDirect11x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16256,6 +16766,13 @@ sconvDirect11x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -16861,7 +17378,13 @@ sconvDirect11x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8w3s1AVX2_strip
 
@@ -16871,7 +17394,7 @@ sconvDirect11x8w3s1AVX2_ret:
 
 // func sconvDirect12x8w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -16920,6 +17443,13 @@ sconvDirect12x8w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -17563,7 +18093,13 @@ sconvDirect12x8w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8w3s1AVX2_strip
 
@@ -17573,7 +18109,7 @@ sconvDirect12x8w3s1AVX2_ret:
 
 // func sconvDirect1x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17622,6 +18158,13 @@ sconvDirect1x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -17842,7 +18385,13 @@ sconvDirect1x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8w3s2AVX2_strip
 
@@ -17852,7 +18401,7 @@ sconvDirect1x8w3s2AVX2_ret:
 
 // func sconvDirect2x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -17901,6 +18450,13 @@ sconvDirect2x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -18167,7 +18723,13 @@ sconvDirect2x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8w3s2AVX2_strip
 
@@ -18177,7 +18739,7 @@ sconvDirect2x8w3s2AVX2_ret:
 
 // func sconvDirect3x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -18226,6 +18788,13 @@ sconvDirect3x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -18539,7 +19108,13 @@ sconvDirect3x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8w3s2AVX2_strip
 
@@ -18549,7 +19124,7 @@ sconvDirect3x8w3s2AVX2_ret:
 
 // func sconvDirect4x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -18598,6 +19173,13 @@ sconvDirect4x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -18957,7 +19539,13 @@ sconvDirect4x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8w3s2AVX2_strip
 
@@ -18967,7 +19555,7 @@ sconvDirect4x8w3s2AVX2_ret:
 
 // func sconvDirect5x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19016,6 +19604,13 @@ sconvDirect5x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -19422,7 +20017,13 @@ sconvDirect5x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8w3s2AVX2_strip
 
@@ -19432,7 +20033,7 @@ sconvDirect5x8w3s2AVX2_ret:
 
 // func sconvDirect6x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19481,6 +20082,13 @@ sconvDirect6x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -19933,7 +20541,13 @@ sconvDirect6x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8w3s2AVX2_strip
 
@@ -19943,7 +20557,7 @@ sconvDirect6x8w3s2AVX2_ret:
 
 // func sconvDirect7x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -19992,6 +20606,13 @@ sconvDirect7x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -20491,7 +21112,13 @@ sconvDirect7x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8w3s2AVX2_strip
 
@@ -20501,7 +21128,7 @@ sconvDirect7x8w3s2AVX2_ret:
 
 // func sconvDirect8x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -20550,6 +21177,13 @@ sconvDirect8x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -21095,7 +21729,13 @@ sconvDirect8x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8w3s2AVX2_strip
 
@@ -21105,7 +21745,7 @@ sconvDirect8x8w3s2AVX2_ret:
 
 // func sconvDirect9x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -21154,6 +21794,13 @@ sconvDirect9x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -21746,7 +22393,13 @@ sconvDirect9x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8w3s2AVX2_strip
 
@@ -21756,7 +22409,7 @@ sconvDirect9x8w3s2AVX2_ret:
 
 // func sconvDirect10x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -21805,6 +22458,13 @@ sconvDirect10x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -22443,7 +23103,13 @@ sconvDirect10x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8w3s2AVX2_strip
 
@@ -22453,7 +23119,7 @@ sconvDirect10x8w3s2AVX2_ret:
 
 // func sconvDirect11x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -22502,6 +23168,13 @@ sconvDirect11x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -23187,7 +23860,13 @@ sconvDirect11x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8w3s2AVX2_strip
 
@@ -23197,7 +23876,7 @@ sconvDirect11x8w3s2AVX2_ret:
 
 // func sconvDirect12x8w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -23246,6 +23925,13 @@ sconvDirect12x8w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -23977,7 +24663,13 @@ sconvDirect12x8w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8w3s2AVX2_strip
 
@@ -23987,7 +24679,7 @@ sconvDirect12x8w3s2AVX2_ret:
 
 // func sconvDirect1x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24036,6 +24728,13 @@ sconvDirect1x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -24188,7 +24887,13 @@ sconvDirect1x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4w3s1AVX2_strip
 
@@ -24198,7 +24903,7 @@ sconvDirect1x8g4w3s1AVX2_ret:
 
 // func sconvDirect2x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24247,6 +24952,13 @@ sconvDirect2x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -24421,7 +25133,13 @@ sconvDirect2x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4w3s1AVX2_strip
 
@@ -24431,7 +25149,7 @@ sconvDirect2x8g4w3s1AVX2_ret:
 
 // func sconvDirect3x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24480,6 +25198,13 @@ sconvDirect3x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -24677,7 +25402,13 @@ sconvDirect3x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4w3s1AVX2_strip
 
@@ -24687,7 +25418,7 @@ sconvDirect3x8g4w3s1AVX2_ret:
 
 // func sconvDirect4x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -24736,6 +25467,13 @@ sconvDirect4x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -24955,7 +25693,13 @@ sconvDirect4x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4w3s1AVX2_strip
 
@@ -24965,7 +25709,7 @@ sconvDirect4x8g4w3s1AVX2_ret:
 
 // func sconvDirect5x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25014,6 +25758,13 @@ sconvDirect5x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -25256,7 +26007,13 @@ sconvDirect5x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4w3s1AVX2_strip
 
@@ -25266,7 +26023,7 @@ sconvDirect5x8g4w3s1AVX2_ret:
 
 // func sconvDirect6x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25315,6 +26072,13 @@ sconvDirect6x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -25579,7 +26343,13 @@ sconvDirect6x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4w3s1AVX2_strip
 
@@ -25589,7 +26359,7 @@ sconvDirect6x8g4w3s1AVX2_ret:
 
 // func sconvDirect7x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25638,6 +26408,13 @@ sconvDirect7x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -25925,7 +26702,13 @@ sconvDirect7x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4w3s1AVX2_strip
 
@@ -25935,7 +26718,7 @@ sconvDirect7x8g4w3s1AVX2_ret:
 
 // func sconvDirect8x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -25984,6 +26767,13 @@ sconvDirect8x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -26293,7 +27083,13 @@ sconvDirect8x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4w3s1AVX2_strip
 
@@ -26303,7 +27099,7 @@ sconvDirect8x8g4w3s1AVX2_ret:
 
 // func sconvDirect9x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26352,6 +27148,13 @@ sconvDirect9x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -26684,7 +27487,13 @@ sconvDirect9x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4w3s1AVX2_strip
 
@@ -26694,7 +27503,7 @@ sconvDirect9x8g4w3s1AVX2_ret:
 
 // func sconvDirect10x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -26743,6 +27552,13 @@ sconvDirect10x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -27097,7 +27913,13 @@ sconvDirect10x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4w3s1AVX2_strip
 
@@ -27107,7 +27929,7 @@ sconvDirect10x8g4w3s1AVX2_ret:
 
 // func sconvDirect11x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27156,6 +27978,13 @@ sconvDirect11x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -27533,7 +28362,13 @@ sconvDirect11x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4w3s1AVX2_strip
 
@@ -27543,7 +28378,7 @@ sconvDirect11x8g4w3s1AVX2_ret:
 
 // func sconvDirect12x8g4w3s1AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4w3s1AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8g4w3s1AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -27592,6 +28427,13 @@ sconvDirect12x8g4w3s1AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8g4w3s1AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -27991,7 +28833,13 @@ sconvDirect12x8g4w3s1AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4w3s1AVX2_strip
 
@@ -28001,7 +28849,7 @@ sconvDirect12x8g4w3s1AVX2_ret:
 
 // func sconvDirect1x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect1x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28050,6 +28898,13 @@ sconvDirect1x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -28202,7 +29057,13 @@ sconvDirect1x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000020, 40(SP)
 	ADDQ    $0x00000020, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x8g4w3s2AVX2_strip
 
@@ -28212,7 +29073,7 @@ sconvDirect1x8g4w3s2AVX2_ret:
 
 // func sconvDirect2x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect2x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28261,6 +29122,13 @@ sconvDirect2x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -28439,7 +29307,13 @@ sconvDirect2x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x8g4w3s2AVX2_strip
 
@@ -28449,7 +29323,7 @@ sconvDirect2x8g4w3s2AVX2_ret:
 
 // func sconvDirect3x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect3x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28498,6 +29372,13 @@ sconvDirect3x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -28703,7 +29584,13 @@ sconvDirect3x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000060, 40(SP)
 	ADDQ    $0x00000060, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x8g4w3s2AVX2_strip
 
@@ -28713,7 +29600,7 @@ sconvDirect3x8g4w3s2AVX2_ret:
 
 // func sconvDirect4x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect4x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -28762,6 +29649,13 @@ sconvDirect4x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -28993,7 +29887,13 @@ sconvDirect4x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x8g4w3s2AVX2_strip
 
@@ -29003,7 +29903,7 @@ sconvDirect4x8g4w3s2AVX2_ret:
 
 // func sconvDirect5x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect5x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29052,6 +29952,13 @@ sconvDirect5x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -29310,7 +30217,13 @@ sconvDirect5x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000a0, 40(SP)
 	ADDQ    $0x000000a0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x8g4w3s2AVX2_strip
 
@@ -29320,7 +30233,7 @@ sconvDirect5x8g4w3s2AVX2_ret:
 
 // func sconvDirect6x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect6x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29369,6 +30282,13 @@ sconvDirect6x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -29653,7 +30573,13 @@ sconvDirect6x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x8g4w3s2AVX2_strip
 
@@ -29663,7 +30589,7 @@ sconvDirect6x8g4w3s2AVX2_ret:
 
 // func sconvDirect7x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect7x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -29712,6 +30638,13 @@ sconvDirect7x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -30023,7 +30956,13 @@ sconvDirect7x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000e0, 40(SP)
 	ADDQ    $0x000000e0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x8g4w3s2AVX2_strip
 
@@ -30033,7 +30972,7 @@ sconvDirect7x8g4w3s2AVX2_ret:
 
 // func sconvDirect8x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect8x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30082,6 +31021,13 @@ sconvDirect8x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -30419,7 +31365,13 @@ sconvDirect8x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x8g4w3s2AVX2_strip
 
@@ -30429,7 +31381,7 @@ sconvDirect8x8g4w3s2AVX2_ret:
 
 // func sconvDirect9x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect9x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30478,6 +31430,13 @@ sconvDirect9x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -30842,7 +31801,13 @@ sconvDirect9x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000120, 40(SP)
 	ADDQ    $0x00000120, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x8g4w3s2AVX2_strip
 
@@ -30852,7 +31817,7 @@ sconvDirect9x8g4w3s2AVX2_ret:
 
 // func sconvDirect10x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect10x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -30901,6 +31866,13 @@ sconvDirect10x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -31291,7 +32263,13 @@ sconvDirect10x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x8g4w3s2AVX2_strip
 
@@ -31301,7 +32279,7 @@ sconvDirect10x8g4w3s2AVX2_ret:
 
 // func sconvDirect11x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect11x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31350,6 +32328,13 @@ sconvDirect11x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -31767,7 +32752,13 @@ sconvDirect11x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000160, 40(SP)
 	ADDQ    $0x00000160, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x8g4w3s2AVX2_strip
 
@@ -31777,7 +32768,7 @@ sconvDirect11x8g4w3s2AVX2_ret:
 
 // func sconvDirect12x8g4w3s2AVX2(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sconvDirect12x8g4w3s2AVX2(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x8g4w3s2AVX2(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -31826,6 +32817,13 @@ sconvDirect12x8g4w3s2AVX2_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x8g4w3s2AVX2_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -32269,7 +33267,13 @@ sconvDirect12x8g4w3s2AVX2_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x8g4w3s2AVX2_strip
 
@@ -32279,7 +33283,7 @@ sconvDirect12x8g4w3s2AVX2_ret:
 
 // func sconvDirect1x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -32328,6 +33332,13 @@ sconvDirect1x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -32361,37 +33372,13 @@ sconvDirect1x32AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32AVX512_kw:
@@ -32529,7 +33516,13 @@ sconvDirect1x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32AVX512_strip
 
@@ -32539,7 +33532,7 @@ sconvDirect1x32AVX512_ret:
 
 // func sconvDirect2x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -32588,6 +33581,13 @@ sconvDirect2x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -32624,37 +33624,13 @@ sconvDirect2x32AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32AVX512_kw:
@@ -32850,7 +33826,13 @@ sconvDirect2x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32AVX512_strip
 
@@ -32860,7 +33842,7 @@ sconvDirect2x32AVX512_ret:
 
 // func sconvDirect3x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -32909,6 +33891,13 @@ sconvDirect3x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -32948,37 +33937,13 @@ sconvDirect3x32AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32AVX512_kw:
@@ -33232,7 +34197,13 @@ sconvDirect3x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32AVX512_strip
 
@@ -33242,7 +34213,7 @@ sconvDirect3x32AVX512_ret:
 
 // func sconvDirect4x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -33291,6 +34262,13 @@ sconvDirect4x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -33335,37 +34313,13 @@ sconvDirect4x32AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32AVX512_kw:
@@ -33680,7 +34634,13 @@ sconvDirect4x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x32AVX512_strip
 
@@ -33690,7 +34650,7 @@ sconvDirect4x32AVX512_ret:
 
 // func sconvDirect5x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -33739,6 +34699,13 @@ sconvDirect5x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -33786,37 +34753,13 @@ sconvDirect5x32AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32AVX512_kw:
@@ -34189,7 +35132,13 @@ sconvDirect5x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x32AVX512_strip
 
@@ -34199,7 +35148,7 @@ sconvDirect5x32AVX512_ret:
 
 // func sconvDirect6x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -34248,6 +35197,13 @@ sconvDirect6x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -34298,37 +35254,13 @@ sconvDirect6x32AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32AVX512_kw:
@@ -34759,7 +35691,13 @@ sconvDirect6x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x32AVX512_strip
 
@@ -34769,7 +35707,7 @@ sconvDirect6x32AVX512_ret:
 
 // func sconvDirect7x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -34818,6 +35756,13 @@ sconvDirect7x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -34873,37 +35818,13 @@ sconvDirect7x32AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32AVX512_kw:
@@ -35395,7 +36316,13 @@ sconvDirect7x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x32AVX512_strip
 
@@ -35405,7 +36332,7 @@ sconvDirect7x32AVX512_ret:
 
 // func sconvDirect8x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -35454,6 +36381,13 @@ sconvDirect8x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -35512,37 +36446,13 @@ sconvDirect8x32AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32AVX512_kw:
@@ -36092,7 +37002,13 @@ sconvDirect8x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x32AVX512_strip
 
@@ -36102,7 +37018,7 @@ sconvDirect8x32AVX512_ret:
 
 // func sconvDirect9x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -36151,6 +37067,13 @@ sconvDirect9x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -36212,37 +37135,13 @@ sconvDirect9x32AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32AVX512_kw:
@@ -36850,7 +37749,13 @@ sconvDirect9x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x32AVX512_strip
 
@@ -36860,7 +37765,7 @@ sconvDirect9x32AVX512_ret:
 
 // func sconvDirect10x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -36909,6 +37814,13 @@ sconvDirect10x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -36975,37 +37887,13 @@ sconvDirect10x32AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32AVX512_kw:
@@ -37674,7 +38562,13 @@ sconvDirect10x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x32AVX512_strip
 
@@ -37684,7 +38578,7 @@ sconvDirect10x32AVX512_ret:
 
 // func sconvDirect11x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -37733,6 +38627,13 @@ sconvDirect11x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -37802,37 +38703,13 @@ sconvDirect11x32AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32AVX512_kw:
@@ -38559,7 +39436,13 @@ sconvDirect11x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x32AVX512_strip
 
@@ -38569,7 +39452,7 @@ sconvDirect11x32AVX512_ret:
 
 // func sconvDirect12x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -38618,6 +39501,13 @@ sconvDirect12x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -38690,37 +39580,13 @@ sconvDirect12x32AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32AVX512_kw:
@@ -39505,7 +40371,13 @@ sconvDirect12x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x32AVX512_strip
 
@@ -39515,7 +40387,7 @@ sconvDirect12x32AVX512_ret:
 
 // func sconvDirect13x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -39564,6 +40436,13 @@ sconvDirect13x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -39641,37 +40520,13 @@ sconvDirect13x32AVX512_kh:
 	PREFETCHT0 768(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32AVX512_kw:
@@ -40517,7 +41372,13 @@ sconvDirect13x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x32AVX512_strip
 
@@ -40527,7 +41388,7 @@ sconvDirect13x32AVX512_ret:
 
 // func sconvDirect14x32AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x32AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -40576,6 +41437,13 @@ sconvDirect14x32AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x32AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -40656,37 +41524,13 @@ sconvDirect14x32AVX512_kh:
 	PREFETCHT0 832(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	PREFETCHT1 1024(DI)(AX*1)
-	PREFETCHT1 1088(DI)(AX*1)
-	PREFETCHT1 1152(DI)(AX*1)
-	PREFETCHT1 1216(DI)(AX*1)
 	PREFETCHT1 1280(DI)(AX*1)
-	PREFETCHT1 1344(DI)(AX*1)
-	PREFETCHT1 1408(DI)(AX*1)
-	PREFETCHT1 1472(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
-	PREFETCHT1 1600(DI)(AX*1)
-	PREFETCHT1 1664(DI)(AX*1)
-	PREFETCHT1 1728(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	PREFETCHT1 1856(DI)(AX*1)
-	PREFETCHT1 1920(DI)(AX*1)
-	PREFETCHT1 1984(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32AVX512_kw:
@@ -41590,7 +42434,13 @@ sconvDirect14x32AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x32AVX512_strip
 
@@ -41600,7 +42450,7 @@ sconvDirect14x32AVX512_ret:
 
 // func sconvDirect1x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -41649,6 +42499,13 @@ sconvDirect1x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -41681,21 +42538,9 @@ sconvDirect1x16AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16AVX512_kw:
@@ -41795,7 +42640,13 @@ sconvDirect1x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16AVX512_strip
 
@@ -41805,7 +42656,7 @@ sconvDirect1x16AVX512_ret:
 
 // func sconvDirect2x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -41854,6 +42705,13 @@ sconvDirect2x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -41888,21 +42746,9 @@ sconvDirect2x16AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16AVX512_kw:
@@ -42039,7 +42885,13 @@ sconvDirect2x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16AVX512_strip
 
@@ -42049,7 +42901,7 @@ sconvDirect2x16AVX512_ret:
 
 // func sconvDirect3x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -42098,6 +42950,13 @@ sconvDirect3x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -42134,21 +42993,9 @@ sconvDirect3x16AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16AVX512_kw:
@@ -42322,7 +43169,13 @@ sconvDirect3x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16AVX512_strip
 
@@ -42332,7 +43185,7 @@ sconvDirect3x16AVX512_ret:
 
 // func sconvDirect4x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -42381,6 +43234,13 @@ sconvDirect4x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -42421,21 +43281,9 @@ sconvDirect4x16AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16AVX512_kw:
@@ -42649,7 +43497,13 @@ sconvDirect4x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16AVX512_strip
 
@@ -42659,7 +43513,7 @@ sconvDirect4x16AVX512_ret:
 
 // func sconvDirect5x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -42708,6 +43562,13 @@ sconvDirect5x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -42750,21 +43611,9 @@ sconvDirect5x16AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16AVX512_kw:
@@ -43015,7 +43864,13 @@ sconvDirect5x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16AVX512_strip
 
@@ -43025,7 +43880,7 @@ sconvDirect5x16AVX512_ret:
 
 // func sconvDirect6x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -43074,6 +43929,13 @@ sconvDirect6x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -43118,21 +43980,9 @@ sconvDirect6x16AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16AVX512_kw:
@@ -43420,7 +44270,13 @@ sconvDirect6x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16AVX512_strip
 
@@ -43430,7 +44286,7 @@ sconvDirect6x16AVX512_ret:
 
 // func sconvDirect7x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -43479,6 +44335,13 @@ sconvDirect7x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -43527,21 +44390,9 @@ sconvDirect7x16AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16AVX512_kw:
@@ -43869,7 +44720,13 @@ sconvDirect7x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16AVX512_strip
 
@@ -43879,7 +44736,7 @@ sconvDirect7x16AVX512_ret:
 
 // func sconvDirect8x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -43928,6 +44785,13 @@ sconvDirect8x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -43978,21 +44842,9 @@ sconvDirect8x16AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16AVX512_kw:
@@ -44357,7 +45209,13 @@ sconvDirect8x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16AVX512_strip
 
@@ -44367,7 +45225,7 @@ sconvDirect8x16AVX512_ret:
 
 // func sconvDirect9x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -44416,6 +45274,13 @@ sconvDirect9x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -44468,21 +45333,9 @@ sconvDirect9x16AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16AVX512_kw:
@@ -44884,7 +45737,13 @@ sconvDirect9x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16AVX512_strip
 
@@ -44894,7 +45753,7 @@ sconvDirect9x16AVX512_ret:
 
 // func sconvDirect10x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -44943,6 +45802,13 @@ sconvDirect10x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -44999,21 +45865,9 @@ sconvDirect10x16AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16AVX512_kw:
@@ -45455,7 +46309,13 @@ sconvDirect10x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16AVX512_strip
 
@@ -45465,7 +46325,7 @@ sconvDirect10x16AVX512_ret:
 
 // func sconvDirect11x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -45514,6 +46374,13 @@ sconvDirect11x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -45572,21 +46439,9 @@ sconvDirect11x16AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16AVX512_kw:
@@ -46065,7 +46920,13 @@ sconvDirect11x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16AVX512_strip
 
@@ -46075,7 +46936,7 @@ sconvDirect11x16AVX512_ret:
 
 // func sconvDirect12x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46124,6 +46985,13 @@ sconvDirect12x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -46184,21 +47052,9 @@ sconvDirect12x16AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16AVX512_kw:
@@ -46714,7 +47570,13 @@ sconvDirect12x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16AVX512_strip
 
@@ -46724,7 +47586,7 @@ sconvDirect12x16AVX512_ret:
 
 // func sconvDirect13x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -46773,6 +47635,13 @@ sconvDirect13x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -46837,21 +47706,9 @@ sconvDirect13x16AVX512_kh:
 	PREFETCHT0 768(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16AVX512_kw:
@@ -47407,7 +48264,13 @@ sconvDirect13x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16AVX512_strip
 
@@ -47417,7 +48280,7 @@ sconvDirect13x16AVX512_ret:
 
 // func sconvDirect14x16AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -47466,6 +48329,13 @@ sconvDirect14x16AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -47532,21 +48402,9 @@ sconvDirect14x16AVX512_kh:
 	PREFETCHT0 832(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
-	PREFETCHT1 576(DI)(AX*1)
-	PREFETCHT1 640(DI)(AX*1)
-	PREFETCHT1 704(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	PREFETCHT1 832(DI)(AX*1)
-	PREFETCHT1 896(DI)(AX*1)
-	PREFETCHT1 960(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16AVX512_kw:
@@ -48139,7 +48997,13 @@ sconvDirect14x16AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16AVX512_strip
 
@@ -48149,7 +49013,7 @@ sconvDirect14x16AVX512_ret:
 
 // func sconvDirect1x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48198,6 +49062,13 @@ sconvDirect1x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -48231,11 +49102,7 @@ sconvDirect1x32c3AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x32c3AVX512_kw:
@@ -48308,7 +49175,13 @@ sconvDirect1x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x32c3AVX512_strip
 
@@ -48318,7 +49191,7 @@ sconvDirect1x32c3AVX512_ret:
 
 // func sconvDirect2x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48367,6 +49240,13 @@ sconvDirect2x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -48403,11 +49283,7 @@ sconvDirect2x32c3AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x32c3AVX512_kw:
@@ -48499,7 +49375,13 @@ sconvDirect2x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x32c3AVX512_strip
 
@@ -48509,7 +49391,7 @@ sconvDirect2x32c3AVX512_ret:
 
 // func sconvDirect3x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48558,6 +49440,13 @@ sconvDirect3x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -48597,11 +49486,7 @@ sconvDirect3x32c3AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x32c3AVX512_kw:
@@ -48712,7 +49597,13 @@ sconvDirect3x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x32c3AVX512_strip
 
@@ -48722,7 +49613,7 @@ sconvDirect3x32c3AVX512_ret:
 
 // func sconvDirect4x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -48771,6 +49662,13 @@ sconvDirect4x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -48815,11 +49713,7 @@ sconvDirect4x32c3AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x32c3AVX512_kw:
@@ -48952,7 +49846,13 @@ sconvDirect4x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x32c3AVX512_strip
 
@@ -48962,7 +49862,7 @@ sconvDirect4x32c3AVX512_ret:
 
 // func sconvDirect5x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49011,6 +49911,13 @@ sconvDirect5x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -49058,11 +49965,7 @@ sconvDirect5x32c3AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x32c3AVX512_kw:
@@ -49214,7 +50117,13 @@ sconvDirect5x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x32c3AVX512_strip
 
@@ -49224,7 +50133,7 @@ sconvDirect5x32c3AVX512_ret:
 
 // func sconvDirect6x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49273,6 +50182,13 @@ sconvDirect6x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -49323,11 +50239,7 @@ sconvDirect6x32c3AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x32c3AVX512_kw:
@@ -49498,7 +50410,13 @@ sconvDirect6x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x32c3AVX512_strip
 
@@ -49508,7 +50426,7 @@ sconvDirect6x32c3AVX512_ret:
 
 // func sconvDirect7x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49557,6 +50475,13 @@ sconvDirect7x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -49612,11 +50537,7 @@ sconvDirect7x32c3AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x32c3AVX512_kw:
@@ -49809,7 +50730,13 @@ sconvDirect7x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x32c3AVX512_strip
 
@@ -49819,7 +50746,7 @@ sconvDirect7x32c3AVX512_ret:
 
 // func sconvDirect8x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -49868,6 +50795,13 @@ sconvDirect8x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -49926,11 +50860,7 @@ sconvDirect8x32c3AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x32c3AVX512_kw:
@@ -50142,7 +51072,13 @@ sconvDirect8x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x32c3AVX512_strip
 
@@ -50152,7 +51088,7 @@ sconvDirect8x32c3AVX512_ret:
 
 // func sconvDirect9x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50201,6 +51137,13 @@ sconvDirect9x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -50262,11 +51205,7 @@ sconvDirect9x32c3AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x32c3AVX512_kw:
@@ -50497,7 +51436,13 @@ sconvDirect9x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x32c3AVX512_strip
 
@@ -50507,7 +51452,7 @@ sconvDirect9x32c3AVX512_ret:
 
 // func sconvDirect10x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50556,6 +51501,13 @@ sconvDirect10x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -50622,11 +51574,7 @@ sconvDirect10x32c3AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x32c3AVX512_kw:
@@ -50879,7 +51827,13 @@ sconvDirect10x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x32c3AVX512_strip
 
@@ -50889,7 +51843,7 @@ sconvDirect10x32c3AVX512_ret:
 
 // func sconvDirect11x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -50938,6 +51892,13 @@ sconvDirect11x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -51007,11 +51968,7 @@ sconvDirect11x32c3AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x32c3AVX512_kw:
@@ -51283,7 +52240,13 @@ sconvDirect11x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x32c3AVX512_strip
 
@@ -51293,7 +52256,7 @@ sconvDirect11x32c3AVX512_ret:
 
 // func sconvDirect12x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51342,6 +52305,13 @@ sconvDirect12x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -51414,11 +52384,7 @@ sconvDirect12x32c3AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x32c3AVX512_kw:
@@ -51709,7 +52675,13 @@ sconvDirect12x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x32c3AVX512_strip
 
@@ -51719,7 +52691,7 @@ sconvDirect12x32c3AVX512_ret:
 
 // func sconvDirect13x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -51768,6 +52740,13 @@ sconvDirect13x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -51845,11 +52824,7 @@ sconvDirect13x32c3AVX512_kh:
 	PREFETCHT0 768(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x32c3AVX512_kw:
@@ -52162,7 +53137,13 @@ sconvDirect13x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x32c3AVX512_strip
 
@@ -52172,7 +53153,7 @@ sconvDirect13x32c3AVX512_ret:
 
 // func sconvDirect14x32c3AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x32c3AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52221,6 +53202,13 @@ sconvDirect14x32c3AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x32c3AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -52301,11 +53289,7 @@ sconvDirect14x32c3AVX512_kh:
 	PREFETCHT0 832(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x32c3AVX512_kw:
@@ -52637,7 +53621,13 @@ sconvDirect14x32c3AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x32c3AVX512_strip
 
@@ -52647,7 +53637,7 @@ sconvDirect14x32c3AVX512_ret:
 
 // func sconvDirect1x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52696,6 +53686,13 @@ sconvDirect1x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -52728,9 +53725,6 @@ sconvDirect1x16g4AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16g4AVX512_kw:
@@ -52794,7 +53788,13 @@ sconvDirect1x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4AVX512_strip
 
@@ -52804,7 +53804,7 @@ sconvDirect1x16g4AVX512_ret:
 
 // func sconvDirect2x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -52853,6 +53853,13 @@ sconvDirect2x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -52887,9 +53894,6 @@ sconvDirect2x16g4AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16g4AVX512_kw:
@@ -52966,7 +53970,13 @@ sconvDirect2x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4AVX512_strip
 
@@ -52976,7 +53986,7 @@ sconvDirect2x16g4AVX512_ret:
 
 // func sconvDirect3x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53025,6 +54035,13 @@ sconvDirect3x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -53061,9 +54078,6 @@ sconvDirect3x16g4AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16g4AVX512_kw:
@@ -53153,7 +54167,13 @@ sconvDirect3x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4AVX512_strip
 
@@ -53163,7 +54183,7 @@ sconvDirect3x16g4AVX512_ret:
 
 // func sconvDirect4x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53212,6 +54232,13 @@ sconvDirect4x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -53252,9 +54279,6 @@ sconvDirect4x16g4AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16g4AVX512_kw:
@@ -53360,7 +54384,13 @@ sconvDirect4x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4AVX512_strip
 
@@ -53370,7 +54400,7 @@ sconvDirect4x16g4AVX512_ret:
 
 // func sconvDirect5x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53419,6 +54449,13 @@ sconvDirect5x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -53461,9 +54498,6 @@ sconvDirect5x16g4AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16g4AVX512_kw:
@@ -53582,7 +54616,13 @@ sconvDirect5x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4AVX512_strip
 
@@ -53592,7 +54632,7 @@ sconvDirect5x16g4AVX512_ret:
 
 // func sconvDirect6x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53641,6 +54681,13 @@ sconvDirect6x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -53685,9 +54732,6 @@ sconvDirect6x16g4AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16g4AVX512_kw:
@@ -53819,7 +54863,13 @@ sconvDirect6x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4AVX512_strip
 
@@ -53829,7 +54879,7 @@ sconvDirect6x16g4AVX512_ret:
 
 // func sconvDirect7x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -53878,6 +54928,13 @@ sconvDirect7x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -53926,9 +54983,6 @@ sconvDirect7x16g4AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16g4AVX512_kw:
@@ -54076,7 +55130,13 @@ sconvDirect7x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4AVX512_strip
 
@@ -54086,7 +55146,7 @@ sconvDirect7x16g4AVX512_ret:
 
 // func sconvDirect8x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -54135,6 +55195,13 @@ sconvDirect8x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -54185,9 +55252,6 @@ sconvDirect8x16g4AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16g4AVX512_kw:
@@ -54348,7 +55412,13 @@ sconvDirect8x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4AVX512_strip
 
@@ -54358,7 +55428,7 @@ sconvDirect8x16g4AVX512_ret:
 
 // func sconvDirect9x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -54407,6 +55477,13 @@ sconvDirect9x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -54459,9 +55536,6 @@ sconvDirect9x16g4AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16g4AVX512_kw:
@@ -54635,7 +55709,13 @@ sconvDirect9x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4AVX512_strip
 
@@ -54645,7 +55725,7 @@ sconvDirect9x16g4AVX512_ret:
 
 // func sconvDirect10x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -54694,6 +55774,13 @@ sconvDirect10x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -54750,9 +55837,6 @@ sconvDirect10x16g4AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16g4AVX512_kw:
@@ -54942,7 +56026,13 @@ sconvDirect10x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4AVX512_strip
 
@@ -54952,7 +56042,7 @@ sconvDirect10x16g4AVX512_ret:
 
 // func sconvDirect11x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -55001,6 +56091,13 @@ sconvDirect11x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -55059,9 +56156,6 @@ sconvDirect11x16g4AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16g4AVX512_kw:
@@ -55264,7 +56358,13 @@ sconvDirect11x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4AVX512_strip
 
@@ -55274,7 +56374,7 @@ sconvDirect11x16g4AVX512_ret:
 
 // func sconvDirect12x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -55323,6 +56423,13 @@ sconvDirect12x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -55383,9 +56490,6 @@ sconvDirect12x16g4AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16g4AVX512_kw:
@@ -55601,7 +56705,13 @@ sconvDirect12x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4AVX512_strip
 
@@ -55611,7 +56721,7 @@ sconvDirect12x16g4AVX512_ret:
 
 // func sconvDirect13x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -55660,6 +56770,13 @@ sconvDirect13x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -55724,9 +56841,6 @@ sconvDirect13x16g4AVX512_kh:
 	PREFETCHT0 768(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16g4AVX512_kw:
@@ -55958,7 +57072,13 @@ sconvDirect13x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4AVX512_strip
 
@@ -55968,7 +57088,7 @@ sconvDirect13x16g4AVX512_ret:
 
 // func sconvDirect14x16g4AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g4AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -56017,6 +57137,13 @@ sconvDirect14x16g4AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g4AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -56083,9 +57210,6 @@ sconvDirect14x16g4AVX512_kh:
 	PREFETCHT0 832(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16g4AVX512_kw:
@@ -56330,7 +57454,13 @@ sconvDirect14x16g4AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4AVX512_strip
 
@@ -56340,7 +57470,7 @@ sconvDirect14x16g4AVX512_ret:
 
 // func sconvDirect1x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -56389,6 +57519,13 @@ sconvDirect1x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -56745,7 +57882,13 @@ sconvDirect1x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16w3s1AVX512_strip
 
@@ -56755,7 +57898,7 @@ sconvDirect1x16w3s1AVX512_ret:
 
 // func sconvDirect2x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -56804,6 +57947,13 @@ sconvDirect2x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -57231,7 +58381,13 @@ sconvDirect2x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16w3s1AVX512_strip
 
@@ -57241,7 +58397,7 @@ sconvDirect2x16w3s1AVX512_ret:
 
 // func sconvDirect3x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -57290,6 +58446,13 @@ sconvDirect3x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -57788,7 +58951,13 @@ sconvDirect3x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16w3s1AVX512_strip
 
@@ -57798,7 +58967,7 @@ sconvDirect3x16w3s1AVX512_ret:
 
 // func sconvDirect4x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -57847,6 +59016,13 @@ sconvDirect4x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -58416,7 +59592,13 @@ sconvDirect4x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16w3s1AVX512_strip
 
@@ -58426,7 +59608,7 @@ sconvDirect4x16w3s1AVX512_ret:
 
 // func sconvDirect5x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -58475,6 +59657,13 @@ sconvDirect5x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -59115,7 +60304,13 @@ sconvDirect5x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16w3s1AVX512_strip
 
@@ -59125,7 +60320,7 @@ sconvDirect5x16w3s1AVX512_ret:
 
 // func sconvDirect6x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -59174,6 +60369,13 @@ sconvDirect6x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -59885,7 +61087,13 @@ sconvDirect6x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16w3s1AVX512_strip
 
@@ -59895,7 +61103,7 @@ sconvDirect6x16w3s1AVX512_ret:
 
 // func sconvDirect7x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -59944,6 +61152,13 @@ sconvDirect7x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -60726,7 +61941,13 @@ sconvDirect7x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16w3s1AVX512_strip
 
@@ -60736,7 +61957,7 @@ sconvDirect7x16w3s1AVX512_ret:
 
 // func sconvDirect8x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -60785,6 +62006,13 @@ sconvDirect8x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -61638,7 +62866,13 @@ sconvDirect8x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16w3s1AVX512_strip
 
@@ -61648,7 +62882,7 @@ sconvDirect8x16w3s1AVX512_ret:
 
 // func sconvDirect9x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -61697,6 +62931,13 @@ sconvDirect9x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -62621,7 +63862,13 @@ sconvDirect9x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16w3s1AVX512_strip
 
@@ -62631,7 +63878,7 @@ sconvDirect9x16w3s1AVX512_ret:
 
 // func sconvDirect10x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -62680,6 +63927,13 @@ sconvDirect10x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -63675,7 +64929,13 @@ sconvDirect10x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16w3s1AVX512_strip
 
@@ -63685,7 +64945,7 @@ sconvDirect10x16w3s1AVX512_ret:
 
 // func sconvDirect11x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -63734,6 +64994,13 @@ sconvDirect11x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -64800,7 +66067,13 @@ sconvDirect11x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16w3s1AVX512_strip
 
@@ -64810,7 +66083,7 @@ sconvDirect11x16w3s1AVX512_ret:
 
 // func sconvDirect12x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -64859,6 +66132,13 @@ sconvDirect12x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -65996,7 +67276,13 @@ sconvDirect12x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16w3s1AVX512_strip
 
@@ -66006,7 +67292,7 @@ sconvDirect12x16w3s1AVX512_ret:
 
 // func sconvDirect13x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -66055,6 +67341,13 @@ sconvDirect13x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -67263,7 +68556,13 @@ sconvDirect13x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16w3s1AVX512_strip
 
@@ -67273,7 +68572,7 @@ sconvDirect13x16w3s1AVX512_ret:
 
 // func sconvDirect14x16w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -67322,6 +68621,13 @@ sconvDirect14x16w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -68601,7 +69907,13 @@ sconvDirect14x16w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16w3s1AVX512_strip
 
@@ -68611,7 +69923,7 @@ sconvDirect14x16w3s1AVX512_ret:
 
 // func sconvDirect1x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -68660,6 +69972,13 @@ sconvDirect1x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -69016,7 +70335,13 @@ sconvDirect1x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16w3s2AVX512_strip
 
@@ -69026,7 +70351,7 @@ sconvDirect1x16w3s2AVX512_ret:
 
 // func sconvDirect2x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -69075,6 +70400,13 @@ sconvDirect2x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -69518,7 +70850,13 @@ sconvDirect2x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16w3s2AVX512_strip
 
@@ -69528,7 +70866,7 @@ sconvDirect2x16w3s2AVX512_ret:
 
 // func sconvDirect3x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -69577,6 +70915,13 @@ sconvDirect3x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -70107,7 +71452,13 @@ sconvDirect3x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16w3s2AVX512_strip
 
@@ -70117,7 +71468,7 @@ sconvDirect3x16w3s2AVX512_ret:
 
 // func sconvDirect4x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -70166,6 +71517,13 @@ sconvDirect4x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -70783,7 +72141,13 @@ sconvDirect4x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16w3s2AVX512_strip
 
@@ -70793,7 +72157,7 @@ sconvDirect4x16w3s2AVX512_ret:
 
 // func sconvDirect5x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -70842,6 +72206,13 @@ sconvDirect5x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -71546,7 +72917,13 @@ sconvDirect5x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16w3s2AVX512_strip
 
@@ -71556,7 +72933,7 @@ sconvDirect5x16w3s2AVX512_ret:
 
 // func sconvDirect6x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -71605,6 +72982,13 @@ sconvDirect6x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -72396,7 +73780,13 @@ sconvDirect6x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16w3s2AVX512_strip
 
@@ -72406,7 +73796,7 @@ sconvDirect6x16w3s2AVX512_ret:
 
 // func sconvDirect7x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -72455,6 +73845,13 @@ sconvDirect7x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -73333,7 +74730,13 @@ sconvDirect7x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16w3s2AVX512_strip
 
@@ -73343,7 +74746,7 @@ sconvDirect7x16w3s2AVX512_ret:
 
 // func sconvDirect8x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -73392,6 +74795,13 @@ sconvDirect8x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -74357,7 +75767,13 @@ sconvDirect8x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16w3s2AVX512_strip
 
@@ -74367,7 +75783,7 @@ sconvDirect8x16w3s2AVX512_ret:
 
 // func sconvDirect9x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -74416,6 +75832,13 @@ sconvDirect9x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -75468,7 +76891,13 @@ sconvDirect9x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16w3s2AVX512_strip
 
@@ -75478,7 +76907,7 @@ sconvDirect9x16w3s2AVX512_ret:
 
 // func sconvDirect10x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -75527,6 +76956,13 @@ sconvDirect10x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -76666,7 +78102,13 @@ sconvDirect10x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16w3s2AVX512_strip
 
@@ -76676,7 +78118,7 @@ sconvDirect10x16w3s2AVX512_ret:
 
 // func sconvDirect11x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -76725,6 +78167,13 @@ sconvDirect11x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -77951,7 +79400,13 @@ sconvDirect11x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16w3s2AVX512_strip
 
@@ -77961,7 +79416,7 @@ sconvDirect11x16w3s2AVX512_ret:
 
 // func sconvDirect12x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -78010,6 +79465,13 @@ sconvDirect12x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -79323,7 +80785,13 @@ sconvDirect12x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16w3s2AVX512_strip
 
@@ -79333,7 +80801,7 @@ sconvDirect12x16w3s2AVX512_ret:
 
 // func sconvDirect13x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -79382,6 +80850,13 @@ sconvDirect13x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -80782,7 +82257,13 @@ sconvDirect13x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16w3s2AVX512_strip
 
@@ -80792,7 +82273,7 @@ sconvDirect13x16w3s2AVX512_ret:
 
 // func sconvDirect14x16w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -80841,6 +82322,13 @@ sconvDirect14x16w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -82328,7 +83816,13 @@ sconvDirect14x16w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16w3s2AVX512_strip
 
@@ -82338,7 +83832,7 @@ sconvDirect14x16w3s2AVX512_ret:
 
 // func sconvDirect1x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82387,6 +83881,13 @@ sconvDirect1x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -82539,7 +84040,13 @@ sconvDirect1x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4w3s1AVX512_strip
 
@@ -82549,7 +84056,7 @@ sconvDirect1x16g4w3s1AVX512_ret:
 
 // func sconvDirect2x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82598,6 +84105,13 @@ sconvDirect2x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -82773,7 +84287,13 @@ sconvDirect2x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4w3s1AVX512_strip
 
@@ -82783,7 +84303,7 @@ sconvDirect2x16g4w3s1AVX512_ret:
 
 // func sconvDirect3x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -82832,6 +84352,13 @@ sconvDirect3x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -83030,7 +84557,13 @@ sconvDirect3x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4w3s1AVX512_strip
 
@@ -83040,7 +84573,7 @@ sconvDirect3x16g4w3s1AVX512_ret:
 
 // func sconvDirect4x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83089,6 +84622,13 @@ sconvDirect4x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -83310,7 +84850,13 @@ sconvDirect4x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4w3s1AVX512_strip
 
@@ -83320,7 +84866,7 @@ sconvDirect4x16g4w3s1AVX512_ret:
 
 // func sconvDirect5x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83369,6 +84915,13 @@ sconvDirect5x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -83613,7 +85166,13 @@ sconvDirect5x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4w3s1AVX512_strip
 
@@ -83623,7 +85182,7 @@ sconvDirect5x16g4w3s1AVX512_ret:
 
 // func sconvDirect6x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83672,6 +85231,13 @@ sconvDirect6x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -83939,7 +85505,13 @@ sconvDirect6x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4w3s1AVX512_strip
 
@@ -83949,7 +85521,7 @@ sconvDirect6x16g4w3s1AVX512_ret:
 
 // func sconvDirect7x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -83998,6 +85570,13 @@ sconvDirect7x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -84288,7 +85867,13 @@ sconvDirect7x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4w3s1AVX512_strip
 
@@ -84298,7 +85883,7 @@ sconvDirect7x16g4w3s1AVX512_ret:
 
 // func sconvDirect8x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -84347,6 +85932,13 @@ sconvDirect8x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -84660,7 +86252,13 @@ sconvDirect8x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4w3s1AVX512_strip
 
@@ -84670,7 +86268,7 @@ sconvDirect8x16g4w3s1AVX512_ret:
 
 // func sconvDirect9x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -84719,6 +86317,13 @@ sconvDirect9x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -85055,7 +86660,13 @@ sconvDirect9x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4w3s1AVX512_strip
 
@@ -85065,7 +86676,7 @@ sconvDirect9x16g4w3s1AVX512_ret:
 
 // func sconvDirect10x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85114,6 +86725,13 @@ sconvDirect10x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -85473,7 +87091,13 @@ sconvDirect10x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4w3s1AVX512_strip
 
@@ -85483,7 +87107,7 @@ sconvDirect10x16g4w3s1AVX512_ret:
 
 // func sconvDirect11x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85532,6 +87156,13 @@ sconvDirect11x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -85914,7 +87545,13 @@ sconvDirect11x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4w3s1AVX512_strip
 
@@ -85924,7 +87561,7 @@ sconvDirect11x16g4w3s1AVX512_ret:
 
 // func sconvDirect12x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -85973,6 +87610,13 @@ sconvDirect12x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -86378,7 +88022,13 @@ sconvDirect12x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4w3s1AVX512_strip
 
@@ -86388,7 +88038,7 @@ sconvDirect12x16g4w3s1AVX512_ret:
 
 // func sconvDirect13x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -86437,6 +88087,13 @@ sconvDirect13x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -86865,7 +88522,13 @@ sconvDirect13x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4w3s1AVX512_strip
 
@@ -86875,7 +88538,7 @@ sconvDirect13x16g4w3s1AVX512_ret:
 
 // func sconvDirect14x16g4w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g4w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -86924,6 +88587,13 @@ sconvDirect14x16g4w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g4w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -87375,7 +89045,13 @@ sconvDirect14x16g4w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4w3s1AVX512_strip
 
@@ -87385,7 +89061,7 @@ sconvDirect14x16g4w3s1AVX512_ret:
 
 // func sconvDirect1x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -87434,6 +89110,13 @@ sconvDirect1x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -87586,7 +89269,13 @@ sconvDirect1x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g4w3s2AVX512_strip
 
@@ -87596,7 +89285,7 @@ sconvDirect1x16g4w3s2AVX512_ret:
 
 // func sconvDirect2x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -87645,6 +89334,13 @@ sconvDirect2x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -87824,7 +89520,13 @@ sconvDirect2x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g4w3s2AVX512_strip
 
@@ -87834,7 +89536,7 @@ sconvDirect2x16g4w3s2AVX512_ret:
 
 // func sconvDirect3x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -87883,6 +89585,13 @@ sconvDirect3x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -88089,7 +89798,13 @@ sconvDirect3x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g4w3s2AVX512_strip
 
@@ -88099,7 +89814,7 @@ sconvDirect3x16g4w3s2AVX512_ret:
 
 // func sconvDirect4x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -88148,6 +89863,13 @@ sconvDirect4x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -88381,7 +90103,13 @@ sconvDirect4x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g4w3s2AVX512_strip
 
@@ -88391,7 +90119,7 @@ sconvDirect4x16g4w3s2AVX512_ret:
 
 // func sconvDirect5x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -88440,6 +90168,13 @@ sconvDirect5x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -88700,7 +90435,13 @@ sconvDirect5x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g4w3s2AVX512_strip
 
@@ -88710,7 +90451,7 @@ sconvDirect5x16g4w3s2AVX512_ret:
 
 // func sconvDirect6x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -88759,6 +90500,13 @@ sconvDirect6x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -89046,7 +90794,13 @@ sconvDirect6x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g4w3s2AVX512_strip
 
@@ -89056,7 +90810,7 @@ sconvDirect6x16g4w3s2AVX512_ret:
 
 // func sconvDirect7x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89105,6 +90859,13 @@ sconvDirect7x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -89419,7 +91180,13 @@ sconvDirect7x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g4w3s2AVX512_strip
 
@@ -89429,7 +91196,7 @@ sconvDirect7x16g4w3s2AVX512_ret:
 
 // func sconvDirect8x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89478,6 +91245,13 @@ sconvDirect8x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -89819,7 +91593,13 @@ sconvDirect8x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g4w3s2AVX512_strip
 
@@ -89829,7 +91609,7 @@ sconvDirect8x16g4w3s2AVX512_ret:
 
 // func sconvDirect9x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -89878,6 +91658,13 @@ sconvDirect9x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -90246,7 +92033,13 @@ sconvDirect9x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g4w3s2AVX512_strip
 
@@ -90256,7 +92049,7 @@ sconvDirect9x16g4w3s2AVX512_ret:
 
 // func sconvDirect10x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90305,6 +92098,13 @@ sconvDirect10x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -90700,7 +92500,13 @@ sconvDirect10x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g4w3s2AVX512_strip
 
@@ -90710,7 +92516,7 @@ sconvDirect10x16g4w3s2AVX512_ret:
 
 // func sconvDirect11x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -90759,6 +92565,13 @@ sconvDirect11x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -91181,7 +92994,13 @@ sconvDirect11x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g4w3s2AVX512_strip
 
@@ -91191,7 +93010,7 @@ sconvDirect11x16g4w3s2AVX512_ret:
 
 // func sconvDirect12x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -91240,6 +93059,13 @@ sconvDirect12x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -91689,7 +93515,13 @@ sconvDirect12x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g4w3s2AVX512_strip
 
@@ -91699,7 +93531,7 @@ sconvDirect12x16g4w3s2AVX512_ret:
 
 // func sconvDirect13x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -91748,6 +93580,13 @@ sconvDirect13x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -92224,7 +94063,13 @@ sconvDirect13x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g4w3s2AVX512_strip
 
@@ -92234,7 +94079,7 @@ sconvDirect13x16g4w3s2AVX512_ret:
 
 // func sconvDirect14x16g4w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g4w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g4w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -92283,6 +94128,13 @@ sconvDirect14x16g4w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g4w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -92786,7 +94638,13 @@ sconvDirect14x16g4w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g4w3s2AVX512_strip
 
@@ -92796,7 +94654,7 @@ sconvDirect14x16g4w3s2AVX512_ret:
 
 // func sconvDirect1x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -92845,6 +94703,13 @@ sconvDirect1x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -92877,13 +94742,7 @@ sconvDirect1x16g8AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect1x16g8AVX512_kw:
@@ -92967,7 +94826,13 @@ sconvDirect1x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8AVX512_strip
 
@@ -92977,7 +94842,7 @@ sconvDirect1x16g8AVX512_ret:
 
 // func sconvDirect2x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93026,6 +94891,13 @@ sconvDirect2x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -93060,13 +94932,7 @@ sconvDirect2x16g8AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect2x16g8AVX512_kw:
@@ -93171,7 +95037,13 @@ sconvDirect2x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8AVX512_strip
 
@@ -93181,7 +95053,7 @@ sconvDirect2x16g8AVX512_ret:
 
 // func sconvDirect3x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93230,6 +95102,13 @@ sconvDirect3x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -93266,13 +95145,7 @@ sconvDirect3x16g8AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect3x16g8AVX512_kw:
@@ -93398,7 +95271,13 @@ sconvDirect3x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8AVX512_strip
 
@@ -93408,7 +95287,7 @@ sconvDirect3x16g8AVX512_ret:
 
 // func sconvDirect4x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93457,6 +95336,13 @@ sconvDirect4x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -93497,13 +95383,7 @@ sconvDirect4x16g8AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect4x16g8AVX512_kw:
@@ -93653,7 +95533,13 @@ sconvDirect4x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8AVX512_strip
 
@@ -93663,7 +95549,7 @@ sconvDirect4x16g8AVX512_ret:
 
 // func sconvDirect5x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93712,6 +95598,13 @@ sconvDirect5x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -93754,13 +95647,7 @@ sconvDirect5x16g8AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect5x16g8AVX512_kw:
@@ -93931,7 +95818,13 @@ sconvDirect5x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8AVX512_strip
 
@@ -93941,7 +95834,7 @@ sconvDirect5x16g8AVX512_ret:
 
 // func sconvDirect6x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -93990,6 +95883,13 @@ sconvDirect6x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -94034,13 +95934,7 @@ sconvDirect6x16g8AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect6x16g8AVX512_kw:
@@ -94232,7 +96126,13 @@ sconvDirect6x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8AVX512_strip
 
@@ -94242,7 +96142,7 @@ sconvDirect6x16g8AVX512_ret:
 
 // func sconvDirect7x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94291,6 +96191,13 @@ sconvDirect7x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -94339,13 +96246,7 @@ sconvDirect7x16g8AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect7x16g8AVX512_kw:
@@ -94561,7 +96462,13 @@ sconvDirect7x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8AVX512_strip
 
@@ -94571,7 +96478,7 @@ sconvDirect7x16g8AVX512_ret:
 
 // func sconvDirect8x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94620,6 +96527,13 @@ sconvDirect8x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -94670,13 +96584,7 @@ sconvDirect8x16g8AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect8x16g8AVX512_kw:
@@ -94913,7 +96821,13 @@ sconvDirect8x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8AVX512_strip
 
@@ -94923,7 +96837,7 @@ sconvDirect8x16g8AVX512_ret:
 
 // func sconvDirect9x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -94972,6 +96886,13 @@ sconvDirect9x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -95024,13 +96945,7 @@ sconvDirect9x16g8AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect9x16g8AVX512_kw:
@@ -95288,7 +97203,13 @@ sconvDirect9x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8AVX512_strip
 
@@ -95298,7 +97219,7 @@ sconvDirect9x16g8AVX512_ret:
 
 // func sconvDirect10x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -95347,6 +97268,13 @@ sconvDirect10x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -95403,13 +97331,7 @@ sconvDirect10x16g8AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect10x16g8AVX512_kw:
@@ -95691,7 +97613,13 @@ sconvDirect10x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8AVX512_strip
 
@@ -95701,7 +97629,7 @@ sconvDirect10x16g8AVX512_ret:
 
 // func sconvDirect11x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -95750,6 +97678,13 @@ sconvDirect11x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -95808,13 +97743,7 @@ sconvDirect11x16g8AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect11x16g8AVX512_kw:
@@ -96117,7 +98046,13 @@ sconvDirect11x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8AVX512_strip
 
@@ -96127,7 +98062,7 @@ sconvDirect11x16g8AVX512_ret:
 
 // func sconvDirect12x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -96176,6 +98111,13 @@ sconvDirect12x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -96236,13 +98178,7 @@ sconvDirect12x16g8AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect12x16g8AVX512_kw:
@@ -96566,7 +98502,13 @@ sconvDirect12x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8AVX512_strip
 
@@ -96576,7 +98518,7 @@ sconvDirect12x16g8AVX512_ret:
 
 // func sconvDirect13x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -96625,6 +98567,13 @@ sconvDirect13x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -96689,13 +98638,7 @@ sconvDirect13x16g8AVX512_kh:
 	PREFETCHT0 768(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect13x16g8AVX512_kw:
@@ -97043,7 +98986,13 @@ sconvDirect13x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8AVX512_strip
 
@@ -97053,7 +99002,7 @@ sconvDirect13x16g8AVX512_ret:
 
 // func sconvDirect14x16g8AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g8AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -97102,6 +99051,13 @@ sconvDirect14x16g8AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g8AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -97168,13 +99124,7 @@ sconvDirect14x16g8AVX512_kh:
 	PREFETCHT0 832(SI)(AX*1)
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	PREFETCHT1 64(DI)(AX*1)
-	PREFETCHT1 128(DI)(AX*1)
-	PREFETCHT1 192(DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	PREFETCHT1 320(DI)(AX*1)
-	PREFETCHT1 384(DI)(AX*1)
-	PREFETCHT1 448(DI)(AX*1)
 	MOVQ       nkw+48(FP), AX
 
 sconvDirect14x16g8AVX512_kw:
@@ -97543,7 +99493,13 @@ sconvDirect14x16g8AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8AVX512_strip
 
@@ -97553,7 +99509,7 @@ sconvDirect14x16g8AVX512_ret:
 
 // func sconvDirect1x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -97602,6 +99558,13 @@ sconvDirect1x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -97830,7 +99793,13 @@ sconvDirect1x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8w3s1AVX512_strip
 
@@ -97840,7 +99809,7 @@ sconvDirect1x16g8w3s1AVX512_ret:
 
 // func sconvDirect2x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -97889,6 +99858,13 @@ sconvDirect2x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -98156,7 +100132,13 @@ sconvDirect2x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8w3s1AVX512_strip
 
@@ -98166,7 +100148,7 @@ sconvDirect2x16g8w3s1AVX512_ret:
 
 // func sconvDirect3x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -98215,6 +100197,13 @@ sconvDirect3x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -98521,7 +100510,13 @@ sconvDirect3x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8w3s1AVX512_strip
 
@@ -98531,7 +100526,7 @@ sconvDirect3x16g8w3s1AVX512_ret:
 
 // func sconvDirect4x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -98580,6 +100575,13 @@ sconvDirect4x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -98925,7 +100927,13 @@ sconvDirect4x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8w3s1AVX512_strip
 
@@ -98935,7 +100943,7 @@ sconvDirect4x16g8w3s1AVX512_ret:
 
 // func sconvDirect5x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -98984,6 +100992,13 @@ sconvDirect5x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -99368,7 +101383,13 @@ sconvDirect5x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8w3s1AVX512_strip
 
@@ -99378,7 +101399,7 @@ sconvDirect5x16g8w3s1AVX512_ret:
 
 // func sconvDirect6x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -99427,6 +101448,13 @@ sconvDirect6x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -99850,7 +101878,13 @@ sconvDirect6x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8w3s1AVX512_strip
 
@@ -99860,7 +101894,7 @@ sconvDirect6x16g8w3s1AVX512_ret:
 
 // func sconvDirect7x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -99909,6 +101943,13 @@ sconvDirect7x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -100371,7 +102412,13 @@ sconvDirect7x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8w3s1AVX512_strip
 
@@ -100381,7 +102428,7 @@ sconvDirect7x16g8w3s1AVX512_ret:
 
 // func sconvDirect8x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -100430,6 +102477,13 @@ sconvDirect8x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -100931,7 +102985,13 @@ sconvDirect8x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8w3s1AVX512_strip
 
@@ -100941,7 +103001,7 @@ sconvDirect8x16g8w3s1AVX512_ret:
 
 // func sconvDirect9x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -100990,6 +103050,13 @@ sconvDirect9x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -101530,7 +103597,13 @@ sconvDirect9x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8w3s1AVX512_strip
 
@@ -101540,7 +103613,7 @@ sconvDirect9x16g8w3s1AVX512_ret:
 
 // func sconvDirect10x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -101589,6 +103662,13 @@ sconvDirect10x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -102168,7 +104248,13 @@ sconvDirect10x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8w3s1AVX512_strip
 
@@ -102178,7 +104264,7 @@ sconvDirect10x16g8w3s1AVX512_ret:
 
 // func sconvDirect11x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -102227,6 +104313,13 @@ sconvDirect11x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -102845,7 +104938,13 @@ sconvDirect11x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8w3s1AVX512_strip
 
@@ -102855,7 +104954,7 @@ sconvDirect11x16g8w3s1AVX512_ret:
 
 // func sconvDirect12x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -102904,6 +105003,13 @@ sconvDirect12x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -103561,7 +105667,13 @@ sconvDirect12x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8w3s1AVX512_strip
 
@@ -103571,7 +105683,7 @@ sconvDirect12x16g8w3s1AVX512_ret:
 
 // func sconvDirect13x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -103620,6 +105732,13 @@ sconvDirect13x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -104316,7 +106435,13 @@ sconvDirect13x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8w3s1AVX512_strip
 
@@ -104326,7 +106451,7 @@ sconvDirect13x16g8w3s1AVX512_ret:
 
 // func sconvDirect14x16g8w3s1AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g8w3s1AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -104375,6 +106500,13 @@ sconvDirect14x16g8w3s1AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g8w3s1AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -105110,7 +107242,13 @@ sconvDirect14x16g8w3s1AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8w3s1AVX512_strip
 
@@ -105120,7 +107258,7 @@ sconvDirect14x16g8w3s1AVX512_ret:
 
 // func sconvDirect1x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect1x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -105169,6 +107307,13 @@ sconvDirect1x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect1x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -105397,7 +107542,13 @@ sconvDirect1x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000040, 40(SP)
 	ADDQ    $0x00000040, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect1x16g8w3s2AVX512_strip
 
@@ -105407,7 +107558,7 @@ sconvDirect1x16g8w3s2AVX512_ret:
 
 // func sconvDirect2x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect2x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -105456,6 +107607,13 @@ sconvDirect2x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect2x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -105731,7 +107889,13 @@ sconvDirect2x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000080, 40(SP)
 	ADDQ    $0x00000080, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect2x16g8w3s2AVX512_strip
 
@@ -105741,7 +107905,7 @@ sconvDirect2x16g8w3s2AVX512_ret:
 
 // func sconvDirect3x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect3x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -105790,6 +107954,13 @@ sconvDirect3x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect3x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -106112,7 +108283,13 @@ sconvDirect3x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000000c0, 40(SP)
 	ADDQ    $0x000000c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect3x16g8w3s2AVX512_strip
 
@@ -106122,7 +108299,7 @@ sconvDirect3x16g8w3s2AVX512_ret:
 
 // func sconvDirect4x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect4x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -106171,6 +108348,13 @@ sconvDirect4x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect4x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -106540,7 +108724,13 @@ sconvDirect4x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000100, 40(SP)
 	ADDQ    $0x00000100, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect4x16g8w3s2AVX512_strip
 
@@ -106550,7 +108740,7 @@ sconvDirect4x16g8w3s2AVX512_ret:
 
 // func sconvDirect5x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect5x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -106599,6 +108789,13 @@ sconvDirect5x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect5x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -107015,7 +109212,13 @@ sconvDirect5x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000140, 40(SP)
 	ADDQ    $0x00000140, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect5x16g8w3s2AVX512_strip
 
@@ -107025,7 +109228,7 @@ sconvDirect5x16g8w3s2AVX512_ret:
 
 // func sconvDirect6x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect6x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -107074,6 +109277,13 @@ sconvDirect6x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect6x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -107537,7 +109747,13 @@ sconvDirect6x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000180, 40(SP)
 	ADDQ    $0x00000180, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect6x16g8w3s2AVX512_strip
 
@@ -107547,7 +109763,7 @@ sconvDirect6x16g8w3s2AVX512_ret:
 
 // func sconvDirect7x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect7x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -107596,6 +109812,13 @@ sconvDirect7x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect7x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -108106,7 +110329,13 @@ sconvDirect7x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000001c0, 40(SP)
 	ADDQ    $0x000001c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect7x16g8w3s2AVX512_strip
 
@@ -108116,7 +110345,7 @@ sconvDirect7x16g8w3s2AVX512_ret:
 
 // func sconvDirect8x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect8x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -108165,6 +110394,13 @@ sconvDirect8x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect8x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -108722,7 +110958,13 @@ sconvDirect8x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000200, 40(SP)
 	ADDQ    $0x00000200, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect8x16g8w3s2AVX512_strip
 
@@ -108732,7 +110974,7 @@ sconvDirect8x16g8w3s2AVX512_ret:
 
 // func sconvDirect9x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect9x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -108781,6 +111023,13 @@ sconvDirect9x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect9x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -109385,7 +111634,13 @@ sconvDirect9x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000240, 40(SP)
 	ADDQ    $0x00000240, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect9x16g8w3s2AVX512_strip
 
@@ -109395,7 +111650,7 @@ sconvDirect9x16g8w3s2AVX512_ret:
 
 // func sconvDirect10x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect10x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -109444,6 +111699,13 @@ sconvDirect10x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect10x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -110095,7 +112357,13 @@ sconvDirect10x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000280, 40(SP)
 	ADDQ    $0x00000280, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect10x16g8w3s2AVX512_strip
 
@@ -110105,7 +112373,7 @@ sconvDirect10x16g8w3s2AVX512_ret:
 
 // func sconvDirect11x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect11x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -110154,6 +112422,13 @@ sconvDirect11x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect11x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -110852,7 +113127,13 @@ sconvDirect11x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x000002c0, 40(SP)
 	ADDQ    $0x000002c0, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect11x16g8w3s2AVX512_strip
 
@@ -110862,7 +113143,7 @@ sconvDirect11x16g8w3s2AVX512_ret:
 
 // func sconvDirect12x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect12x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -110911,6 +113192,13 @@ sconvDirect12x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect12x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -111656,7 +113944,13 @@ sconvDirect12x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000300, 40(SP)
 	ADDQ    $0x00000300, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect12x16g8w3s2AVX512_strip
 
@@ -111666,7 +113960,7 @@ sconvDirect12x16g8w3s2AVX512_ret:
 
 // func sconvDirect13x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect13x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -111715,6 +114009,13 @@ sconvDirect13x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect13x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -112507,7 +114808,13 @@ sconvDirect13x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000340, 40(SP)
 	ADDQ    $0x00000340, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect13x16g8w3s2AVX512_strip
 
@@ -112517,7 +114824,7 @@ sconvDirect13x16g8w3s2AVX512_ret:
 
 // func sconvDirect14x16g8w3s2AVX512(src *float32, wts *float32, dst *float32, nstrips int, nicb int, nkh int, nkw int, pixStride int, kwStride int, khStride int, icbStride int, wkhStride int, wicbStride int, dstBlk int, bias *float32, res *float32, flags int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $80-136
+TEXT ·sconvDirect14x16g8w3s2AVX512(SB), NOSPLIT, $96-136
 	MOVQ   pixStride+56(FP), R8
 	SHLQ   $0x02, R8
 	MOVQ   kwStride+64(FP), DX
@@ -112566,6 +114873,13 @@ sconvDirect14x16g8w3s2AVX512_pfset:
 	IMULQ nicb+32(FP), AX
 
 sconvDirect14x16g8w3s2AVX512_pfwset:
+	MOVQ  AX, 80(SP)
+	MOVQ  flags+128(FP), BX
+	SHRQ  $0x07, BX
+	ANDQ  $0x03, BX
+	MOVQ  BX, 88(SP)
+	SHLQ  $0x06, BX
+	ADDQ  BX, AX
 	MOVQ  AX, 72(SP)
 	MOVQ  src+0(FP), AX
 	MOVQ  AX, 32(SP)
@@ -113405,7 +115719,13 @@ sconvDirect14x16g8w3s2AVX512_norelu:
 	ADDQ    AX, 32(SP)
 	ADDQ    $0x00000380, 40(SP)
 	ADDQ    $0x00000380, 48(SP)
-	MOVQ    $0x00000000, 72(SP)
+	MOVQ    88(SP), AX
+	INCQ    AX
+	ANDQ    $0x03, AX
+	MOVQ    AX, 88(SP)
+	SHLQ    $0x06, AX
+	ADDQ    80(SP), AX
+	MOVQ    AX, 72(SP)
 	DECQ    56(SP)
 	JNZ     sconvDirect14x16g8w3s2AVX512_strip
 

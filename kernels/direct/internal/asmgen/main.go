@@ -63,9 +63,13 @@ const (
 	// padding 1 slide with their neighbours.
 	flagClipLeft  = 1 << 4
 	flagClipRight = 1 << 5
-	// The first strip prefetches, into L2, the weights one chunk (nicb
-	// input blocks) ahead: the next chunk's, which the next call reads.
-	flagPrefetchNext = 1 << 6
+	// Strips prefetch, into L2, the weights one chunk (nicb input
+	// blocks) ahead: the next chunk's, which the next call reads. Each
+	// strip takes every fourth line, starting at line (phase + strip) mod
+	// 4 with phase in bits 7–8, so that four consecutive strips of a row
+	// fetch the chunk once, spread over their time.
+	flagPrefetchNext   = 1 << 6
+	prefetchPhaseShift = 7
 )
 
 // family is a set of microkernels for one ISA sharing a packed weight
@@ -270,10 +274,10 @@ func sconvKernel(f family, p int) {
 		return m
 	}
 
-	local := AllocLocal(80)
+	local := AllocLocal(96)
 	khAdv, icbAdv, wkhAdv, wicbAdv := local.Offset(0), local.Offset(8), local.Offset(16), local.Offset(24)
 	srcL, dstL, resL, stripsL := local.Offset(32), local.Offset(40), local.Offset(48), local.Offset(56)
-	pfDist, pfW := local.Offset(64), local.Offset(72)
+	pfDist, pfW, pfBase, pfPhase := local.Offset(64), local.Offset(72), local.Offset(80), local.Offset(88)
 
 	// Prologue: byte strides and the per-loop pointer adjustments.
 	MOVQ(arg("pixStride"), X)
@@ -320,7 +324,8 @@ func sconvKernel(f family, p int) {
 	IMUL3Q(U32(2*p), RAX, RAX)
 	Label(lbl("pfset"))
 	MOVQ(RAX, pfDist)
-	// pfW = nicb·4·wicbStride (bytes) with flagPrefetchNext, else 0.
+	// pfBase = nicb·4·wicbStride (bytes) with flagPrefetchNext, else 0
+	// (the current weights: cheap hits); pfW = pfBase + 64·phase.
 	XORQ(RAX, RAX)
 	TESTQ(U32(flagPrefetchNext), arg("flags"))
 	JZ(LabelRef(lbl("pfwset")))
@@ -328,6 +333,13 @@ func sconvKernel(f family, p int) {
 	SHLQ(U8(2), RAX)
 	IMULQ(arg("nicb"), RAX)
 	Label(lbl("pfwset"))
+	MOVQ(RAX, pfBase)
+	MOVQ(arg("flags"), RBX)
+	SHRQ(U8(prefetchPhaseShift), RBX)
+	ANDQ(U8(3), RBX)
+	MOVQ(RBX, pfPhase)
+	SHLQ(U8(6), RBX)
+	ADDQ(RBX, RAX)
 	MOVQ(RAX, pfW)
 	// Strip state.
 	MOVQ(arg("src"), RAX)
@@ -383,10 +395,10 @@ func sconvKernel(f family, p int) {
 	for off := 0; off < p*vbytes; off += 64 {
 		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
 	}
-	// The next chunk's weights (pfW; 0 after the first strip or without
-	// flagPrefetchNext: the current weights, a cheap hit).
+	// This strip's quarter of the next chunk's weights (see
+	// flagPrefetchNext).
 	MOVQ(pfW, cKW)
-	for off := 0; f.slide == 0 && off < icn*T*4; off += 64 {
+	for off := 0; f.slide == 0 && off < icn*T*4; off += 256 {
 		PREFETCHT1(Mem{Base: W, Index: cKW, Scale: 1, Disp: off})
 	}
 	if f.slide > 0 {
@@ -533,7 +545,14 @@ func sconvKernel(f family, p int) {
 	ADDQ(RAX, srcL)
 	ADDQ(U32(p*vbytes), dstL)
 	ADDQ(U32(p*vbytes), resL)
-	MOVQ(U32(0), pfW)
+	// Next prefetch phase: pfW = pfBase + 64·((phase+1) mod 4).
+	MOVQ(pfPhase, RAX)
+	INCQ(RAX)
+	ANDQ(U8(3), RAX)
+	MOVQ(RAX, pfPhase)
+	SHLQ(U8(6), RAX)
+	ADDQ(pfBase, RAX)
+	MOVQ(RAX, pfW)
 	DECQ(stripsL)
 	JNZ(LabelRef(lbl("strip")))
 
