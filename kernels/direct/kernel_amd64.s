@@ -225,12 +225,16 @@ sconvDirect1x32AVX2_icb:
 sconvDirect1x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x32AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x32AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x32AVX2_kw:
 	VBROADCASTSS (SI), Y5
@@ -482,12 +486,16 @@ sconvDirect2x32AVX2_icb:
 sconvDirect2x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x32AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x32AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x32AVX2_kw:
 	VBROADCASTSS (SI), Y9
@@ -804,12 +812,16 @@ sconvDirect3x32AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x32AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x32AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x32AVX2_kw:
 	VBROADCASTSS (SI), Y13
@@ -1175,10 +1187,14 @@ sconvDirect1x16AVX2_icb:
 sconvDirect1x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x16AVX2_kw:
 	VMOVUPS      (DI), Y2
@@ -1380,10 +1396,14 @@ sconvDirect2x16AVX2_icb:
 sconvDirect2x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x16AVX2_kw:
 	VMOVUPS      (DI), Y4
@@ -1622,10 +1642,14 @@ sconvDirect3x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x16AVX2_kw:
 	VMOVUPS      (DI), Y6
@@ -1902,10 +1926,14 @@ sconvDirect4x16AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x16AVX2_kw:
 	VMOVUPS      (DI), Y8
@@ -2222,10 +2250,14 @@ sconvDirect5x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x16AVX2_kw:
 	VMOVUPS      (DI), Y10
@@ -2578,10 +2610,14 @@ sconvDirect6x16AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x16AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x16AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x16AVX2_kw:
 	VMOVUPS      (DI), Y12
@@ -2953,9 +2989,13 @@ sconvDirect1x8AVX2_icb:
 sconvDirect1x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x8AVX2_kw:
 	VMOVUPS      (DI), Y1
@@ -3133,9 +3173,13 @@ sconvDirect2x8AVX2_icb:
 sconvDirect2x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x8AVX2_kw:
 	VMOVUPS      (DI), Y2
@@ -3336,9 +3380,13 @@ sconvDirect3x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x8AVX2_kw:
 	VMOVUPS      (DI), Y3
@@ -3563,9 +3611,13 @@ sconvDirect4x8AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x8AVX2_kw:
 	VMOVUPS      (DI), Y4
@@ -3816,9 +3868,13 @@ sconvDirect5x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x8AVX2_kw:
 	VMOVUPS      (DI), Y5
@@ -4091,9 +4147,13 @@ sconvDirect6x8AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x8AVX2_kw:
 	VMOVUPS      (DI), Y6
@@ -4391,9 +4451,13 @@ sconvDirect7x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x8AVX2_kw:
 	VMOVUPS      (DI), Y7
@@ -4716,9 +4780,13 @@ sconvDirect8x8AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x8AVX2_kw:
 	VMOVUPS      (DI), Y8
@@ -5064,9 +5132,13 @@ sconvDirect9x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x8AVX2_kw:
 	VMOVUPS      (DI), Y9
@@ -5436,9 +5508,13 @@ sconvDirect10x8AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x8AVX2_kw:
 	VMOVUPS      (DI), Y10
@@ -5834,9 +5910,13 @@ sconvDirect11x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x8AVX2_kw:
 	VMOVUPS      (DI), Y11
@@ -6254,9 +6334,13 @@ sconvDirect12x8AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x8AVX2_kw:
 	VMOVUPS      (DI), Y12
@@ -6699,9 +6783,13 @@ sconvDirect13x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x8AVX2_kw:
 	VMOVUPS      (DI), Y13
@@ -7169,9 +7257,13 @@ sconvDirect14x8AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x8AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x8AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x8AVX2_kw:
 	VMOVUPS      (DI), Y14
@@ -7636,10 +7728,14 @@ sconvDirect1x32c3AVX2_icb:
 sconvDirect1x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x32c3AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x32c3AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y5
@@ -7846,10 +7942,14 @@ sconvDirect2x32c3AVX2_icb:
 sconvDirect2x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x32c3AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x32c3AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y9
@@ -8096,10 +8196,14 @@ sconvDirect3x32c3AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x32c3AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x32c3AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x32c3AVX2_kw:
 	VBROADCASTSS (SI), Y13
@@ -8369,9 +8473,13 @@ sconvDirect1x8g4AVX2_icb:
 sconvDirect1x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x8g4AVX2_kw:
 	VMOVUPS     (DI), Y1
@@ -8537,9 +8645,13 @@ sconvDirect2x8g4AVX2_icb:
 sconvDirect2x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x8g4AVX2_kw:
 	VMOVUPS     (DI), Y2
@@ -8720,9 +8832,13 @@ sconvDirect3x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x8g4AVX2_kw:
 	VMOVUPS     (DI), Y3
@@ -8919,9 +9035,13 @@ sconvDirect4x8g4AVX2_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x8g4AVX2_kw:
 	VMOVUPS     (DI), Y4
@@ -9136,9 +9256,13 @@ sconvDirect5x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x8g4AVX2_kw:
 	VMOVUPS     (DI), Y5
@@ -9367,9 +9491,13 @@ sconvDirect6x8g4AVX2_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x8g4AVX2_kw:
 	VMOVUPS     (DI), Y6
@@ -9615,9 +9743,13 @@ sconvDirect7x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x8g4AVX2_kw:
 	VMOVUPS     (DI), Y7
@@ -9880,9 +10012,13 @@ sconvDirect8x8g4AVX2_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x8g4AVX2_kw:
 	VMOVUPS     (DI), Y8
@@ -10160,9 +10296,13 @@ sconvDirect9x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x8g4AVX2_kw:
 	VMOVUPS     (DI), Y9
@@ -10456,9 +10596,13 @@ sconvDirect10x8g4AVX2_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x8g4AVX2_kw:
 	VMOVUPS     (DI), Y10
@@ -10770,9 +10914,13 @@ sconvDirect11x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x8g4AVX2_kw:
 	VMOVUPS     (DI), Y11
@@ -11098,9 +11246,13 @@ sconvDirect12x8g4AVX2_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x8g4AVX2_kw:
 	VMOVUPS     (DI), Y12
@@ -11443,9 +11595,13 @@ sconvDirect13x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x8g4AVX2_kw:
 	VMOVUPS     (DI), Y13
@@ -11805,9 +11961,13 @@ sconvDirect14x8g4AVX2_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x8g4AVX2_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x8g4AVX2_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x8g4AVX2_kw:
 	VMOVUPS     (DI), Y14
@@ -12159,7 +12319,6 @@ sconvDirect1x8w3s1AVX2_icb:
 sconvDirect1x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y1
 	VMOVUPS      256(DI), Y2
 	VMOVUPS      512(DI), Y3
@@ -12452,7 +12611,6 @@ sconvDirect2x8w3s1AVX2_icb:
 sconvDirect2x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y2
 	VMOVUPS      256(DI), Y3
 	VMOVUPS      512(DI), Y4
@@ -12784,7 +12942,6 @@ sconvDirect3x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y3
 	VMOVUPS      256(DI), Y4
 	VMOVUPS      512(DI), Y5
@@ -13154,7 +13311,6 @@ sconvDirect4x8w3s1AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y4
 	VMOVUPS      256(DI), Y5
 	VMOVUPS      512(DI), Y6
@@ -13563,7 +13719,6 @@ sconvDirect5x8w3s1AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y5
 	VMOVUPS      256(DI), Y6
 	VMOVUPS      512(DI), Y7
@@ -14010,7 +14165,6 @@ sconvDirect6x8w3s1AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y6
 	VMOVUPS      256(DI), Y7
 	VMOVUPS      512(DI), Y8
@@ -14496,7 +14650,6 @@ sconvDirect7x8w3s1AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y7
 	VMOVUPS      256(DI), Y8
 	VMOVUPS      512(DI), Y9
@@ -15020,7 +15173,6 @@ sconvDirect8x8w3s1AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y8
 	VMOVUPS      256(DI), Y9
 	VMOVUPS      512(DI), Y10
@@ -15583,7 +15735,6 @@ sconvDirect9x8w3s1AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y9
 	VMOVUPS      256(DI), Y10
 	VMOVUPS      512(DI), Y11
@@ -16184,7 +16335,6 @@ sconvDirect10x8w3s1AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y10
 	VMOVUPS      256(DI), Y11
 	VMOVUPS      512(DI), Y12
@@ -16824,7 +16974,6 @@ sconvDirect11x8w3s1AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y11
 	VMOVUPS      256(DI), Y12
 	VMOVUPS      512(DI), Y13
@@ -17502,7 +17651,6 @@ sconvDirect12x8w3s1AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y12
 	VMOVUPS      256(DI), Y13
 	VMOVUPS      512(DI), Y14
@@ -18201,7 +18349,6 @@ sconvDirect1x8w3s2AVX2_icb:
 sconvDirect1x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y1
 	VMOVUPS      256(DI), Y2
 	VMOVUPS      512(DI), Y3
@@ -18494,7 +18641,6 @@ sconvDirect2x8w3s2AVX2_icb:
 sconvDirect2x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y2
 	VMOVUPS      256(DI), Y3
 	VMOVUPS      512(DI), Y4
@@ -18834,7 +18980,6 @@ sconvDirect3x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y3
 	VMOVUPS      256(DI), Y4
 	VMOVUPS      512(DI), Y5
@@ -19220,7 +19365,6 @@ sconvDirect4x8w3s2AVX2_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y4
 	VMOVUPS      256(DI), Y5
 	VMOVUPS      512(DI), Y6
@@ -19653,7 +19797,6 @@ sconvDirect5x8w3s2AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y5
 	VMOVUPS      256(DI), Y6
 	VMOVUPS      512(DI), Y7
@@ -20132,7 +20275,6 @@ sconvDirect6x8w3s2AVX2_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y6
 	VMOVUPS      256(DI), Y7
 	VMOVUPS      512(DI), Y8
@@ -20658,7 +20800,6 @@ sconvDirect7x8w3s2AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y7
 	VMOVUPS      256(DI), Y8
 	VMOVUPS      512(DI), Y9
@@ -21230,7 +21371,6 @@ sconvDirect8x8w3s2AVX2_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y8
 	VMOVUPS      256(DI), Y9
 	VMOVUPS      512(DI), Y10
@@ -21849,7 +21989,6 @@ sconvDirect9x8w3s2AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y9
 	VMOVUPS      256(DI), Y10
 	VMOVUPS      512(DI), Y11
@@ -22514,7 +22653,6 @@ sconvDirect10x8w3s2AVX2_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y10
 	VMOVUPS      256(DI), Y11
 	VMOVUPS      512(DI), Y12
@@ -23226,7 +23364,6 @@ sconvDirect11x8w3s2AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y11
 	VMOVUPS      256(DI), Y12
 	VMOVUPS      512(DI), Y13
@@ -23984,7 +24121,6 @@ sconvDirect12x8w3s2AVX2_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Y12
 	VMOVUPS      256(DI), Y13
 	VMOVUPS      512(DI), Y14
@@ -24771,7 +24907,6 @@ sconvDirect1x8g4w3s1AVX2_icb:
 sconvDirect1x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y1
 	VMOVUPS     128(DI), Y2
 	VMOVUPS     256(DI), Y3
@@ -24996,7 +25131,6 @@ sconvDirect2x8g4w3s1AVX2_icb:
 sconvDirect2x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y2
 	VMOVUPS     128(DI), Y3
 	VMOVUPS     256(DI), Y4
@@ -25244,7 +25378,6 @@ sconvDirect3x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y3
 	VMOVUPS     128(DI), Y4
 	VMOVUPS     256(DI), Y5
@@ -25514,7 +25647,6 @@ sconvDirect4x8g4w3s1AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y4
 	VMOVUPS     128(DI), Y5
 	VMOVUPS     256(DI), Y6
@@ -25807,7 +25939,6 @@ sconvDirect5x8g4w3s1AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y5
 	VMOVUPS     128(DI), Y6
 	VMOVUPS     256(DI), Y7
@@ -26122,7 +26253,6 @@ sconvDirect6x8g4w3s1AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y6
 	VMOVUPS     128(DI), Y7
 	VMOVUPS     256(DI), Y8
@@ -26460,7 +26590,6 @@ sconvDirect7x8g4w3s1AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y7
 	VMOVUPS     128(DI), Y8
 	VMOVUPS     256(DI), Y9
@@ -26820,7 +26949,6 @@ sconvDirect8x8g4w3s1AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y8
 	VMOVUPS     128(DI), Y9
 	VMOVUPS     256(DI), Y10
@@ -27203,7 +27331,6 @@ sconvDirect9x8g4w3s1AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y9
 	VMOVUPS     128(DI), Y10
 	VMOVUPS     256(DI), Y11
@@ -27608,7 +27735,6 @@ sconvDirect10x8g4w3s1AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y10
 	VMOVUPS     128(DI), Y11
 	VMOVUPS     256(DI), Y12
@@ -28036,7 +28162,6 @@ sconvDirect11x8g4w3s1AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y11
 	VMOVUPS     128(DI), Y12
 	VMOVUPS     256(DI), Y13
@@ -28486,7 +28611,6 @@ sconvDirect12x8g4w3s1AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y12
 	VMOVUPS     128(DI), Y13
 	VMOVUPS     256(DI), Y14
@@ -28941,7 +29065,6 @@ sconvDirect1x8g4w3s2AVX2_icb:
 sconvDirect1x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y1
 	VMOVUPS     128(DI), Y2
 	VMOVUPS     256(DI), Y3
@@ -29166,7 +29289,6 @@ sconvDirect2x8g4w3s2AVX2_icb:
 sconvDirect2x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y2
 	VMOVUPS     128(DI), Y3
 	VMOVUPS     256(DI), Y4
@@ -29418,7 +29540,6 @@ sconvDirect3x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y3
 	VMOVUPS     128(DI), Y4
 	VMOVUPS     256(DI), Y5
@@ -29696,7 +29817,6 @@ sconvDirect4x8g4w3s2AVX2_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y4
 	VMOVUPS     128(DI), Y5
 	VMOVUPS     256(DI), Y6
@@ -30001,7 +30121,6 @@ sconvDirect5x8g4w3s2AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y5
 	VMOVUPS     128(DI), Y6
 	VMOVUPS     256(DI), Y7
@@ -30332,7 +30451,6 @@ sconvDirect6x8g4w3s2AVX2_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y6
 	VMOVUPS     128(DI), Y7
 	VMOVUPS     256(DI), Y8
@@ -30690,7 +30808,6 @@ sconvDirect7x8g4w3s2AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y7
 	VMOVUPS     128(DI), Y8
 	VMOVUPS     256(DI), Y9
@@ -31074,7 +31191,6 @@ sconvDirect8x8g4w3s2AVX2_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y8
 	VMOVUPS     128(DI), Y9
 	VMOVUPS     256(DI), Y10
@@ -31485,7 +31601,6 @@ sconvDirect9x8g4w3s2AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y9
 	VMOVUPS     128(DI), Y10
 	VMOVUPS     256(DI), Y11
@@ -31922,7 +32037,6 @@ sconvDirect10x8g4w3s2AVX2_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y10
 	VMOVUPS     128(DI), Y11
 	VMOVUPS     256(DI), Y12
@@ -32386,7 +32500,6 @@ sconvDirect11x8g4w3s2AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y11
 	VMOVUPS     128(DI), Y12
 	VMOVUPS     256(DI), Y13
@@ -32876,7 +32989,6 @@ sconvDirect12x8g4w3s2AVX2_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Y12
 	VMOVUPS     128(DI), Y13
 	VMOVUPS     256(DI), Y14
@@ -33370,6 +33482,8 @@ sconvDirect1x32AVX512_icb:
 sconvDirect1x32AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -33379,7 +33493,9 @@ sconvDirect1x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x32AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -33622,6 +33738,8 @@ sconvDirect2x32AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -33631,7 +33749,9 @@ sconvDirect2x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x32AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -33935,6 +34055,8 @@ sconvDirect3x32AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -33944,7 +34066,9 @@ sconvDirect3x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x32AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -34311,6 +34435,8 @@ sconvDirect4x32AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -34320,7 +34446,9 @@ sconvDirect4x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x32AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -34751,6 +34879,8 @@ sconvDirect5x32AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -34760,7 +34890,9 @@ sconvDirect5x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x32AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -35252,6 +35384,8 @@ sconvDirect6x32AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -35261,7 +35395,9 @@ sconvDirect6x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x32AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -35816,6 +35952,8 @@ sconvDirect7x32AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -35825,7 +35963,9 @@ sconvDirect7x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x32AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -36444,6 +36584,8 @@ sconvDirect8x32AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -36453,7 +36595,9 @@ sconvDirect8x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x32AVX512_kw:
 	VMOVUPS      (DI), Z16
@@ -37133,6 +37277,8 @@ sconvDirect9x32AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -37142,7 +37288,9 @@ sconvDirect9x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x32AVX512_kw:
 	VMOVUPS      (DI), Z18
@@ -37885,6 +38033,8 @@ sconvDirect10x32AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -37894,7 +38044,9 @@ sconvDirect10x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x32AVX512_kw:
 	VMOVUPS      (DI), Z20
@@ -38701,6 +38853,8 @@ sconvDirect11x32AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -38710,7 +38864,9 @@ sconvDirect11x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x32AVX512_kw:
 	VMOVUPS      (DI), Z22
@@ -39578,6 +39734,8 @@ sconvDirect12x32AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -39587,7 +39745,9 @@ sconvDirect12x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x32AVX512_kw:
 	VMOVUPS      (DI), Z24
@@ -40518,6 +40678,8 @@ sconvDirect13x32AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -40527,7 +40689,9 @@ sconvDirect13x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x32AVX512_kw:
 	VMOVUPS      (DI), Z26
@@ -41522,6 +41686,8 @@ sconvDirect14x32AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x32AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
@@ -41531,7 +41697,9 @@ sconvDirect14x32AVX512_kh:
 	PREFETCHT1 1280(DI)(AX*1)
 	PREFETCHT1 1536(DI)(AX*1)
 	PREFETCHT1 1792(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x32AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x32AVX512_kw:
 	VMOVUPS      (DI), Z28
@@ -42536,12 +42704,16 @@ sconvDirect1x16AVX512_icb:
 sconvDirect1x16AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x16AVX512_kw:
 	VMOVUPS      (DI), Z1
@@ -42744,12 +42916,16 @@ sconvDirect2x16AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x16AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -42991,12 +43167,16 @@ sconvDirect3x16AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x16AVX512_kw:
 	VMOVUPS      (DI), Z3
@@ -43279,12 +43459,16 @@ sconvDirect4x16AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x16AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -43609,12 +43793,16 @@ sconvDirect5x16AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x16AVX512_kw:
 	VMOVUPS      (DI), Z5
@@ -43978,12 +44166,16 @@ sconvDirect6x16AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x16AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -44388,12 +44580,16 @@ sconvDirect7x16AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x16AVX512_kw:
 	VMOVUPS      (DI), Z7
@@ -44840,12 +45036,16 @@ sconvDirect8x16AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x16AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -45331,12 +45531,16 @@ sconvDirect9x16AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x16AVX512_kw:
 	VMOVUPS      (DI), Z9
@@ -45863,12 +46067,16 @@ sconvDirect10x16AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x16AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -46437,12 +46645,16 @@ sconvDirect11x16AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x16AVX512_kw:
 	VMOVUPS      (DI), Z11
@@ -47050,12 +47262,16 @@ sconvDirect12x16AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x16AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -47704,12 +47920,16 @@ sconvDirect13x16AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x16AVX512_kw:
 	VMOVUPS      (DI), Z13
@@ -48400,12 +48620,16 @@ sconvDirect14x16AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x16AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
 	PREFETCHT1 512(DI)(AX*1)
 	PREFETCHT1 768(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x16AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x16AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -49100,10 +49324,14 @@ sconvDirect1x32c3AVX512_icb:
 sconvDirect1x32c3AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x32c3AVX512_kw:
 	VMOVUPS      (DI), Z2
@@ -49281,10 +49509,14 @@ sconvDirect2x32c3AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x32c3AVX512_kw:
 	VMOVUPS      (DI), Z4
@@ -49484,10 +49716,14 @@ sconvDirect3x32c3AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x32c3AVX512_kw:
 	VMOVUPS      (DI), Z6
@@ -49711,10 +49947,14 @@ sconvDirect4x32c3AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x32c3AVX512_kw:
 	VMOVUPS      (DI), Z8
@@ -49963,10 +50203,14 @@ sconvDirect5x32c3AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x32c3AVX512_kw:
 	VMOVUPS      (DI), Z10
@@ -50237,10 +50481,14 @@ sconvDirect6x32c3AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x32c3AVX512_kw:
 	VMOVUPS      (DI), Z12
@@ -50535,10 +50783,14 @@ sconvDirect7x32c3AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x32c3AVX512_kw:
 	VMOVUPS      (DI), Z14
@@ -50858,10 +51110,14 @@ sconvDirect8x32c3AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x32c3AVX512_kw:
 	VMOVUPS      (DI), Z16
@@ -51203,10 +51459,14 @@ sconvDirect9x32c3AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x32c3AVX512_kw:
 	VMOVUPS      (DI), Z18
@@ -51572,10 +51832,14 @@ sconvDirect10x32c3AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x32c3AVX512_kw:
 	VMOVUPS      (DI), Z20
@@ -51966,10 +52230,14 @@ sconvDirect11x32c3AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x32c3AVX512_kw:
 	VMOVUPS      (DI), Z22
@@ -52382,10 +52650,14 @@ sconvDirect12x32c3AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x32c3AVX512_kw:
 	VMOVUPS      (DI), Z24
@@ -52822,10 +53094,14 @@ sconvDirect13x32c3AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x32c3AVX512_kw:
 	VMOVUPS      (DI), Z26
@@ -53287,10 +53563,14 @@ sconvDirect14x32c3AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x32c3AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x32c3AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x32c3AVX512_kw:
 	VMOVUPS      (DI), Z28
@@ -53723,9 +54003,13 @@ sconvDirect1x16g4AVX512_icb:
 sconvDirect1x16g4AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x16g4AVX512_kw:
 	VMOVUPS     (DI), Z1
@@ -53892,9 +54176,13 @@ sconvDirect2x16g4AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x16g4AVX512_kw:
 	VMOVUPS     (DI), Z2
@@ -54076,9 +54364,13 @@ sconvDirect3x16g4AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x16g4AVX512_kw:
 	VMOVUPS     (DI), Z3
@@ -54277,9 +54569,13 @@ sconvDirect4x16g4AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x16g4AVX512_kw:
 	VMOVUPS     (DI), Z4
@@ -54496,9 +54792,13 @@ sconvDirect5x16g4AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x16g4AVX512_kw:
 	VMOVUPS     (DI), Z5
@@ -54730,9 +55030,13 @@ sconvDirect6x16g4AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x16g4AVX512_kw:
 	VMOVUPS     (DI), Z6
@@ -54981,9 +55285,13 @@ sconvDirect7x16g4AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x16g4AVX512_kw:
 	VMOVUPS     (DI), Z7
@@ -55250,9 +55558,13 @@ sconvDirect8x16g4AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x16g4AVX512_kw:
 	VMOVUPS     (DI), Z8
@@ -55534,9 +55846,13 @@ sconvDirect9x16g4AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x16g4AVX512_kw:
 	VMOVUPS     (DI), Z9
@@ -55835,9 +56151,13 @@ sconvDirect10x16g4AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x16g4AVX512_kw:
 	VMOVUPS     (DI), Z10
@@ -56154,9 +56474,13 @@ sconvDirect11x16g4AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x16g4AVX512_kw:
 	VMOVUPS     (DI), Z11
@@ -56488,9 +56812,13 @@ sconvDirect12x16g4AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x16g4AVX512_kw:
 	VMOVUPS     (DI), Z12
@@ -56839,9 +57167,13 @@ sconvDirect13x16g4AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x16g4AVX512_kw:
 	VMOVUPS     (DI), Z13
@@ -57208,9 +57540,13 @@ sconvDirect14x16g4AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x16g4AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x16g4AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x16g4AVX512_kw:
 	VMOVUPS     (DI), Z14
@@ -57562,7 +57898,6 @@ sconvDirect1x16w3s1AVX512_icb:
 sconvDirect1x16w3s1AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z1
 	VMOVUPS      1024(DI), Z2
 	VMOVUPS      2048(DI), Z3
@@ -57992,7 +58327,6 @@ sconvDirect2x16w3s1AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z2
 	VMOVUPS      1024(DI), Z3
 	VMOVUPS      2048(DI), Z4
@@ -58493,7 +58827,6 @@ sconvDirect3x16w3s1AVX512_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z3
 	VMOVUPS      1024(DI), Z4
 	VMOVUPS      2048(DI), Z5
@@ -59065,7 +59398,6 @@ sconvDirect4x16w3s1AVX512_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z4
 	VMOVUPS      1024(DI), Z5
 	VMOVUPS      2048(DI), Z6
@@ -59708,7 +60040,6 @@ sconvDirect5x16w3s1AVX512_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z5
 	VMOVUPS      1024(DI), Z6
 	VMOVUPS      2048(DI), Z7
@@ -60422,7 +60753,6 @@ sconvDirect6x16w3s1AVX512_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z6
 	VMOVUPS      1024(DI), Z7
 	VMOVUPS      2048(DI), Z8
@@ -61207,7 +61537,6 @@ sconvDirect7x16w3s1AVX512_kh:
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z7
 	VMOVUPS      1024(DI), Z8
 	VMOVUPS      2048(DI), Z9
@@ -62063,7 +62392,6 @@ sconvDirect8x16w3s1AVX512_kh:
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z8
 	VMOVUPS      1024(DI), Z9
 	VMOVUPS      2048(DI), Z10
@@ -62990,7 +63318,6 @@ sconvDirect9x16w3s1AVX512_kh:
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z9
 	VMOVUPS      1024(DI), Z10
 	VMOVUPS      2048(DI), Z11
@@ -63988,7 +64315,6 @@ sconvDirect10x16w3s1AVX512_kh:
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z10
 	VMOVUPS      1024(DI), Z11
 	VMOVUPS      2048(DI), Z12
@@ -65057,7 +65383,6 @@ sconvDirect11x16w3s1AVX512_kh:
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z11
 	VMOVUPS      1024(DI), Z12
 	VMOVUPS      2048(DI), Z13
@@ -66197,7 +66522,6 @@ sconvDirect12x16w3s1AVX512_kh:
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z12
 	VMOVUPS      1024(DI), Z13
 	VMOVUPS      2048(DI), Z14
@@ -67408,7 +67732,6 @@ sconvDirect13x16w3s1AVX512_kh:
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z13
 	VMOVUPS      1024(DI), Z14
 	VMOVUPS      2048(DI), Z15
@@ -68690,7 +69013,6 @@ sconvDirect14x16w3s1AVX512_kh:
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
 	PREFETCHT0   832(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z14
 	VMOVUPS      1024(DI), Z15
 	VMOVUPS      2048(DI), Z16
@@ -70015,7 +70337,6 @@ sconvDirect1x16w3s2AVX512_icb:
 sconvDirect1x16w3s2AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z1
 	VMOVUPS      1024(DI), Z2
 	VMOVUPS      2048(DI), Z3
@@ -70445,7 +70766,6 @@ sconvDirect2x16w3s2AVX512_kh:
 	MOVQ         64(SP), AX
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z2
 	VMOVUPS      1024(DI), Z3
 	VMOVUPS      2048(DI), Z4
@@ -70962,7 +71282,6 @@ sconvDirect3x16w3s2AVX512_kh:
 	PREFETCHT0   (SI)(AX*1)
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z3
 	VMOVUPS      1024(DI), Z4
 	VMOVUPS      2048(DI), Z5
@@ -71566,7 +71885,6 @@ sconvDirect4x16w3s2AVX512_kh:
 	PREFETCHT0   64(SI)(AX*1)
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z4
 	VMOVUPS      1024(DI), Z5
 	VMOVUPS      2048(DI), Z6
@@ -72257,7 +72575,6 @@ sconvDirect5x16w3s2AVX512_kh:
 	PREFETCHT0   128(SI)(AX*1)
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z5
 	VMOVUPS      1024(DI), Z6
 	VMOVUPS      2048(DI), Z7
@@ -73035,7 +73352,6 @@ sconvDirect6x16w3s2AVX512_kh:
 	PREFETCHT0   192(SI)(AX*1)
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z6
 	VMOVUPS      1024(DI), Z7
 	VMOVUPS      2048(DI), Z8
@@ -73900,7 +74216,6 @@ sconvDirect7x16w3s2AVX512_kh:
 	PREFETCHT0   256(SI)(AX*1)
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z7
 	VMOVUPS      1024(DI), Z8
 	VMOVUPS      2048(DI), Z9
@@ -74852,7 +75167,6 @@ sconvDirect8x16w3s2AVX512_kh:
 	PREFETCHT0   320(SI)(AX*1)
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z8
 	VMOVUPS      1024(DI), Z9
 	VMOVUPS      2048(DI), Z10
@@ -75891,7 +76205,6 @@ sconvDirect9x16w3s2AVX512_kh:
 	PREFETCHT0   384(SI)(AX*1)
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z9
 	VMOVUPS      1024(DI), Z10
 	VMOVUPS      2048(DI), Z11
@@ -77017,7 +77330,6 @@ sconvDirect10x16w3s2AVX512_kh:
 	PREFETCHT0   448(SI)(AX*1)
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z10
 	VMOVUPS      1024(DI), Z11
 	VMOVUPS      2048(DI), Z12
@@ -78230,7 +78542,6 @@ sconvDirect11x16w3s2AVX512_kh:
 	PREFETCHT0   512(SI)(AX*1)
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z11
 	VMOVUPS      1024(DI), Z12
 	VMOVUPS      2048(DI), Z13
@@ -79530,7 +79841,6 @@ sconvDirect12x16w3s2AVX512_kh:
 	PREFETCHT0   576(SI)(AX*1)
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z12
 	VMOVUPS      1024(DI), Z13
 	VMOVUPS      2048(DI), Z14
@@ -80917,7 +81227,6 @@ sconvDirect13x16w3s2AVX512_kh:
 	PREFETCHT0   640(SI)(AX*1)
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z13
 	VMOVUPS      1024(DI), Z14
 	VMOVUPS      2048(DI), Z15
@@ -82391,7 +82700,6 @@ sconvDirect14x16w3s2AVX512_kh:
 	PREFETCHT0   704(SI)(AX*1)
 	PREFETCHT0   768(SI)(AX*1)
 	PREFETCHT0   832(SI)(AX*1)
-	MOVQ         72(SP), AX
 	VMOVUPS      (DI), Z14
 	VMOVUPS      1024(DI), Z15
 	VMOVUPS      2048(DI), Z16
@@ -83924,7 +84232,6 @@ sconvDirect1x16g4w3s1AVX512_icb:
 sconvDirect1x16g4w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     256(DI), Z2
 	VMOVUPS     512(DI), Z3
@@ -84150,7 +84457,6 @@ sconvDirect2x16g4w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     256(DI), Z3
 	VMOVUPS     512(DI), Z4
@@ -84399,7 +84705,6 @@ sconvDirect3x16g4w3s1AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     256(DI), Z4
 	VMOVUPS     512(DI), Z5
@@ -84671,7 +84976,6 @@ sconvDirect4x16g4w3s1AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     256(DI), Z5
 	VMOVUPS     512(DI), Z6
@@ -84966,7 +85270,6 @@ sconvDirect5x16g4w3s1AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     256(DI), Z6
 	VMOVUPS     512(DI), Z7
@@ -85284,7 +85587,6 @@ sconvDirect6x16g4w3s1AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     256(DI), Z7
 	VMOVUPS     512(DI), Z8
@@ -85625,7 +85927,6 @@ sconvDirect7x16g4w3s1AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     256(DI), Z8
 	VMOVUPS     512(DI), Z9
@@ -85989,7 +86290,6 @@ sconvDirect8x16g4w3s1AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     256(DI), Z9
 	VMOVUPS     512(DI), Z10
@@ -86376,7 +86676,6 @@ sconvDirect9x16g4w3s1AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     256(DI), Z10
 	VMOVUPS     512(DI), Z11
@@ -86786,7 +87085,6 @@ sconvDirect10x16g4w3s1AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     256(DI), Z11
 	VMOVUPS     512(DI), Z12
@@ -87219,7 +87517,6 @@ sconvDirect11x16g4w3s1AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     256(DI), Z12
 	VMOVUPS     512(DI), Z13
@@ -87675,7 +87972,6 @@ sconvDirect12x16g4w3s1AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     256(DI), Z13
 	VMOVUPS     512(DI), Z14
@@ -88154,7 +88450,6 @@ sconvDirect13x16g4w3s1AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     256(DI), Z14
 	VMOVUPS     512(DI), Z15
@@ -88656,7 +88951,6 @@ sconvDirect14x16g4w3s1AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     256(DI), Z15
 	VMOVUPS     512(DI), Z16
@@ -89153,7 +89447,6 @@ sconvDirect1x16g4w3s2AVX512_icb:
 sconvDirect1x16g4w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     256(DI), Z2
 	VMOVUPS     512(DI), Z3
@@ -89379,7 +89672,6 @@ sconvDirect2x16g4w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     256(DI), Z3
 	VMOVUPS     512(DI), Z4
@@ -89632,7 +89924,6 @@ sconvDirect3x16g4w3s2AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     256(DI), Z4
 	VMOVUPS     512(DI), Z5
@@ -89912,7 +90203,6 @@ sconvDirect4x16g4w3s2AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     256(DI), Z5
 	VMOVUPS     512(DI), Z6
@@ -90219,7 +90509,6 @@ sconvDirect5x16g4w3s2AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     256(DI), Z6
 	VMOVUPS     512(DI), Z7
@@ -90553,7 +90842,6 @@ sconvDirect6x16g4w3s2AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     256(DI), Z7
 	VMOVUPS     512(DI), Z8
@@ -90914,7 +91202,6 @@ sconvDirect7x16g4w3s2AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     256(DI), Z8
 	VMOVUPS     512(DI), Z9
@@ -91302,7 +91589,6 @@ sconvDirect8x16g4w3s2AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     256(DI), Z9
 	VMOVUPS     512(DI), Z10
@@ -91717,7 +92003,6 @@ sconvDirect9x16g4w3s2AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     256(DI), Z10
 	VMOVUPS     512(DI), Z11
@@ -92159,7 +92444,6 @@ sconvDirect10x16g4w3s2AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     256(DI), Z11
 	VMOVUPS     512(DI), Z12
@@ -92628,7 +92912,6 @@ sconvDirect11x16g4w3s2AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     256(DI), Z12
 	VMOVUPS     512(DI), Z13
@@ -93124,7 +93407,6 @@ sconvDirect12x16g4w3s2AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     256(DI), Z13
 	VMOVUPS     512(DI), Z14
@@ -93647,7 +93929,6 @@ sconvDirect13x16g4w3s2AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     256(DI), Z14
 	VMOVUPS     512(DI), Z15
@@ -94197,7 +94478,6 @@ sconvDirect14x16g4w3s2AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     256(DI), Z15
 	VMOVUPS     512(DI), Z16
@@ -94740,10 +95020,14 @@ sconvDirect1x16g8AVX512_icb:
 sconvDirect1x16g8AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect1x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect1x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect1x16g8AVX512_kw:
 	VMOVUPS     (DI), Z1
@@ -94930,10 +95214,14 @@ sconvDirect2x16g8AVX512_kh:
 	MOVQ       64(SP), AX
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect2x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect2x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect2x16g8AVX512_kw:
 	VMOVUPS     (DI), Z2
@@ -95143,10 +95431,14 @@ sconvDirect3x16g8AVX512_kh:
 	PREFETCHT0 (SI)(AX*1)
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect3x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect3x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect3x16g8AVX512_kw:
 	VMOVUPS     (DI), Z3
@@ -95381,10 +95673,14 @@ sconvDirect4x16g8AVX512_kh:
 	PREFETCHT0 64(SI)(AX*1)
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect4x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect4x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect4x16g8AVX512_kw:
 	VMOVUPS     (DI), Z4
@@ -95645,10 +95941,14 @@ sconvDirect5x16g8AVX512_kh:
 	PREFETCHT0 128(SI)(AX*1)
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect5x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect5x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect5x16g8AVX512_kw:
 	VMOVUPS     (DI), Z5
@@ -95932,10 +96232,14 @@ sconvDirect6x16g8AVX512_kh:
 	PREFETCHT0 192(SI)(AX*1)
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect6x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect6x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect6x16g8AVX512_kw:
 	VMOVUPS     (DI), Z6
@@ -96244,10 +96548,14 @@ sconvDirect7x16g8AVX512_kh:
 	PREFETCHT0 256(SI)(AX*1)
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect7x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect7x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect7x16g8AVX512_kw:
 	VMOVUPS     (DI), Z7
@@ -96582,10 +96890,14 @@ sconvDirect8x16g8AVX512_kh:
 	PREFETCHT0 320(SI)(AX*1)
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect8x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect8x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect8x16g8AVX512_kw:
 	VMOVUPS     (DI), Z8
@@ -96943,10 +97255,14 @@ sconvDirect9x16g8AVX512_kh:
 	PREFETCHT0 384(SI)(AX*1)
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect9x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect9x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect9x16g8AVX512_kw:
 	VMOVUPS     (DI), Z9
@@ -97329,10 +97645,14 @@ sconvDirect10x16g8AVX512_kh:
 	PREFETCHT0 448(SI)(AX*1)
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect10x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect10x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect10x16g8AVX512_kw:
 	VMOVUPS     (DI), Z10
@@ -97741,10 +98061,14 @@ sconvDirect11x16g8AVX512_kh:
 	PREFETCHT0 512(SI)(AX*1)
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect11x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect11x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect11x16g8AVX512_kw:
 	VMOVUPS     (DI), Z11
@@ -98176,10 +98500,14 @@ sconvDirect12x16g8AVX512_kh:
 	PREFETCHT0 576(SI)(AX*1)
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect12x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect12x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect12x16g8AVX512_kw:
 	VMOVUPS     (DI), Z12
@@ -98636,10 +98964,14 @@ sconvDirect13x16g8AVX512_kh:
 	PREFETCHT0 640(SI)(AX*1)
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect13x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect13x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect13x16g8AVX512_kw:
 	VMOVUPS     (DI), Z13
@@ -99122,10 +99454,14 @@ sconvDirect14x16g8AVX512_kh:
 	PREFETCHT0 704(SI)(AX*1)
 	PREFETCHT0 768(SI)(AX*1)
 	PREFETCHT0 832(SI)(AX*1)
+	CMPQ       80(SP), $0x00
+	JE         sconvDirect14x16g8AVX512_nopfw
 	MOVQ       72(SP), AX
 	PREFETCHT1 (DI)(AX*1)
 	PREFETCHT1 256(DI)(AX*1)
-	MOVQ       nkw+48(FP), AX
+
+sconvDirect14x16g8AVX512_nopfw:
+	MOVQ nkw+48(FP), AX
 
 sconvDirect14x16g8AVX512_kw:
 	VMOVUPS     (DI), Z14
@@ -99601,7 +99937,6 @@ sconvDirect1x16g8w3s1AVX512_icb:
 sconvDirect1x16g8w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     512(DI), Z2
 	VMOVUPS     1024(DI), Z3
@@ -99903,7 +100238,6 @@ sconvDirect2x16g8w3s1AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     512(DI), Z3
 	VMOVUPS     1024(DI), Z4
@@ -100244,7 +100578,6 @@ sconvDirect3x16g8w3s1AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     512(DI), Z4
 	VMOVUPS     1024(DI), Z5
@@ -100624,7 +100957,6 @@ sconvDirect4x16g8w3s1AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     512(DI), Z5
 	VMOVUPS     1024(DI), Z6
@@ -101043,7 +101375,6 @@ sconvDirect5x16g8w3s1AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     512(DI), Z6
 	VMOVUPS     1024(DI), Z7
@@ -101501,7 +101832,6 @@ sconvDirect6x16g8w3s1AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     512(DI), Z7
 	VMOVUPS     1024(DI), Z8
@@ -101998,7 +102328,6 @@ sconvDirect7x16g8w3s1AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     512(DI), Z8
 	VMOVUPS     1024(DI), Z9
@@ -102534,7 +102863,6 @@ sconvDirect8x16g8w3s1AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     512(DI), Z9
 	VMOVUPS     1024(DI), Z10
@@ -103109,7 +103437,6 @@ sconvDirect9x16g8w3s1AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     512(DI), Z10
 	VMOVUPS     1024(DI), Z11
@@ -103723,7 +104050,6 @@ sconvDirect10x16g8w3s1AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     512(DI), Z11
 	VMOVUPS     1024(DI), Z12
@@ -104376,7 +104702,6 @@ sconvDirect11x16g8w3s1AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     512(DI), Z12
 	VMOVUPS     1024(DI), Z13
@@ -105068,7 +105393,6 @@ sconvDirect12x16g8w3s1AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     512(DI), Z13
 	VMOVUPS     1024(DI), Z14
@@ -105799,7 +106123,6 @@ sconvDirect13x16g8w3s1AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     512(DI), Z14
 	VMOVUPS     1024(DI), Z15
@@ -106569,7 +106892,6 @@ sconvDirect14x16g8w3s1AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     512(DI), Z15
 	VMOVUPS     1024(DI), Z16
@@ -107350,7 +107672,6 @@ sconvDirect1x16g8w3s2AVX512_icb:
 sconvDirect1x16g8w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z1
 	VMOVUPS     512(DI), Z2
 	VMOVUPS     1024(DI), Z3
@@ -107652,7 +107973,6 @@ sconvDirect2x16g8w3s2AVX512_kh:
 	MOVQ        64(SP), AX
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z2
 	VMOVUPS     512(DI), Z3
 	VMOVUPS     1024(DI), Z4
@@ -108001,7 +108321,6 @@ sconvDirect3x16g8w3s2AVX512_kh:
 	PREFETCHT0  (SI)(AX*1)
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z3
 	VMOVUPS     512(DI), Z4
 	VMOVUPS     1024(DI), Z5
@@ -108397,7 +108716,6 @@ sconvDirect4x16g8w3s2AVX512_kh:
 	PREFETCHT0  64(SI)(AX*1)
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z4
 	VMOVUPS     512(DI), Z5
 	VMOVUPS     1024(DI), Z6
@@ -108840,7 +109158,6 @@ sconvDirect5x16g8w3s2AVX512_kh:
 	PREFETCHT0  128(SI)(AX*1)
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z5
 	VMOVUPS     512(DI), Z6
 	VMOVUPS     1024(DI), Z7
@@ -109330,7 +109647,6 @@ sconvDirect6x16g8w3s2AVX512_kh:
 	PREFETCHT0  192(SI)(AX*1)
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z6
 	VMOVUPS     512(DI), Z7
 	VMOVUPS     1024(DI), Z8
@@ -109867,7 +110183,6 @@ sconvDirect7x16g8w3s2AVX512_kh:
 	PREFETCHT0  256(SI)(AX*1)
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z7
 	VMOVUPS     512(DI), Z8
 	VMOVUPS     1024(DI), Z9
@@ -110451,7 +110766,6 @@ sconvDirect8x16g8w3s2AVX512_kh:
 	PREFETCHT0  320(SI)(AX*1)
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z8
 	VMOVUPS     512(DI), Z9
 	VMOVUPS     1024(DI), Z10
@@ -111082,7 +111396,6 @@ sconvDirect9x16g8w3s2AVX512_kh:
 	PREFETCHT0  384(SI)(AX*1)
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z9
 	VMOVUPS     512(DI), Z10
 	VMOVUPS     1024(DI), Z11
@@ -111760,7 +112073,6 @@ sconvDirect10x16g8w3s2AVX512_kh:
 	PREFETCHT0  448(SI)(AX*1)
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z10
 	VMOVUPS     512(DI), Z11
 	VMOVUPS     1024(DI), Z12
@@ -112485,7 +112797,6 @@ sconvDirect11x16g8w3s2AVX512_kh:
 	PREFETCHT0  512(SI)(AX*1)
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z11
 	VMOVUPS     512(DI), Z12
 	VMOVUPS     1024(DI), Z13
@@ -113257,7 +113568,6 @@ sconvDirect12x16g8w3s2AVX512_kh:
 	PREFETCHT0  576(SI)(AX*1)
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z12
 	VMOVUPS     512(DI), Z13
 	VMOVUPS     1024(DI), Z14
@@ -114076,7 +114386,6 @@ sconvDirect13x16g8w3s2AVX512_kh:
 	PREFETCHT0  640(SI)(AX*1)
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z13
 	VMOVUPS     512(DI), Z14
 	VMOVUPS     1024(DI), Z15
@@ -114942,7 +115251,6 @@ sconvDirect14x16g8w3s2AVX512_kh:
 	PREFETCHT0  704(SI)(AX*1)
 	PREFETCHT0  768(SI)(AX*1)
 	PREFETCHT0  832(SI)(AX*1)
-	MOVQ        72(SP), AX
 	VMOVUPS     (DI), Z14
 	VMOVUPS     512(DI), Z15
 	VMOVUPS     1024(DI), Z16

@@ -396,10 +396,15 @@ func sconvKernel(f family, p int) {
 		PREFETCHT0(Mem{Base: RSI, Index: cKW, Scale: 1, Disp: off})
 	}
 	// This strip's quarter of the next chunk's weights (see
-	// flagPrefetchNext).
-	MOVQ(pfW, cKW)
-	for off := 0; f.slide == 0 && off < icn*T*4; off += 256 {
-		PREFETCHT1(Mem{Base: W, Index: cKW, Scale: 1, Disp: off})
+	// flagPrefetchNext); nothing without the flag.
+	if f.slide == 0 {
+		CMPQ(pfBase, U8(0))
+		JE(LabelRef(lbl("nopfw")))
+		MOVQ(pfW, cKW)
+		for off := 0; off < icn*T*4; off += 256 {
+			PREFETCHT1(Mem{Base: W, Index: cKW, Scale: 1, Disp: off})
+		}
+		Label(lbl("nopfw"))
 	}
 	if f.slide > 0 {
 		slideStep(f, p, W, wr, bc, idx, lbl)
