@@ -65,7 +65,7 @@ var calibMu sync.Mutex
 // 14: direct 1×1 convs on 7×7 planes prefetch the next weight chunk.
 // 15: im2col on several threads unfolds and multiplies whole blocks per worker.
 // 16: the next-chunk weight prefetch spread over four strips; fewer
-// no-op weight prefetches in every direct kernel.
+// weight prefetches otherwise (none without the flag).
 const calibrationVersion = 16
 
 // CalibrationPath is the cache file for this machine and thread count.
