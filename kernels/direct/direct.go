@@ -415,15 +415,15 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	}
 
 	c.rowTiles = s.KH == 1 && s.KW == 1 && s.Groups == 1 && c.g.OutH > 1 && len(c.tiles) > 1 && !noRowTiles
-	// A small flattened plane (7×7): each weight chunk serves a few
-	// strips, then the next chunk comes from memory; the first strip
-	// prefetches it. On 28×28 planes (56 strips per chunk) the prefetch
-	// measured 4–6 % slower (p ≤ 0.01, 8 alternated runs): the chunk's
-	// input is what needs L2 there.
-	c.prefetchNext = c.g.OutH == 1 && c.g.OutW <= prefetchMaxPlane && !noPrefetchNext
 	for _, t := range c.tiles {
 		c.rowTiles = c.rowTiles && t.icb0 == 0 && t.nicb == c.tiles[0].nicb && t.icChunk == c.tiles[0].icChunk
 	}
+	// A small flattened plane (7×7): each weight chunk serves a few
+	// strips, then the next chunk comes from memory; the strips prefetch
+	// it, a quarter each. On 28×28 planes (56 strips per chunk) the
+	// prefetch measured 4–6 % slower (p ≤ 0.01, 8 alternated runs): the
+	// chunk's input is what needs L2 there.
+	c.prefetchNext = c.g.OutH == 1 && c.g.OutW <= prefetchMaxPlane && !noPrefetchNext
 	// Tasks: (image, tile, row chunk), or (image, row chunk) with
 	// rowTiles. Enough chunks for the pool to balance; the split does not
 	// change any result.

@@ -325,7 +325,7 @@ func sconvKernel(f family, p int) {
 	Label(lbl("pfset"))
 	MOVQ(RAX, pfDist)
 	// pfBase = nicb·4·wicbStride (bytes) with flagPrefetchNext, else 0
-	// (the current weights: cheap hits); pfW = pfBase + 64·phase.
+	// (no prefetch); pfW = pfBase + 64·phase.
 	XORQ(RAX, RAX)
 	TESTQ(U32(flagPrefetchNext), arg("flags"))
 	JZ(LabelRef(lbl("pfwset")))
@@ -570,9 +570,9 @@ func sconvKernel(f family, p int) {
 // (family.slide): for each of the icn input channels, the weight vectors of
 // kernel columns 0..2 go to wr(0..2); then every input column j of the
 // strip (pixel j·vl floats from SI, the strip's first window column) is
-// broadcast (grouped families: permuted, see groupBroadcast) once into bc and multiplied into
-// each output pixel q with j = slide·q + kw. Only SI (the base of pixel 0)
-// is used: the columns are static displacements.
+// broadcast (grouped families: permuted, see groupBroadcast) once into bc
+// and multiplied into each output pixel q with j = slide·q + kw. Only SI
+// (the base of pixel 0) is used: the columns are static displacements.
 func slideStep(f family, p int, w GPPhysical, wr func(int) VecPhysical, bc, idx VecPhysical, lbl func(string) string) {
 	v, icn, s := f.v, f.icn, f.slide
 	T := f.t()
