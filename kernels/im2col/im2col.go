@@ -166,11 +166,7 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.job.src, c.job.dst, c.job.p0, c.job.p1 = src, b, p0, p1
 				c.pool.Run(c.gatherTasks(), c.gather)
 				c.job.src, c.job.dst = nil, nil
-				cw := out[off+p0 : off+(s.OutCG-1)*c.cols+p1]
-				if residual != nil {
-					ep.Residual, ep.LDR = residual[off+p0:off+(s.OutCG-1)*c.cols+p1], c.cols
-				}
-				c.ctx.Gemm(c.packed[g], b, nb, nb, cw, c.cols, ep)
+				c.multiplyBlock(c.ctx, g, b, out, residual, off, p0, p1, ep)
 			}
 		}
 	}
@@ -185,18 +181,25 @@ func (c *Conv) gatherTasks() int { return (c.kdim + rowsPerTask - 1) / rowsPerTa
 // runBlock is a blockParallel task: unfold block task into worker's part
 // of the workspace and multiply it on worker's GEMM scratch.
 func (c *Conv) runBlock(task, worker int) {
-	s, j := &c.s, &c.bjob
+	j := &c.bjob
 	p0 := task * c.block
 	p1 := min(p0+c.block, c.cols)
-	nb := p1 - p0
-	b := j.ws[worker*c.kdim*c.block:][:c.kdim*nb]
+	b := j.ws[worker*c.kdim*c.block:][:c.kdim*(p1-p0)]
 	c.unfoldRows(j.src, b, p0, p1, 0, c.kdim)
-	ep := j.ep
-	if j.residual != nil {
-		ep.Residual, ep.LDR = j.residual[j.off+p0:j.off+(s.OutCG-1)*c.cols+p1], c.cols
+	c.multiplyBlock(c.ctx.Worker(worker), j.g, b, j.out, j.residual, j.off, p0, p1, j.ep)
+}
+
+// multiplyBlock multiplies group g's weights by the unfolded block b of
+// output pixels [p0, p1) on ctx, into those columns of every output
+// channel of the group (from out[off:]), adding the same window of
+// residual if given.
+func (c *Conv) multiplyBlock(ctx *gemm.Context, g int, b, out, residual []float32, off, p0, p1 int, ep gemm.Epilogue) {
+	end := off + (c.s.OutCG-1)*c.cols + p1
+	if residual != nil {
+		ep.Residual, ep.LDR = residual[off+p0:end], c.cols
 	}
-	cw := j.out[j.off+p0 : j.off+(s.OutCG-1)*c.cols+p1]
-	c.ctx.Worker(worker).Gemm(c.packed[j.g], b, nb, nb, cw, c.cols, ep)
+	nb := p1 - p0
+	ctx.Gemm(c.packed[g], b, nb, nb, out[off+p0:end], c.cols, ep)
 }
 
 // gatherRows unfolds rows [task·16, task·16+16) of the current block: row
