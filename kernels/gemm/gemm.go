@@ -83,10 +83,14 @@ func PackAT(at []float32, m, k, ldat int) *PackedA {
 
 // packA lays out the panels; panel copies one micro-panel (rows ≤ mr valid
 // rows starting at row i0, columns k0..k0+kcb) into dst (len mr*kcb, zeroed).
-// The packing follows cfg's mr and kc (a copy of cfg is kept).
+// The packing follows cfg's mr and kc, or kcDeep for a deep A of few rows
+// (a copy of cfg, so changed, is kept).
 func packA(cfg *tierConfig, m, k int, panel func(dst []float32, i0, rows, k0, kcb int)) *PackedA {
 	own := *cfg
 	cfg = &own
+	if cfg.kcDeep > 0 && m <= deepRows && k >= 2*cfg.kcDeep {
+		cfg.kc = cfg.kcDeep
+	}
 	mr := cfg.mr
 	mp := (m + mr - 1) / mr * mr
 	p := &PackedA{tier: cfg.tier, cfg: cfg, m: m, k: k, mp: mp, data: alignedFloats(mp * k)}
@@ -148,7 +152,7 @@ func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
 	workers := pool.Threads()
 	panels := ceilDiv(max(cfg.nc, cfg.ncSmall), cfg.nr)
 	for w := 0; w < workers; w++ {
-		ctx.bbuf = append(ctx.bbuf, alignedFloats(panels*(cfg.kc*cfg.nr+16)))
+		ctx.bbuf = append(ctx.bbuf, alignedFloats(panels*(max(cfg.kc, cfg.kcDeep)*cfg.nr+16)))
 		ctx.tile = append(ctx.tile, alignedFloats(cfg.mc*cfg.nr))
 		ctx.cols = append(ctx.cols, alignedFloats(ceilDiv(cfg.mc, cfg.mr)*8))
 	}
@@ -189,27 +193,74 @@ func (ctx *Context) Threads() int { return ctx.pool.Threads() }
 //
 // Gemm panics if a slice is too short or pa was packed for another tier.
 func (ctx *Context) Gemm(pa *PackedA, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
-	if pa.tier != ctx.tier || pa.cfg.kc != ctx.cfg.kc || pa.cfg.mr != ctx.cfg.mr {
-		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d)",
-			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc))
+	if !ctx.start(pa, b, ldb, n, c, ldc, ep) {
+		return
+	}
+	j := &ctx.job
+	j.tm, j.tn = split(ctx.pool.Threads(), j.mt, j.nt)
+	ctx.pool.Run(j.tm*j.tn, ctx.run)
+	*j = job{} // drop references to the caller's slices
+}
+
+// GemmRows computes only rows [m0, m1) of Gemm's result, on the calling
+// goroutine with worker 0's scratch (a Worker context's own): c, ep.Bias
+// and ep.Residual are indexed as in Gemm and other rows are left alone.
+// m0 must be a multiple of the micro-panel height; take the bounds from
+// pa.RowPart. Each row's value is bitwise the one Gemm computes.
+//
+// It lets a caller that gives every worker its own copy of B (im2col's
+// strided gather) split M over the workers itself, so that no core reads
+// the B another core wrote.
+func (ctx *Context) GemmRows(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
+	if m0 < 0 || m0 > m1 || m1 > pa.m || m0%ctx.cfg.mr != 0 {
+		panic(fmt.Sprintf("gemm: GemmRows: bad rows [%d, %d) of %d (mr=%d)", m0, m1, pa.m, ctx.cfg.mr))
+	}
+	if pa.k == 0 && m0 < m1 && n > 0 {
+		checkShape(pa.m, n, 0, b, ldb, c, ldc, ep)
+		if ep.Bias != nil {
+			ep.Bias = ep.Bias[m0:]
+		}
+		if ep.Residual != nil {
+			ep.Residual = ep.Residual[m0*ep.LDR:]
+		}
+		zeroProduct(m1-m0, n, c[m0*ldc:], ldc, ep)
+		return
+	}
+	if m0 == m1 || !ctx.start(pa, b, ldb, n, c, ldc, ep) {
+		return
+	}
+	ctx.compute(0, m0, m1, 0, n)
+	ctx.job = job{}
+}
+
+// start checks a call's operands, handles the empty products, and records
+// the call in ctx.job. It reports whether there is a product to compute.
+func (ctx *Context) start(pa *PackedA, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) bool {
+	if pa.tier != ctx.tier || pa.cfg.mr != ctx.cfg.mr || pa.cfg.kc != ctx.cfg.kc && pa.cfg.kc != ctx.cfg.kcDeep {
+		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d or %d)",
+			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc, ctx.cfg.kcDeep))
 	}
 	m, k := pa.m, pa.k
 	checkShape(m, n, k, b, ldb, c, ldc, ep)
 	if m == 0 || n == 0 {
-		return
+		return false
 	}
 	if k == 0 {
 		zeroProduct(m, n, c, ldc, ep)
-		return
+		return false
 	}
 	cfg := ctx.cfg
-	j := &ctx.job
-	*j = job{pa: pa, b: b, ldb: ldb, n: n, c: c, ldc: ldc, ep: ep}
-	j.mt = (m + cfg.mr - 1) / cfg.mr
-	j.nt = (n + cfg.nr - 1) / cfg.nr
-	j.tm, j.tn = split(ctx.pool.Threads(), j.mt, j.nt)
-	ctx.pool.Run(j.tm*j.tn, ctx.run)
-	*j = job{} // drop references to the caller's slices
+	ctx.job = job{pa: pa, b: b, ldb: ldb, n: n, c: c, ldc: ldc, ep: ep,
+		mt: (m + cfg.mr - 1) / cfg.mr, nt: (n + cfg.nr - 1) / cfg.nr}
+	return true
+}
+
+// RowPart returns the rows [m0, m1) of part i of parts, cut on micro-panel
+// boundaries as Gemm cuts M over threads; parts may be empty.
+func (p *PackedA) RowPart(i, parts int) (m0, m1 int) {
+	mr := p.cfg.mr
+	mt := (p.m + mr - 1) / mr
+	return min(i*mt/parts*mr, p.m), min((i+1)*mt/parts*mr, p.m)
 }
 
 // split chooses a tm×tn grid of parts over mt×nt tiles. The cost of a part
@@ -298,8 +349,8 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 	}
 	for jc := n0; jc < n1; jc += ncStep {
 		nc := min(ncStep, n1-jc)
-		for pc := 0; pc < k; pc += cfg.kc {
-			kc := min(cfg.kc, k-pc)
+		for pc := 0; pc < k; pc += pa.cfg.kc {
+			kc := min(pa.cfg.kc, k-pc)
 			flags := 0
 			if pc > 0 {
 				flags |= flagAccumulate

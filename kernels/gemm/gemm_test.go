@@ -143,6 +143,12 @@ func testShapes(cfg *tierConfig, short bool) []shape {
 	for _, m := range []int{mc - 1, mc, mc + 1, 2*mc + mr + 1} {
 		out = append(out, shape{m, nr + 1, 9}, shape{m, 3 * nr, kc + 5})
 	}
+	if d := cfg.kcDeep; d > 0 {
+		// Few rows, deep K: packed with kcDeep blocks, the last partial;
+		// and the rows/depth just outside the rule.
+		out = append(out, shape{2*mr + 3, nr + 5, 2*d + 7}, shape{deepRows, 2, 2 * d},
+			shape{deepRows + 1, 2, 2 * d}, shape{mr, nr, 2*d - 1})
+	}
 	if !short {
 		for _, n := range []int{nc - 1, nc, nc + 1, nc + nr + 5} {
 			out = append(out, shape{mr + 1, n, 7}, shape{2, n, kc + 1})
@@ -354,6 +360,48 @@ func TestDeterministicThreads(t *testing.T) {
 				}
 				if !sameBits(c, want) {
 					t.Fatalf("%v: threads=%d differs from threads=1", s, threads)
+				}
+			}
+		}
+	})
+}
+
+// TestGemmRows checks that computing C in row parts with GemmRows (the
+// way im2col's row-split workers do) gives Gemm's bits in every part and
+// leaves the other rows, and the guards around C, alone.
+func TestGemmRows(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		rng := rand.New(rand.NewPCG(5, 5))
+		for _, s := range []shape{
+			{cfg.mc*2 + 5, 3*cfg.nr + 7, 2*cfg.kc + 9},
+			{1024, 49, 64},
+			{3, 17, 5},
+			{13, 40, 0},
+		} {
+			a := newMatrix(rng, s.m, s.k, s.k)
+			b := newMatrix(rng, s.k, s.n, s.n)
+			bias := newMatrix(rng, 1, s.m, s.m)
+			res := newMatrix(rng, s.m, s.n, s.n)
+			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			pa := PackA(a.window, s.m, s.k, max(s.k, 1))
+			want := make([]float32, s.m*s.n)
+			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
+			for _, parts := range []int{1, 2, 3, 5} {
+				for i := range parts {
+					m0, m1 := pa.RowPart(i, parts)
+					c := newMatrix(rng, s.m, s.n, s.n)
+					for x := range c.window {
+						c.window[x] = guard
+					}
+					NewContext(nil).GemmRows(pa, m0, m1, b.window, s.n, s.n, c.window, s.n, ep)
+					c.checkGuards(t, "C")
+					for x, v := range c.window {
+						inPart := x/s.n >= m0 && x/s.n < m1
+						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
+							t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
+						}
+					}
 				}
 			}
 		}
@@ -745,5 +793,26 @@ func TestSgemmConvenience(t *testing.T) {
 			}
 		}
 		c.checkGuards(t, "C")
+	})
+}
+
+// TestDeepKC checks which A the deeper K block applies to.
+func TestDeepKC(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		if cfg.kcDeep == 0 {
+			t.Skipf("%v has no kcDeep", tier)
+		}
+		for _, c := range []struct{ m, k, kc int }{
+			{deepRows, 2 * cfg.kcDeep, cfg.kcDeep},
+			{1, 4096, cfg.kcDeep},
+			{deepRows + 1, 2 * cfg.kcDeep, cfg.kc},
+			{deepRows, 2*cfg.kcDeep - 1, cfg.kc},
+		} {
+			pa := PackA(make([]float32, c.m*c.k), c.m, c.k, c.k)
+			if pa.cfg.kc != c.kc {
+				t.Errorf("PackA m=%d k=%d: kc %d, want %d", c.m, c.k, pa.cfg.kc, c.kc)
+			}
+		}
 	})
 }

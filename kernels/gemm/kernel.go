@@ -48,8 +48,11 @@ type tierConfig struct {
 	mr, nr int    // main tile; packed A panels have mr rows, B panels nr columns
 	vl     int    // columns per vector; nr = nv·vl
 	kc     int    // k block: B micro-panel kc×nr (L1), A micro-panel mr×kc
-	mc     int    // rows of A per block (mc×kc of packed A stays in L2); multiple of mr
-	nc     int    // columns of B per packed block (kc×nc in L3); multiple of nr
+	// kcDeep, if set, replaces kc for an A of at most deepRows rows and
+	// at least 2·kcDeep columns (see deepRows).
+	kcDeep int
+	mc     int // rows of A per block (mc×kc of packed A stays in L2); multiple of mr
+	nc     int // columns of B per packed block (kc×nc in L3); multiple of nr
 	// ncSmall replaces nc when all rows fit one mc block: the packed B
 	// block is then used by a single strip per panel, so it is kept small
 	// enough (kc×ncSmall) to stay in L2 between packing and use.
@@ -65,6 +68,15 @@ type tierConfig struct {
 	// panels of mr ≤ 8 rows); without it they go through kern.
 	col colKernel
 }
+
+// deepRows bounds the A that kcDeep applies to. ResNet-50's late 1×1
+// convolutions (M = 256…512, K = 1024…2048) ran 4–6 % faster on two
+// threads with K blocks of 512 than of 192 on the Zen 5 guest (the same on
+// one thread; median of 7 alternated rounds), the 1024³ SGEMM 1.4 % slower
+// on one thread, so only few-row, deep A takes the deeper block. kc is a
+// property of the packed A, not of the thread count: results stay bitwise
+// the same for every thread count.
+const deepRows = 512
 
 func (c *tierConfig) nv() int { return c.nr / c.vl }
 
@@ -89,7 +101,7 @@ var configs = [...]tierConfig{
 	// 512×192 A block (384 KiB) in a fifth of L2; nc=3072 (B block 2.3 MiB).
 	isa.AVX512: {
 		tier: isa.AVX512, name: "sgemmKernel8x32AVX512",
-		mr: 8, nr: 32, vl: 16, kc: 192, mc: 512, nc: 3072, ncSmall: 512,
+		mr: 8, nr: 32, vl: 16, kc: 192, kcDeep: 512, mc: 512, nc: 3072, ncSmall: 512,
 		packB: sgemmPackB32AVX2, col: sgemmCol8AVX2,
 	},
 }

@@ -61,8 +61,17 @@ type Conv struct {
 	// of every block from the other's cache: ResNet-50 with im2col on two
 	// threads spent 30 % of its CPU time unfolding (17 % on one).
 	blockParallel bool
-	bjob          blockJob
-	blockTask     func(task, worker int)
+	// rowSplit: with several workers, too few blocks for blockParallel,
+	// and a strided gather (1x1 stride 2): every worker gathers the whole
+	// block into its own part of the workspace and multiplies its own
+	// rows of the output (gemm.Context.GemmRows). Gathering by rows and
+	// multiplying by the GEMM's own row split, each core read half of the
+	// gathered block from the other's cache and the gather, bound by
+	// memory, took as long on two threads as on one.
+	rowSplit  bool
+	bjob      blockJob
+	blockTask func(task, worker int)
+	rowTask   func(task, worker int)
 }
 
 // blockJob is the state of one blockParallel pass (image, group), read by
@@ -74,8 +83,9 @@ type blockJob struct {
 	ws                 []float32
 }
 
-// noBlockParallel disables blockParallel (tests and benchmarks compare).
-var noBlockParallel bool
+// noBlockParallel and noRowSplit disable blockParallel and rowSplit (tests
+// and benchmarks compare).
+var noBlockParallel, noRowSplit bool
 
 // l2Budget is the size the unfolded block aims at. Measured on ResNet-50's
 // stem and 3x3 layers (Zen 3, 512 KiB L2, 1 thread, % of peak for conv1 /
@@ -102,7 +112,7 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		w := spec.Weight[g*s.OutCG*c.kdim : (g+1)*s.OutCG*c.kdim]
 		c.packed = append(c.packed, gemm.PackA(w, s.OutCG, c.kdim, c.kdim))
 	}
-	c.gather, c.blockTask = c.gatherRows, c.runBlock
+	c.gather, c.blockTask, c.rowTask = c.gatherRows, c.runBlock, c.runRows
 	c.block = c.cols
 	if !c.noUnfold {
 		// A multiple of 16 columns (the GEMM's register tile), at least 48.
@@ -114,6 +124,7 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		threads := pool.Threads()
 		c.blockParallel = threads > 1 && ctx.Threads() == threads &&
 			(c.cols+c.block-1)/c.block >= 2*threads && !noBlockParallel
+		c.rowSplit = threads > 1 && ctx.Threads() == threads && c.subsample && !c.blockParallel && !noRowSplit
 	}
 	return c, nil
 }
@@ -126,7 +137,7 @@ func (c *Conv) WorkspaceLen() int {
 	if c.noUnfold {
 		return 0
 	}
-	if c.blockParallel {
+	if c.blockParallel || c.rowSplit {
 		return c.kdim * c.block * c.pool.Threads()
 	}
 	return c.kdim * c.block
@@ -159,6 +170,12 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.bjob = blockJob{} // drop references to the caller's slices
 				continue
 			}
+			if c.rowSplit {
+				c.bjob = blockJob{src: src, out: out, residual: residual, off: off, g: g, ep: ep, ws: ws}
+				c.pool.Run(c.pool.Threads(), c.rowTask)
+				c.bjob = blockJob{}
+				continue
+			}
 			for p0 := 0; p0 < c.cols; p0 += c.block {
 				p1 := min(p0+c.block, c.cols)
 				nb := p1 - p0
@@ -166,7 +183,7 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.job.src, c.job.dst, c.job.p0, c.job.p1 = src, b, p0, p1
 				c.pool.Run(c.gatherTasks(), c.gather)
 				c.job.src, c.job.dst = nil, nil
-				c.multiplyBlock(c.ctx, g, b, out, residual, off, p0, p1, ep)
+				c.multiplyBlock(c.ctx, g, 0, s.OutCG, b, out, residual, off, p0, p1, ep)
 			}
 		}
 	}
@@ -186,20 +203,41 @@ func (c *Conv) runBlock(task, worker int) {
 	p1 := min(p0+c.block, c.cols)
 	b := j.ws[worker*c.kdim*c.block:][:c.kdim*(p1-p0)]
 	c.unfoldRows(j.src, b, p0, p1, 0, c.kdim)
-	c.multiplyBlock(c.ctx.Worker(worker), j.g, b, j.out, j.residual, j.off, p0, p1, j.ep)
+	c.multiplyBlock(c.ctx.Worker(worker), j.g, 0, c.s.OutCG, b, j.out, j.residual, j.off, p0, p1, j.ep)
 }
 
-// multiplyBlock multiplies group g's weights by the unfolded block b of
-// output pixels [p0, p1) on ctx, into those columns of every output
-// channel of the group (from out[off:]), adding the same window of
-// residual if given.
-func (c *Conv) multiplyBlock(ctx *gemm.Context, g int, b, out, residual []float32, off, p0, p1 int, ep gemm.Epilogue) {
+// runRows is a rowSplit task: part task of the output rows, every block
+// gathered whole into worker's part of the workspace.
+func (c *Conv) runRows(task, worker int) {
+	j := &c.bjob
+	m0, m1 := c.packed[j.g].RowPart(task, c.pool.Threads())
+	if m0 == m1 {
+		return
+	}
+	for p0 := 0; p0 < c.cols; p0 += c.block {
+		p1 := min(p0+c.block, c.cols)
+		b := j.ws[worker*c.kdim*c.block:][:c.kdim*(p1-p0)]
+		c.unfoldRows(j.src, b, p0, p1, 0, c.kdim)
+		c.multiplyBlock(c.ctx.Worker(worker), j.g, m0, m1, b, j.out, j.residual, j.off, p0, p1, j.ep)
+	}
+}
+
+// multiplyBlock multiplies rows [m0, m1) of group g's weights by the
+// unfolded block b of output pixels [p0, p1) on ctx, into those columns of
+// those output channels of the group (from out[off:]), adding the same
+// window of residual if given. All rows go through ctx.Gemm (which may
+// split them over ctx's threads), a part through ctx.GemmRows.
+func (c *Conv) multiplyBlock(ctx *gemm.Context, g, m0, m1 int, b, out, residual []float32, off, p0, p1 int, ep gemm.Epilogue) {
 	end := off + (c.s.OutCG-1)*c.cols + p1
 	if residual != nil {
 		ep.Residual, ep.LDR = residual[off+p0:end], c.cols
 	}
 	nb := p1 - p0
-	ctx.Gemm(c.packed[g], b, nb, nb, out[off+p0:end], c.cols, ep)
+	if m0 == 0 && m1 == c.s.OutCG {
+		ctx.Gemm(c.packed[g], b, nb, nb, out[off+p0:end], c.cols, ep)
+		return
+	}
+	ctx.GemmRows(c.packed[g], m0, m1, b, nb, nb, out[off+p0:end], c.cols, ep)
 }
 
 // gatherRows unfolds rows [task·16, task·16+16) of the current block: row

@@ -1,6 +1,7 @@
 package im2col
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -10,53 +11,71 @@ import (
 	"github.com/resbench/resbench/kernels/parallel"
 )
 
-// TestBlockParallelBitwise checks that the block-parallel path (each
-// worker unfolding and multiplying whole blocks) gives bitwise the results
-// of one thread and of the row-split path, with a partial last block and
-// every epilogue term. The float64 agreement of all paths is the shared
-// conformance suite's (kerneltest).
-func TestBlockParallelBitwise(t *testing.T) {
-	s := kernels.ConvShape{N: 2, InC: 608, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
+// TestParallelPathsBitwise checks that the multi-threaded paths give
+// bitwise the results of one thread: block-parallel (each worker unfolding
+// and multiplying whole blocks), row-split (each worker gathering whole
+// blocks and multiplying its rows) and the default split of each block's
+// unfold and GEMM; with a partial last block, several blocks per worker,
+// and every epilogue term. The float64 agreement of all paths is the
+// shared conformance suite's (kerneltest).
+func TestParallelPathsBitwise(t *testing.T) {
+	conv3x3 := kernels.ConvShape{N: 2, InC: 608, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
 		StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	fill := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = rng.Float32()*2 - 1
-		}
-		return v
-	}
-	spec := kernels.ConvSpec{Shape: s, Weight: fill(s.WeightLen()), Bias: fill(s.OutC), ReLU: true}
-	in, res := fill(s.In().Elems()), fill(s.Out().Elems())
-	run := func(threads int, serial bool) ([]float32, bool) {
-		defer func(old bool) { noBlockParallel = old }(noBlockParallel)
-		noBlockParallel = serial
-		pool := parallel.New(threads)
-		defer pool.Close()
-		c, err := New(spec, gemm.NewContext(pool), pool)
-		if err != nil {
+	// 1x1 stride 2 with 4100 input channels: five blocks of 48 pixels
+	// (the last 4), so that three threads split rows over several blocks.
+	proj := kernels.ConvShape{N: 2, InC: 4100, H: 28, W: 28, OutC: 20, KH: 1, KW: 1,
+		StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
+	type mode struct{ blockParallel, rowSplit bool }
+	for _, tc := range []struct {
+		s       kernels.ConvShape
+		threads int
+		off     mode // knobs: noBlockParallel, noRowSplit
+		want    mode // the path New chooses
+	}{
+		{conv3x3, 2, mode{}, mode{blockParallel: true}},
+		{conv3x3, 3, mode{blockParallel: true}, mode{}},
+		{conv3x3, 2, mode{blockParallel: true}, mode{}},
+		{proj, 2, mode{}, mode{blockParallel: true}},
+		{proj, 2, mode{blockParallel: true}, mode{rowSplit: true}},
+		{proj, 3, mode{}, mode{rowSplit: true}},
+		{proj, 3, mode{rowSplit: true}, mode{}},
+	} {
+		s := tc.s
+		if err := s.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		out := make([]float32, s.Out().Elems())
-		c.Run(in, out, res, make([]float32, c.WorkspaceLen()))
-		return out, c.blockParallel
-	}
-	want, _ := run(1, false)
-	for _, tc := range []struct {
-		threads  int
-		serial   bool
-		parallel bool // blockParallel expected
-	}{{2, false, true}, {3, true, false}, {2, true, false}} {
-		got, par := run(tc.threads, tc.serial)
-		if par != tc.parallel {
-			t.Fatalf("threads=%d noBlockParallel=%v: blockParallel=%v, want %v", tc.threads, tc.serial, par, tc.parallel)
+		rng := rand.New(rand.NewPCG(1, 2))
+		fill := func(n int) []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = rng.Float32()*2 - 1
+			}
+			return v
+		}
+		spec := kernels.ConvSpec{Shape: s, Weight: fill(s.WeightLen()), Bias: fill(s.OutC), ReLU: true}
+		in, res := fill(s.In().Elems()), fill(s.Out().Elems())
+		run := func(threads int, off mode) ([]float32, mode) {
+			defer func(b, r bool) { noBlockParallel, noRowSplit = b, r }(noBlockParallel, noRowSplit)
+			noBlockParallel, noRowSplit = off.blockParallel, off.rowSplit
+			pool := parallel.New(threads)
+			defer pool.Close()
+			c, err := New(spec, gemm.NewContext(pool), pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, s.Out().Elems())
+			c.Run(in, out, res, make([]float32, c.WorkspaceLen()))
+			return out, mode{c.blockParallel, c.rowSplit}
+		}
+		want, _ := run(1, mode{})
+		got, m := run(tc.threads, tc.off)
+		name := fmt.Sprintf("%v threads=%d off=%+v", &s, tc.threads, tc.off)
+		if m != tc.want {
+			t.Fatalf("%s: path %+v, want %+v", name, m, tc.want)
 		}
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("threads=%d noBlockParallel=%v: out[%d] = %v, one thread gave %v", tc.threads, tc.serial, i, got[i], want[i])
+				t.Fatalf("%s: out[%d] = %v, one thread gave %v", name, i, got[i], want[i])
 			}
 		}
 	}
