@@ -8,6 +8,14 @@
 // none: the NCHW activation already is the GEMM's right operand. A 1x1
 // strided conv only subsamples, a strided gather of InC/G rows.
 //
+// On several threads the pixels are cut into blocks of a thread-independent
+// size (so the bits do not depend on the thread count) and, when there are
+// at least two per worker, each worker unfolds and multiplies whole blocks;
+// a strided gather with fewer blocks is done whole by every worker, each
+// multiplying its own rows; other convs unfold each block split by rows
+// and multiply it on the GEMM's own split. The first two keep a block in
+// the cache of the core that wrote it.
+//
 // Grouped convolutions run one GEMM per group. For ResNeXt's narrow groups
 // (4 or 8 channels) that is a poor GEMM; package grouped has the fast path.
 package im2col
@@ -74,8 +82,8 @@ type Conv struct {
 	rowTask   func(task, worker int)
 }
 
-// blockJob is the state of one blockParallel pass (image, group), read by
-// its tasks.
+// blockJob is the state of one blockParallel or rowSplit pass (image,
+// group), read by its tasks.
 type blockJob struct {
 	src, out, residual []float32
 	off, g             int
