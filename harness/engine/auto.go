@@ -66,7 +66,8 @@ var calibMu sync.Mutex
 // 15: im2col on several threads unfolds and multiplies whole blocks per worker.
 // 16: the next-chunk weight prefetch spread over four strips; fewer
 // weight prefetches otherwise (none without the flag).
-const calibrationVersion = 16
+// 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers.
+const calibrationVersion = 17
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
