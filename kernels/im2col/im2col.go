@@ -50,8 +50,10 @@ type Conv struct {
 	// time: the unfolded block (kdim × block floats) stays in L2 between
 	// the unfold that writes it and the GEMM's packing that reads it,
 	// instead of a whole-image matrix streaming through memory twice
-	// (ResNet-50 would write 54 MiB per inference).
-	block int
+	// (ResNet-50 would write 54 MiB per inference). The last of the
+	// blocks also takes a remainder of under a quarter block (blockRange).
+	block, blocks int
+	width         int // of the widest (last) block
 	// The current unfold job; gather is bound once so that handing it to
 	// the pool allocates nothing.
 	job struct {
@@ -121,17 +123,26 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		c.packed = append(c.packed, gemm.PackA(w, s.OutCG, c.kdim, c.kdim))
 	}
 	c.gather, c.blockTask, c.rowTask = c.gatherRows, c.runBlock, c.runRows
-	c.block = c.cols
+	c.block, c.blocks, c.width = c.cols, 1, c.cols
 	if !c.noUnfold {
 		// A multiple of 16 columns (the GEMM's register tile), at least 48.
 		// It does not depend on the thread count: the GEMM's edge tiles,
 		// and so the results' bits, depend on the block boundaries.
 		c.block = min(c.cols, max(48, l2Budget/4/c.kdim/16*16))
+		// A block of its own for a few columns would stream all of the
+		// weights once more for them (res5's 3x3: 48 + 1 columns, 9 MiB
+		// of weights), so a small remainder joins the last block.
+		c.blocks = c.cols / c.block
+		if rem := c.cols % c.block; rem >= c.block/4 {
+			c.blocks++
+		}
+		p0, p1 := c.blockRange(c.blocks - 1)
+		c.width = max(c.block, p1-p0)
 		// At least two blocks per worker, or the last round leaves
 		// workers idle for a whole block.
 		threads := pool.Threads()
 		c.blockParallel = threads > 1 && ctx.Threads() == threads &&
-			(c.cols+c.block-1)/c.block >= 2*threads && !noBlockParallel
+			c.blocks >= 2*threads && !noBlockParallel
 		c.rowSplit = threads > 1 && ctx.Threads() == threads && c.subsample && !c.blockParallel && !noRowSplit
 	}
 	return c, nil
@@ -146,9 +157,18 @@ func (c *Conv) WorkspaceLen() int {
 		return 0
 	}
 	if c.blockParallel || c.rowSplit {
-		return c.kdim * c.block * c.pool.Threads()
+		return c.kdim * c.width * c.pool.Threads()
 	}
-	return c.kdim * c.block
+	return c.kdim * c.width
+}
+
+// blockRange returns the output pixels [p0, p1) of block i.
+func (c *Conv) blockRange(i int) (p0, p1 int) {
+	p0 = i * c.block
+	if i == c.blocks-1 {
+		return p0, c.cols
+	}
+	return p0, p0 + c.block
 }
 
 // Run convolves the batch: per image and group, unfold (unless 1x1/1) and
@@ -174,7 +194,7 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 			}
 			if c.blockParallel {
 				c.bjob = blockJob{src: src, out: out, residual: residual, off: off, g: g, ep: ep, ws: ws}
-				c.pool.Run((c.cols+c.block-1)/c.block, c.blockTask)
+				c.pool.Run(c.blocks, c.blockTask)
 				c.bjob = blockJob{} // drop references to the caller's slices
 				continue
 			}
@@ -184,8 +204,8 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.bjob = blockJob{}
 				continue
 			}
-			for p0 := 0; p0 < c.cols; p0 += c.block {
-				p1 := min(p0+c.block, c.cols)
+			for i := range c.blocks {
+				p0, p1 := c.blockRange(i)
 				nb := p1 - p0
 				b := ws[:c.kdim*nb]
 				c.job.src, c.job.dst, c.job.p0, c.job.p1 = src, b, p0, p1
@@ -207,9 +227,8 @@ func (c *Conv) gatherTasks() int { return (c.kdim + rowsPerTask - 1) / rowsPerTa
 // of the workspace and multiply it on worker's GEMM scratch.
 func (c *Conv) runBlock(task, worker int) {
 	j := &c.bjob
-	p0 := task * c.block
-	p1 := min(p0+c.block, c.cols)
-	b := j.ws[worker*c.kdim*c.block:][:c.kdim*(p1-p0)]
+	p0, p1 := c.blockRange(task)
+	b := j.ws[worker*c.kdim*c.width:][:c.kdim*(p1-p0)]
 	c.unfoldRows(j.src, b, p0, p1, 0, c.kdim)
 	c.multiplyBlock(c.ctx.Worker(worker), j.g, 0, c.s.OutCG, b, j.out, j.residual, j.off, p0, p1, j.ep)
 }
@@ -222,9 +241,9 @@ func (c *Conv) runRows(task, worker int) {
 	if m0 == m1 {
 		return
 	}
-	for p0 := 0; p0 < c.cols; p0 += c.block {
-		p1 := min(p0+c.block, c.cols)
-		b := j.ws[worker*c.kdim*c.block:][:c.kdim*(p1-p0)]
+	for i := range c.blocks {
+		p0, p1 := c.blockRange(i)
+		b := j.ws[worker*c.kdim*c.width:][:c.kdim*(p1-p0)]
 		c.unfoldRows(j.src, b, p0, p1, 0, c.kdim)
 		c.multiplyBlock(c.ctx.Worker(worker), j.g, m0, m1, b, j.out, j.residual, j.off, p0, p1, j.ep)
 	}

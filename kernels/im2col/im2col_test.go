@@ -19,12 +19,16 @@ import (
 // and every epilogue term. The float64 agreement of all paths is the
 // shared conformance suite's (kerneltest).
 func TestParallelPathsBitwise(t *testing.T) {
-	conv3x3 := kernels.ConvShape{N: 2, InC: 608, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
+	// 3x3 with 608 input channels on 15×15: blocks of 48 pixels, the
+	// fifth partial (33).
+	conv3x3 := kernels.ConvShape{N: 2, InC: 608, H: 15, W: 15, OutC: 20, KH: 3, KW: 3,
 		StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
-	// 1x1 stride 2 with 4100 input channels: five blocks of 48 pixels
-	// (the last 4), so that three threads split rows over several blocks.
+	// 1x1 stride 2 with 4100 input channels: four blocks of 48 pixels,
+	// the last taking the 4 left over, so that three threads split rows
+	// over several blocks.
 	proj := kernels.ConvShape{N: 2, InC: 4100, H: 28, W: 28, OutC: 20, KH: 1, KW: 1,
 		StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
+	wantBlocks := map[int]int{608: 5, 4100: 4}
 	type mode struct{ blockParallel, rowSplit bool }
 	for _, tc := range []struct {
 		s       kernels.ConvShape
@@ -70,6 +74,9 @@ func TestParallelPathsBitwise(t *testing.T) {
 		want, _ := run(1, mode{})
 		got, m := run(tc.threads, tc.off)
 		name := fmt.Sprintf("%v threads=%d off=%+v", &s, tc.threads, tc.off)
+		if c, _ := New(spec, gemm.NewContext(nil), nil); c.blocks != wantBlocks[s.InC] {
+			t.Fatalf("%s: %d blocks, want %d", name, c.blocks, wantBlocks[s.InC])
+		}
 		if m != tc.want {
 			t.Fatalf("%s: path %+v, want %+v", name, m, tc.want)
 		}
