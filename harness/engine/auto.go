@@ -66,7 +66,8 @@ var calibMu sync.Mutex
 // 15: im2col on several threads unfolds and multiplies whole blocks per worker.
 // 16: the next-chunk weight prefetch spread over four strips; fewer
 // weight prefetches otherwise (none without the flag).
-// 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers.
+// 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers
+// and small remainders merged into the last block.
 const calibrationVersion = 17
 
 // CalibrationPath is the cache file for this machine and thread count.
