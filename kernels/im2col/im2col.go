@@ -97,6 +97,9 @@ type blockJob struct {
 // and benchmarks compare).
 var noBlockParallel, noRowSplit bool
 
+// evenBlocksMax: up to this many blocks are cut evenly (see New).
+const evenBlocksMax = 3
+
 // l2Budget is the size the unfolded block aims at. Measured on ResNet-50's
 // stem and 3x3 layers (Zen 3, 512 KiB L2, 1 thread, % of peak for conv1 /
 // res2 / res3 / res4): 256 KiB 44/62/62/66, 1 MiB 50/60/65/64, 4 MiB
@@ -125,9 +128,9 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 	c.gather, c.blockTask, c.rowTask = c.gatherRows, c.runBlock, c.runRows
 	c.block, c.blocks, c.width = c.cols, 1, c.cols
 	if !c.noUnfold {
-		// A multiple of 16 columns (the GEMM's register tile), at least 48.
-		// It does not depend on the thread count: the GEMM's edge tiles,
-		// and so the results' bits, depend on the block boundaries.
+		// A multiple of 16 columns (the GEMM's register tile), at least 48,
+		// unless cut evenly below. The blocks do not depend on the thread count: the GEMM's edge
+		// tiles, and so the results' bits, depend on their boundaries.
 		c.block = min(c.cols, max(48, l2Budget/4/c.kdim/16*16))
 		// A block of its own for a few columns would stream all of the
 		// weights once more for them (res5's 3x3: 48 + 1 columns, 9 MiB
@@ -136,13 +139,23 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		if rem := c.cols % c.block; rem >= c.block/4 {
 			c.blocks++
 		}
+		// Two or three blocks are cut evenly, so that as many workers
+		// can take one each: res4's 3x3 (196 pixels) was 112 + 84 and
+		// ran on two threads with each block's unfold and GEMM split,
+		// 35 % slower than one block per worker (one thread: the same).
+		// Splitting res5's single 49-pixel block in two for this cost
+		// 21–25 % on one thread, so single blocks stay whole.
+		if c.blocks <= evenBlocksMax {
+			c.block = (c.cols + c.blocks - 1) / c.blocks
+		}
 		p0, p1 := c.blockRange(c.blocks - 1)
 		c.width = max(c.block, p1-p0)
 		// At least two blocks per worker, or the last round leaves
-		// workers idle for a whole block.
+		// workers idle for a whole block; or even blocks, as many per
+		// worker.
 		threads := pool.Threads()
 		c.blockParallel = threads > 1 && ctx.Threads() == threads &&
-			c.blocks >= 2*threads && !noBlockParallel
+			(c.blocks >= 2*threads || c.blocks <= evenBlocksMax && c.blocks%threads == 0) && !noBlockParallel
 		c.rowSplit = threads > 1 && ctx.Threads() == threads && c.subsample && !c.blockParallel && !noRowSplit
 	}
 	return c, nil

@@ -28,7 +28,11 @@ func TestParallelPathsBitwise(t *testing.T) {
 	// over several blocks.
 	proj := kernels.ConvShape{N: 2, InC: 4100, H: 28, W: 28, OutC: 20, KH: 1, KW: 1,
 		StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
-	wantBlocks := map[int]int{608: 5, 4100: 4}
+	// 3x3 with 256 input channels on 14×14 (res4's): two even blocks of
+	// 98 pixels, one per worker on two threads.
+	even := kernels.ConvShape{N: 1, InC: 256, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
+		StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
+	wantBlocks := map[int][2]int{608: {5, 48}, 4100: {4, 48}, 256: {2, 98}} // blocks, width of the first
 	type mode struct{ blockParallel, rowSplit bool }
 	for _, tc := range []struct {
 		s       kernels.ConvShape
@@ -39,6 +43,8 @@ func TestParallelPathsBitwise(t *testing.T) {
 		{conv3x3, 2, mode{}, mode{blockParallel: true}},
 		{conv3x3, 3, mode{blockParallel: true}, mode{}},
 		{conv3x3, 2, mode{blockParallel: true}, mode{}},
+		{even, 2, mode{}, mode{blockParallel: true}},
+		{even, 3, mode{}, mode{}},
 		{proj, 2, mode{}, mode{blockParallel: true}},
 		{proj, 2, mode{blockParallel: true}, mode{rowSplit: true}},
 		{proj, 3, mode{}, mode{rowSplit: true}},
@@ -74,8 +80,8 @@ func TestParallelPathsBitwise(t *testing.T) {
 		want, _ := run(1, mode{})
 		got, m := run(tc.threads, tc.off)
 		name := fmt.Sprintf("%v threads=%d off=%+v", &s, tc.threads, tc.off)
-		if c, _ := New(spec, gemm.NewContext(nil), nil); c.blocks != wantBlocks[s.InC] {
-			t.Fatalf("%s: %d blocks, want %d", name, c.blocks, wantBlocks[s.InC])
+		if c, _ := New(spec, gemm.NewContext(nil), nil); [2]int{c.blocks, c.block} != wantBlocks[s.InC] {
+			t.Fatalf("%s: %d blocks of %d, want %v", name, c.blocks, c.block, wantBlocks[s.InC])
 		}
 		if m != tc.want {
 			t.Fatalf("%s: path %+v, want %+v", name, m, tc.want)

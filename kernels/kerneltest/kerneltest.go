@@ -99,10 +99,14 @@ var EdgeShapes = func() []Shape {
 		// odd plane with two images and a partial channel block.
 		Shape{N: 2, InC: 20, H: 13, W: 13, OutC: 40, K: 1, Stride: 2},
 		// A projection-like 1x1 stride 2 whose rows are wide enough for
-		// vector subsampling (20 output columns) and whose input is deep
-		// enough that im2col cuts its 140 output pixels into blocks that
-		// end mid-row.
-		Shape{InC: 2048, H: 14, W: 40, OutC: 8, K: 1, Stride: 2},
+		// vector subsampling (24 output columns) and whose input is deep
+		// enough that im2col cuts its 168 output pixels into two blocks
+		// of 84 that end mid-row.
+		Shape{InC: 2048, H: 14, W: 48, OutC: 8, K: 1, Stride: 2},
+		// res4's 3x3 on a few output channels: im2col cuts its 196
+		// pixels into two even blocks of 98 (not a multiple of the
+		// GEMM's tile).
+		Shape{InC: 256, H: 14, W: 14, OutC: 12, K: 3, Stride: 1, Pad: 1},
 		// Groups: ResNeXt's 32 groups of 4 and 8, odd group widths, and
 		// group counts that do not align with vector blocks.
 		Shape{InC: 128, H: 14, W: 14, OutC: 128, K: 3, Stride: 1, Pad: 1, Groups: 32},
