@@ -193,7 +193,7 @@ func (ctx *Context) Threads() int { return ctx.pool.Threads() }
 //
 // Gemm panics if a slice is too short or pa was packed for another tier.
 func (ctx *Context) Gemm(pa *PackedA, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
-	if !ctx.start(pa, b, ldb, n, c, ldc, ep) {
+	if !ctx.start(pa, 0, pa.m, b, ldb, n, c, ldc, ep) {
 		return
 	}
 	j := &ctx.job
@@ -215,8 +215,27 @@ func (ctx *Context) GemmRows(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c
 	if m0 < 0 || m0 > m1 || m1 > pa.m || m0%ctx.cfg.mr != 0 {
 		panic(fmt.Sprintf("gemm: GemmRows: bad rows [%d, %d) of %d (mr=%d)", m0, m1, pa.m, ctx.cfg.mr))
 	}
-	if pa.k == 0 && m0 < m1 && n > 0 {
-		checkShape(pa.m, n, 0, b, ldb, c, ldc, ep)
+	if !ctx.start(pa, m0, m1, b, ldb, n, c, ldc, ep) {
+		return
+	}
+	ctx.compute(0, m0, m1, 0, n)
+	ctx.job = job{}
+}
+
+// start checks a call's operands, handles the empty products (for rows
+// [m0, m1)), and records the call in ctx.job. It reports whether there is
+// a product to compute.
+func (ctx *Context) start(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) bool {
+	if pa.tier != ctx.tier || pa.cfg.mr != ctx.cfg.mr || pa.cfg.kc != ctx.cfg.kc && pa.cfg.kc != ctx.cfg.kcDeep {
+		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d or %d)",
+			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc, ctx.cfg.kcDeep))
+	}
+	m, k := pa.m, pa.k
+	checkShape(m, n, k, b, ldb, c, ldc, ep)
+	if m0 == m1 || n == 0 {
+		return false
+	}
+	if k == 0 {
 		if ep.Bias != nil {
 			ep.Bias = ep.Bias[m0:]
 		}
@@ -224,29 +243,6 @@ func (ctx *Context) GemmRows(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c
 			ep.Residual = ep.Residual[m0*ep.LDR:]
 		}
 		zeroProduct(m1-m0, n, c[m0*ldc:], ldc, ep)
-		return
-	}
-	if m0 == m1 || !ctx.start(pa, b, ldb, n, c, ldc, ep) {
-		return
-	}
-	ctx.compute(0, m0, m1, 0, n)
-	ctx.job = job{}
-}
-
-// start checks a call's operands, handles the empty products, and records
-// the call in ctx.job. It reports whether there is a product to compute.
-func (ctx *Context) start(pa *PackedA, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) bool {
-	if pa.tier != ctx.tier || pa.cfg.mr != ctx.cfg.mr || pa.cfg.kc != ctx.cfg.kc && pa.cfg.kc != ctx.cfg.kcDeep {
-		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d or %d)",
-			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc, ctx.cfg.kcDeep))
-	}
-	m, k := pa.m, pa.k
-	checkShape(m, n, k, b, ldb, c, ldc, ep)
-	if m == 0 || n == 0 {
-		return false
-	}
-	if k == 0 {
-		zeroProduct(m, n, c, ldc, ep)
 		return false
 	}
 	cfg := ctx.cfg

@@ -10,11 +10,12 @@
 //
 // On several threads the pixels are cut into blocks of a thread-independent
 // size (so the bits do not depend on the thread count) and, when there are
-// at least two per worker, each worker unfolds and multiplies whole blocks;
-// a strided gather with fewer blocks is done whole by every worker, each
-// multiplying its own rows; other convs unfold each block split by rows
-// and multiply it on the GEMM's own split. The first two keep a block in
-// the cache of the core that wrote it.
+// at least two per worker or as many even blocks per worker, each worker
+// unfolds and multiplies whole blocks; a strided gather with fewer blocks
+// is done whole by every worker, each multiplying its own rows; other
+// convs unfold each block split by rows and multiply it on the GEMM's own
+// split. The first two keep a block in the cache of the core that wrote
+// it.
 //
 // Grouped convolutions run one GEMM per group. For ResNeXt's narrow groups
 // (4 or 8 channels) that is a poor GEMM; package grouped has the fast path.
@@ -51,7 +52,8 @@ type Conv struct {
 	// the unfold that writes it and the GEMM's packing that reads it,
 	// instead of a whole-image matrix streaming through memory twice
 	// (ResNet-50 would write 54 MiB per inference). The last of the
-	// blocks also takes a remainder of under a quarter block (blockRange).
+	// blocks also takes a remainder of under a quarter block, and two or
+	// three blocks are cut evenly (New, blockRange).
 	block, blocks int
 	width         int // of the widest (last) block
 	// The current unfold job; gather is bound once so that handing it to
@@ -128,9 +130,10 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 	c.gather, c.blockTask, c.rowTask = c.gatherRows, c.runBlock, c.runRows
 	c.block, c.blocks, c.width = c.cols, 1, c.cols
 	if !c.noUnfold {
-		// A multiple of 16 columns (the GEMM's register tile), at least 48,
-		// unless cut evenly below. The blocks do not depend on the thread count: the GEMM's edge
-		// tiles, and so the results' bits, depend on their boundaries.
+		// A multiple of 16 columns (the GEMM's register tile), at least
+		// 48, unless cut evenly below. The blocks do not depend on the
+		// thread count: the GEMM's edge tiles, and so the results' bits,
+		// depend on their boundaries.
 		c.block = min(c.cols, max(48, l2Budget/4/c.kdim/16*16))
 		// A block of its own for a few columns would stream all of the
 		// weights once more for them (res5's 3x3: 48 + 1 columns, 9 MiB
@@ -205,16 +208,14 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.ctx.Gemm(c.packed[g], src, c.cols, c.cols, out[off:off+s.OutCG*c.cols], c.cols, ep)
 				continue
 			}
-			if c.blockParallel {
+			if c.blockParallel || c.rowSplit {
 				c.bjob = blockJob{src: src, out: out, residual: residual, off: off, g: g, ep: ep, ws: ws}
-				c.pool.Run(c.blocks, c.blockTask)
+				if c.blockParallel {
+					c.pool.Run(c.blocks, c.blockTask)
+				} else {
+					c.pool.Run(c.pool.Threads(), c.rowTask)
+				}
 				c.bjob = blockJob{} // drop references to the caller's slices
-				continue
-			}
-			if c.rowSplit {
-				c.bjob = blockJob{src: src, out: out, residual: residual, off: off, g: g, ep: ep, ws: ws}
-				c.pool.Run(c.pool.Threads(), c.rowTask)
-				c.bjob = blockJob{}
 				continue
 			}
 			for i := range c.blocks {
