@@ -95,8 +95,8 @@ type blockJob struct {
 	ws                 []float32
 }
 
-// noBlockParallel and noRowSplit disable blockParallel and rowSplit (tests
-// and benchmarks compare).
+// noBlockParallel and noRowSplit disable blockParallel and rowSplit, so
+// that tests can compare every path's bits with one thread's.
 var noBlockParallel, noRowSplit bool
 
 // evenBlocksMax: up to this many blocks are cut evenly (see New).
