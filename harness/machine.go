@@ -15,11 +15,15 @@ import (
 // Machine describes the CPU and its measured ceilings: the roofline every
 // efficiency figure is a ratio to.
 type Machine struct {
-	CPU      string   `json:"cpu"`
-	Vendor   string   `json:"vendor"`
-	Family   int      `json:"family"`
-	Model    int      `json:"model"`
+	CPU    string `json:"cpu"`
+	Vendor string `json:"vendor"`
+	Family int    `json:"family"`
+	Model  int    `json:"model"`
+	// Cores is what CPUID reports per package: in a virtual machine the
+	// host's topology (254 on a 2-vCPU Zen 5 guest), not what this
+	// process can use; CPUs is the logical CPUs online to it.
 	Cores    int      `json:"cores"`
+	CPUs     int      `json:"cpus"`
 	Threads  int      `json:"threads"` // logical CPUs Go can use
 	L1DBytes int      `json:"l1d_bytes"`
 	L2Bytes  int      `json:"l2_bytes"`
@@ -66,16 +70,13 @@ type Peak struct {
 // measurement.
 func MeasureMachine(d time.Duration) Machine {
 	m := Machine{CPU: cpuid.CPU.BrandName, Vendor: cpuid.CPU.VendorString, Family: cpuid.CPU.Family, Model: cpuid.CPU.Model,
-		Cores: cpuid.CPU.PhysicalCores, Threads: runtime.GOMAXPROCS(0),
+		Cores: cpuid.CPU.PhysicalCores, CPUs: runtime.NumCPU(), Threads: runtime.GOMAXPROCS(0),
 		L1DBytes: cpuid.CPU.Cache.L1D, L2Bytes: cpuid.CPU.Cache.L2, L3Bytes: cpuid.CPU.Cache.L3,
 		Detected: kernels.DetectedTier().String(), Active: kernels.ActiveTier().String()}
 	for _, f := range []cpuid.FeatureID{cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512BW, cpuid.AVX512DQ, cpuid.AVX512VNNI, cpuid.AMXFP16} {
 		if cpuid.CPU.Supports(f) {
 			m.Features = append(m.Features, f.String())
 		}
-	}
-	if m.Cores == 0 {
-		m.Cores = runtime.NumCPU()
 	}
 	for _, t := range kernels.Tiers() {
 		if !kernels.TierSupported(t) {

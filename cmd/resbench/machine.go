@@ -27,9 +27,14 @@ func cmdMachine(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(m)
 	}
-	kib := func(b int) string { return fmt.Sprintf("%d KiB", b/1024) }
+	kib := func(b int) string {
+		if b <= 0 {
+			return "not reported" // hypervisors often hide a level
+		}
+		return fmt.Sprintf("%d KiB", b/1024)
+	}
 	fmt.Fprintf(stdout, "cpu        %s (%s family %d model %d)\n", m.CPU, m.Vendor, m.Family, m.Model)
-	fmt.Fprintf(stdout, "cores      %d physical, %d threads for Go\n", m.Cores, m.Threads)
+	fmt.Fprintf(stdout, "cpus       %d online, %d threads for Go (CPUID: %d cores per package)\n", m.CPUs, m.Threads, m.Cores)
 	fmt.Fprintf(stdout, "caches     L1d %s, L2 %s, L3 %s\n", kib(m.L1DBytes), kib(m.L2Bytes), kib(m.L3Bytes))
 	fmt.Fprintf(stdout, "features   %s\n", strings.Join(m.Features, " "))
 	fmt.Fprintf(stdout, "isa        detected %s, active %s\n", m.Detected, m.Active)

@@ -33,6 +33,7 @@ func TestMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m struct {
+		CPUs    int `json:"cpus"`
 		Threads int `json:"threads"`
 		Scaling *struct {
 			Threads     int
@@ -42,6 +43,9 @@ func TestMachine(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatal(err)
+	}
+	if m.CPUs != runtime.NumCPU() {
+		t.Errorf("cpus = %d, want the %d online", m.CPUs, runtime.NumCPU())
 	}
 	if (m.Scaling != nil) != multi {
 		t.Fatalf("fma_scaling present = %v with %d threads", m.Scaling != nil, m.Threads)
