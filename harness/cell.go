@@ -20,22 +20,30 @@ import (
 
 // Cell is one point of the benchmark space.
 type Cell struct {
-	Model   string // canonical model name
-	Form    variants.Form
-	Fusion  string // fusion.Canonical spelling: none, all, or names joined by '+'
-	Kernel  string
-	Size    int
-	Batch   int
-	Threads int
+	Model string // canonical model name
+	Form  variants.Form
+	// StrideOn1x1 builds the original ResNet layout, the stride of a
+	// downsampling bottleneck on its first 1x1 (default: on the 3x3).
+	StrideOn1x1 bool
+	Fusion      string // fusion.Canonical spelling: none, all, or names joined by '+'
+	Kernel      string
+	Size        int
+	Batch       int
+	Threads     int
 }
 
 // Name is the cell's benchmark name in key=value form, keys in a fixed
 // order, e.g. "Model/model=resnet50/fusion=none/kernel=naive/size=224/batch=1/threads=1".
-// The form key appears for ResNeXt models only.
+// The form key appears for ResNeXt models only, the stride key
+// ("stride=1x1") for the original layout only, so that names from before
+// it existed still match.
 func (c Cell) Name() string {
 	form := ""
 	if spec, err := variants.Lookup(c.Model); err == nil && spec.IsResNeXt() {
 		form = "/form=" + c.Form.String()
+	}
+	if c.StrideOn1x1 {
+		form += "/stride=1x1"
 	}
 	return fmt.Sprintf("Model/model=%s%s/fusion=%s/kernel=%s/size=%d/batch=%d/threads=%d",
 		c.Model, form, c.Fusion, c.Kernel, c.Size, c.Batch, c.Threads)
@@ -154,7 +162,7 @@ func Stats(ds []time.Duration) LatencyStats {
 
 // Build constructs the cell's model at its size and batch, unfused.
 func (c Cell) Build(seed uint64) (*graph.Graph, error) {
-	return variants.Build(c.Model, variants.Options{Size: c.Size, Batch: c.Batch, Form: c.Form, Seed: seed})
+	return variants.Build(c.Model, variants.Options{Size: c.Size, Batch: c.Batch, Form: c.Form, StrideOn1x1: c.StrideOn1x1, Seed: seed})
 }
 
 // Fuse applies the cell's fusion passes to g.
@@ -279,7 +287,7 @@ func (res *Result) finish(allocs uint64) {
 	res.Noisy = float64(res.Stats.Q3-res.Stats.Q1) > 0.10*float64(res.Stats.Median)
 }
 
-// OracleCache keeps float64 oracle logits per model, form, size, batch,
+// OracleCache keeps float64 oracle logits per model, form, layout, size, batch,
 // seed and input, so a matrix computes each once for all its fusions,
 // kernels and thread counts.
 type OracleCache struct {
@@ -313,7 +321,7 @@ func checkParity(ctx context.Context, c Cell, unfused *graph.Graph, plan *engine
 		seed := opt.Seed + 1000 + uint64(i)
 		x := make([]float32, unfused.Input.Shape.Elems())
 		RandomInput(x, seed)
-		key := fmt.Sprintf("%s|%v|%d|%d|%d|%d", c.Model, c.Form, c.Size, c.Batch, opt.Seed, seed)
+		key := fmt.Sprintf("%s|%v|%v|%d|%d|%d|%d", c.Model, c.Form, c.StrideOn1x1, c.Size, c.Batch, opt.Seed, seed)
 		cache.mu.Lock()
 		want, ok := cache.m[key]
 		cache.mu.Unlock()

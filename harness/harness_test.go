@@ -139,10 +139,57 @@ func TestCellsAndShards(t *testing.T) {
 	if !slices.EqualFunc(cells, again, func(a, b Cell) bool { return a == b }) {
 		t.Error("cell order is not deterministic")
 	}
+	if slices.ContainsFunc(m.Settings(RunOptions{}), func(kv [2]string) bool { return kv[0] == "matrix-strides" }) {
+		t.Error("a default-layout matrix writes matrix-strides: files from before the axis would not resume")
+	}
 	for _, bad := range []string{"3/3", "-1/2", "1", "a/b", "0/0"} {
 		if _, _, err := ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) accepted", bad)
 		}
+	}
+}
+
+// TestStrideLayoutCells checks the stride-layout axis: bottleneck models
+// take every layout, basic-block models only the default, the original
+// layout's cells are named stride=1x1 and build with the stride on the
+// first 1x1, and the settings record the axis.
+func TestStrideLayoutCells(t *testing.T) {
+	m := Matrix{Models: []string{"resnet18", "resnet50"}, StrideOn1x1: []bool{false, true}, Forms: []variants.Form{variants.FormC},
+		Fusions: "none,all", Kernels: []string{"auto"}, Batches: []int{1}, Threads: []int{1}, Size: 64}
+	cells, err := m.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cells {
+		names = append(names, c.Name())
+	}
+	want := []string{
+		"Model/model=resnet18/fusion=none/kernel=auto/size=64/batch=1/threads=1",
+		"Model/model=resnet18/fusion=all/kernel=auto/size=64/batch=1/threads=1",
+		"Model/model=resnet50/fusion=none/kernel=auto/size=64/batch=1/threads=1",
+		"Model/model=resnet50/fusion=all/kernel=auto/size=64/batch=1/threads=1",
+		"Model/model=resnet50/stride=1x1/fusion=none/kernel=auto/size=64/batch=1/threads=1",
+		"Model/model=resnet50/stride=1x1/fusion=all/kernel=auto/size=64/batch=1/threads=1",
+	}
+	if !slices.Equal(names, want) {
+		t.Fatalf("cells\n%s\nwant\n%s", strings.Join(names, "\n"), strings.Join(want, "\n"))
+	}
+	g, err := cells[4].Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := g.Node("layer2.0.conv1"); n == nil || n.Shape.H != 8 {
+		t.Errorf("stride=1x1 cell: layer2.0.conv1 is %v, want 8x8 (stride 2 on the 1x1 at size 64)", n)
+	}
+	found := false
+	for _, kv := range m.Settings(RunOptions{}) {
+		if kv[0] == "matrix-strides" {
+			found = kv[1] == "3x3,1x1"
+		}
+	}
+	if !found {
+		t.Error("settings lack matrix-strides = 3x3,1x1")
 	}
 }
 

@@ -13,16 +13,21 @@ import (
 	"github.com/resbench/resbench/variants/fusion"
 )
 
-// Matrix describes a sweep: every combination of model (× ResNeXt form),
-// fusion selection, kernel, batch and thread count at one input size.
+// Matrix describes a sweep: every combination of model (× stride layout ×
+// ResNeXt form), fusion selection, kernel, batch and thread count at one
+// input size.
 type Matrix struct {
-	Models  []string // canonical names
-	Forms   []variants.Form
-	Fusions string // "none,all" (default), any of none/each/all/all-but-one, or "full"
-	Kernels []string
-	Batches []int
-	Threads []int
-	Size    int
+	Models []string // canonical names
+	// StrideOn1x1 lists the bottleneck layouts to sweep (false: stride on
+	// the 3x3, the default; true: on the first 1x1, the original ResNet);
+	// models with basic blocks take only the default. nil means {false}.
+	StrideOn1x1 []bool
+	Forms       []variants.Form
+	Fusions     string // "none,all" (default), any of none/each/all/all-but-one, or "full"
+	Kernels     []string
+	Batches     []int
+	Threads     []int
+	Size        int
 }
 
 // DefaultMatrix is every model, fusions none and all, the auto kernel,
@@ -72,8 +77,8 @@ func (m *Matrix) Validate() error {
 	return nil
 }
 
-// Cells enumerates the matrix in a fixed order: model, form, fusion,
-// kernel, batch, threads.
+// Cells enumerates the matrix in a fixed order: model, stride layout,
+// form, fusion, kernel, batch, threads.
 func (m Matrix) Cells() ([]Cell, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -81,25 +86,32 @@ func (m Matrix) Cells() ([]Cell, error) {
 	var cells []Cell
 	for _, model := range m.Models {
 		spec, _ := variants.Lookup(model)
-		g, err := variants.BuildSpec(spec, variants.Options{Size: m.Size, CountOnly: true})
-		if err != nil {
-			return nil, err
+		strides := []bool{false}
+		if spec.Bottleneck && m.StrideOn1x1 != nil {
+			strides = m.StrideOn1x1
 		}
-		applicable, err := fusion.Applicable(g)
-		if err != nil {
-			return nil, err
-		}
-		combos := sampleFusions(applicable, strings.Split(m.Fusions, ","))
-		forms := []variants.Form{variants.FormC}
-		if spec.IsResNeXt() {
-			forms = m.Forms
-		}
-		for _, form := range forms {
-			for _, combo := range combos {
-				for _, k := range m.Kernels {
-					for _, b := range m.Batches {
-						for _, t := range m.Threads {
-							cells = append(cells, Cell{Model: model, Form: form, Fusion: fusionName(combo, applicable), Kernel: k, Size: m.Size, Batch: b, Threads: t})
+		for _, on1x1 := range strides {
+			g, err := variants.BuildSpec(spec, variants.Options{Size: m.Size, StrideOn1x1: on1x1, CountOnly: true})
+			if err != nil {
+				return nil, err
+			}
+			applicable, err := fusion.Applicable(g)
+			if err != nil {
+				return nil, err
+			}
+			combos := sampleFusions(applicable, strings.Split(m.Fusions, ","))
+			forms := []variants.Form{variants.FormC}
+			if spec.IsResNeXt() {
+				forms = m.Forms
+			}
+			for _, form := range forms {
+				for _, combo := range combos {
+					for _, k := range m.Kernels {
+						for _, b := range m.Batches {
+							for _, t := range m.Threads {
+								cells = append(cells, Cell{Model: model, StrideOn1x1: on1x1, Form: form, Fusion: fusionName(combo, applicable),
+									Kernel: k, Size: m.Size, Batch: b, Threads: t})
+							}
 						}
 					}
 				}
@@ -151,7 +163,7 @@ func (m Matrix) Settings(opt RunOptions) [][2]string {
 		}
 		return strings.Join(s, ",")
 	}
-	return [][2]string{
+	settings := [][2]string{
 		{"matrix-models", strings.Join(m.Models, ",")},
 		{"matrix-forms", strings.Join(forms, ",")},
 		{"matrix-fusions", m.Fusions},
@@ -163,6 +175,34 @@ func (m Matrix) Settings(opt RunOptions) [][2]string {
 		{"matrix-count", fmt.Sprintf("min=%d,max=%d,warmup=%d,min-time=%v,max-time=%v,target-ci=%g,parity=%d",
 			opt.MinCount, opt.MaxCount, opt.Warmup, opt.MinTime, opt.MaxTime, opt.TargetCI, opt.Parity)},
 	}
+	// Only a sweep that includes the original layout says so, so that
+	// files from before the axis existed still resume.
+	if slices.Contains(m.StrideOn1x1, true) {
+		var s []string
+		for _, on1x1 := range m.StrideOn1x1 {
+			s = append(s, StrideName(on1x1))
+		}
+		settings = append(settings, [2]string{"matrix-strides", strings.Join(s, ",")})
+	}
+	return settings
+}
+
+// StrideName is a layout's spelling in flags and settings: "1x1" for the
+// stride on a bottleneck's first 1x1, "3x3" for the default.
+func StrideName(on1x1 bool) string {
+	if on1x1 {
+		return "1x1"
+	}
+	return "3x3"
+}
+
+// ParseStride parses "3x3" or "1x1" (see StrideName).
+func ParseStride(s string) (on1x1 bool, err error) {
+	switch s {
+	case "3x3", "1x1":
+		return s == "1x1", nil
+	}
+	return false, fmt.Errorf("unknown stride layout %q; valid: 3x3 (stride on a bottleneck's 3x3, the default), 1x1 (on its first 1x1, the original ResNet)", s)
 }
 
 // ConfigFile holds matrix settings read from a small text file:

@@ -171,6 +171,8 @@ func BuildSpec(spec Spec, opt Options) (g *graph.Graph, err error) {
 		return nil, fmt.Errorf("unknown ResNeXt form %q", opt.Form)
 	case opt.Form != FormC && !spec.IsResNeXt():
 		return nil, fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
+	case opt.StrideOn1x1 && !spec.Bottleneck:
+		return nil, fmt.Errorf("the stride-on-1x1 layout applies to bottleneck models (depth 50 and up); %s has basic blocks", spec.Name)
 	}
 	b := &builder{spec: spec, opt: opt, lastBN: map[string]bool{}, g: graph.New(spec.Name, kernels.Shape{N: opt.Batch, C: 3, H: opt.Size, W: opt.Size})}
 	defer func() {

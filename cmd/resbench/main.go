@@ -56,6 +56,11 @@
 //	    --verbose           log every rewrite the fusion passes make
 //	    --resnext-form F    ResNeXt block form: a (split-branch sum), b (split,
 //	                        concat) or c (grouped conv; default)
+//	    --stride-on L       where a downsampling bottleneck (depth 50 and up)
+//	                        strides: 3x3 (default, torchvision's "v1.5") or
+//	                        1x1 (its first 1x1, the original ResNet paper;
+//	                        the layout pool1x1 is proposed for). The result
+//	                        name gets stride=1x1
 //	    --size N            input height and width (default 224)
 //	    --batch N           images per inference (default 1)
 //	    --threads N         worker threads (default: all cores)
@@ -104,8 +109,8 @@
 //	    than one thread, the profile counts CPU time on every thread and the
 //	    timers wall time, so the two differ by more than noise. Flags:
 //
-//	    --model, --kernel, --fusion, --resnext-form, --size, --batch,
-//	    --threads, --warmup, --seed
+//	    --model, --kernel, --fusion, --resnext-form, --stride-on, --size,
+//	    --batch, --threads, --warmup, --seed
 //	                        as for run
 //	    --count N           minimum timed inferences (default 30)
 //	    --min-time D        keep profiling for at least D (default 5s)
@@ -142,6 +147,8 @@
 //
 //	    --models LIST       models, or all (default all)
 //	    --forms LIST        ResNeXt forms to sweep: a,b,c (default c)
+//	    --stride-on LIST    bottleneck stride layouts to sweep: 3x3,1x1
+//	                        (default 3x3; see run)
 //	    --fusions LIST      fusion selections per model: none, each (every pass
 //	                        alone), all, all-but-one, or full (the whole power
 //	                        set of the passes that apply); default none,all

@@ -23,6 +23,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "matrix settings file")
 	models := fs.String("models", "all", "models")
 	forms := fs.String("forms", "c", "ResNeXt forms")
+	strides := fs.String("stride-on", "3x3", "bottleneck stride layouts")
 	fusions := fs.String("fusions", def.Fusions, "fusion samples")
 	kernels := fs.String("kernels", strings.Join(def.Kernels, ","), "kernels")
 	batches := fs.String("batch", "1", "batch sizes")
@@ -74,6 +75,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		m.Models = def.Models
 	} else {
 		m.Models = splitList(*models)
+	}
+	for _, s := range splitList(*strides) {
+		on1x1, err := harness.ParseStride(s)
+		if err != nil {
+			return err
+		}
+		m.StrideOn1x1 = append(m.StrideOn1x1, on1x1)
 	}
 	for _, f := range splitList(*forms) {
 		form, err := variants.ParseForm(f)

@@ -24,6 +24,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	kernel := fs.String("kernel", engine.KernelAuto, "convolution kernel")
 	fusionFlag := fs.String("fusion", "all", "fusion passes")
 	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
+	strideOn := fs.String("stride-on", "3x3", "bottleneck stride on the 3x3 or the first 1x1")
 	size := positiveFlag(fs, "size", 224, "input size")
 	batch := positiveFlag(fs, "batch", 1, "batch size")
 	threads := positiveFlag(fs, "threads", runtime.NumCPU(), "threads")
@@ -49,7 +50,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if *minTime < 0 {
 		return usagef("profile: --min-time must not be negative")
 	}
-	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *size, *batch, *threads)
+	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *strideOn, *size, *batch, *threads)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fusionFlag := fs.String("fusion", "all", "fusion passes")
 	verbose := fs.Bool("verbose", false, "log every fusion rewrite")
 	form := fs.String("resnext-form", "", "ResNeXt form a, b or c")
+	strideOn := fs.String("stride-on", "3x3", "bottleneck stride on the 3x3 or the first 1x1")
 	size := positiveFlag(fs, "size", 224, "input size")
 	batch := positiveFlag(fs, "batch", 1, "batch size")
 	threads := positiveFlag(fs, "threads", runtime.NumCPU(), "threads")
@@ -46,7 +47,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usagef("run: --model is required; try --model se-resnext50 (\"resbench models\" lists all)")
 	}
-	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *size, *batch, *threads)
+	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *strideOn, *size, *batch, *threads)
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,7 @@ func printKernelSummary(w io.Writer, p *engine.Plan) {
 
 // cellFromFlags validates the cell flags that run and profile share and
 // builds the cell they name.
-func cellFromFlags(model, kernel, fusionList, form string, size, batch, threads int) (harness.Cell, error) {
+func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch, threads int) (harness.Cell, error) {
 	spec, err := variants.Lookup(model)
 	if err != nil {
 		return harness.Cell{}, err
@@ -217,6 +218,12 @@ func cellFromFlags(model, kernel, fusionList, form string, size, batch, threads 
 			return harness.Cell{}, fmt.Errorf("--resnext-form applies to ResNeXt models only; %s has no grouped convolution", spec.Name)
 		}
 		cell.Form = f
+	}
+	if cell.StrideOn1x1, err = harness.ParseStride(strideOn); err != nil {
+		return harness.Cell{}, err
+	}
+	if cell.StrideOn1x1 && !spec.Bottleneck {
+		return harness.Cell{}, fmt.Errorf("--stride-on 1x1 applies to bottleneck models (depth 50 and up); %s has basic blocks", spec.Name)
 	}
 	if size < variants.MinSize {
 		return harness.Cell{}, fmt.Errorf("--size %d is too small; the models need at least %d", size, variants.MinSize)
