@@ -11,12 +11,18 @@ import (
 )
 
 // planeTasks runs fn(plane) for each of n planes (channel planes in NCHW,
-// channel-block planes in a blocked layout) on the pool, in chunks so that
-// small planes do not drown in hand-off cost. The closure handed to the
-// pool is built here, at plan time, so running the step allocates nothing.
+// channel-block planes in a blocked layout) on the pool, one contiguous
+// range of planes per worker. These steps are bound by memory, and the
+// tensor they read was just written by the workers of the step before, a
+// contiguous part each: chunks of 32 KiB handed out in turn made every core
+// read half of its input from the other's cache, and on two threads
+// SE-ResNeXt-50's channel scales took 1.35 ms per inference against
+// 0.49 ms with one range per worker (0.75 ms on one thread). A range is
+// at least about 32 KiB of output, so that small steps do not drown in
+// hand-off cost. The closure handed to the pool is built here, at plan
+// time, so running the step allocates nothing.
 func (p *Plan) planeTasks(n, planeLen int, fn func(plane, worker int)) func() {
-	// About 32 KiB of output per task.
-	per := max(1, 8192/max(planeLen, 1))
+	per := max(1, (n+p.pool.Threads()-1)/p.pool.Threads(), 8192/max(planeLen, 1))
 	tasks := (n + per - 1) / per
 	body := func(task, worker int) {
 		for i := task * per; i < min(n, (task+1)*per); i++ {

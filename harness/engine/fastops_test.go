@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/parallel"
 )
 
 // TestMaxPool3 checks the 3x3 max pool of one plane against the textbook
@@ -62,5 +64,32 @@ func TestMaxPool3(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPlaneTasks checks that the element-wise steps' split visits every
+// plane exactly once, for plane counts below, at and above the thread
+// count and planes small enough to share a range.
+func TestPlaneTasks(t *testing.T) {
+	for _, threads := range []int{1, 2, 3} {
+		pool := parallel.New(threads)
+		p := &Plan{pool: pool}
+		for _, n := range []int{1, 2, 3, 7, 64, 1000} {
+			for _, planeLen := range []int{1, 49, 3136, 100000} {
+				seen := make([]atomic.Int32, n)
+				p.planeTasks(n, planeLen, func(i, worker int) {
+					if worker < 0 || worker >= threads {
+						t.Errorf("worker %d of %d", worker, threads)
+					}
+					seen[i].Add(1)
+				})()
+				for i := range seen {
+					if got := seen[i].Load(); got != 1 {
+						t.Fatalf("threads=%d n=%d planeLen=%d: plane %d visited %d times", threads, n, planeLen, i, got)
+					}
+				}
+			}
+		}
+		pool.Close()
 	}
 }
