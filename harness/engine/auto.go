@@ -68,7 +68,8 @@ var calibMu sync.Mutex
 // weight prefetches otherwise (none without the flag).
 // 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers
 // and small remainders merged into the last block.
-const calibrationVersion = 17
+// 18: direct convs split into one contiguous range of work per worker.
+const calibrationVersion = 18
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

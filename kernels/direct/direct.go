@@ -170,7 +170,9 @@ type Conv struct {
 	pool    *parallel.Pool
 	chunks  int // row chunks per (image, tile), or per image with rowTiles
 	perTask int // rows per chunk
-	ntasks  int
+	// units are the (image, tile, row chunk) pieces of work; ntasks
+	// contiguous ranges of them, one per worker (see New).
+	units, ntasks int
 	// rowTiles: a task computes every tile of its rows, row by row,
 	// instead of one tile over all its rows. For 1×1 convolutions on
 	// unflattened planes (56×56), whose input image can exceed L2 (256
@@ -424,9 +426,9 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	// prefetch measured 4–6 % slower (p ≤ 0.01, 8 alternated runs): the
 	// chunk's input is what needs L2 there.
 	c.prefetchNext = c.g.OutH == 1 && c.g.OutW <= prefetchMaxPlane && !noPrefetchNext
-	// Tasks: (image, tile, row chunk), or (image, row chunk) with
-	// rowTiles. Enough chunks for the pool to balance; the split does not
-	// change any result.
+	// Units of work: (image, tile, row chunk), or (image, row chunk) with
+	// rowTiles. Enough chunks that the units cut evenly into one range per
+	// worker; the split does not change any result.
 	per := s.N * len(c.tiles)
 	if c.rowTiles {
 		per = s.N
@@ -437,8 +439,16 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	}
 	c.perTask = (c.g.OutH + c.chunks - 1) / c.chunks
 	c.chunks = (c.g.OutH + c.perTask - 1) / c.perTask
-	c.ntasks = per * c.chunks
-	c.task = c.runTask
+	// One contiguous range of units per worker, not units handed out in
+	// turn: a unit's calls prefetch the weights that follow its own (the
+	// next tile's, on 7×7 planes), which in turn went to the other core,
+	// and the next step reads this one's output in contiguous parts.
+	// SE-ResNeXt-50 on two threads: 26.1 ms per inference against 28.1
+	// (medians of 6 alternated runs); one or two ranges per worker
+	// measured alike.
+	c.units = per * c.chunks
+	c.ntasks = min(pool.Threads(), c.units)
+	c.task = c.runRange
 	c.copyTask = c.runCopy
 	if c.strided.N > 0 {
 		c.copyTask = c.runSubsample
@@ -745,6 +755,13 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 	}
 	c.pool.Run(c.ntasks, c.task)
 	c.in, c.out, c.res, c.src = nil, nil, nil, nil
+}
+
+// runRange runs units [task·units/ntasks, (task+1)·units/ntasks).
+func (c *Conv) runRange(task, worker int) {
+	for u := task * c.units / c.ntasks; u < (task+1)*c.units/c.ntasks; u++ {
+		c.runTask(u, worker)
+	}
 }
 
 // runCopy copies one input block (image n, block b) into the padded

@@ -229,6 +229,9 @@ var threadShapes = []kernels.ConvShape{
 	{N: 1, InC: 64, H: 14, W: 14, OutC: 96, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
 	{N: 1, InC: 3, H: 45, W: 45, OutC: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3},
 	{N: 1, InC: 128, H: 12, W: 12, OutC: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 32},
+	// A flattened 7×7 plane (prefetchNext) with an odd number of tiles,
+	// so that worker ranges end mid-way through the tiles.
+	{N: 1, InC: 96, H: 7, W: 7, OutC: 80, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
 }
 
 // TestThreadsIdentical: the result does not depend on the number of
