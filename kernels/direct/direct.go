@@ -443,9 +443,9 @@ func newFor(spec kernels.ConvSpec, pool *parallel.Pool, tier isa.Tier, fams []fa
 	// turn: a unit's calls prefetch the weights that follow its own (the
 	// next tile's, on 7×7 planes), which in turn went to the other core,
 	// and the next step reads this one's output in contiguous parts.
-	// SE-ResNeXt-50 on two threads: 26.1 ms per inference against 28.1
-	// (medians of 6 alternated runs); one or two ranges per worker
-	// measured alike.
+	// SE-ResNeXt-50 on two threads, medians of 6 alternated runs: 26.1
+	// ms per inference against 28.1, and 29.8 against 30.6 in a busier
+	// hour; one or two ranges per worker measured alike.
 	c.units = per * c.chunks
 	c.ntasks = min(pool.Threads(), c.units)
 	c.task = c.runRange
