@@ -69,7 +69,8 @@ var calibMu sync.Mutex
 // 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers
 // and small remainders merged into the last block.
 // 18: direct convs split into one contiguous range of work per worker.
-const calibrationVersion = 18
+// 19: Winograd hands whole blocks to the workers on several threads.
+const calibrationVersion = 19
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

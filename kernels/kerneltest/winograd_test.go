@@ -62,13 +62,11 @@ func TestWinograd(t *testing.T) {
 						// and the suite forces each tier in turn.
 						var opts []winograd.Option
 						if mode.workers {
-							ctxs := make([]*gemm.Context, mode.threads)
-							for i := range ctxs {
-								ctxs[i] = gemm.NewContext(nil)
-							}
 							// Small blocks, so that the workers share the
 							// small cases' tiles too.
-							opts = append(opts, winograd.WithWorkerContexts(ctxs), winograd.WithBlockTiles(16))
+							opts = append(opts, winograd.WithBlockTiles(16))
+						} else {
+							opts = append(opts, winograd.WithSplitBlocks())
 						}
 						c, err := winograd.New(s, tile, gemm.NewContext(pool), pool, opts...)
 						if errors.Is(err, winograd.ErrUnsupported) {

@@ -67,8 +67,8 @@ func BenchmarkConv(b *testing.B) { benchLayersAll(b, 1) }
 
 // BenchmarkConvThreads is BenchmarkConv with a pool of two threads (%peak
 // is still relative to one core's peak). Winograd runs in both modes:
-// mode=ctx parallelizes each transform and GEMM over the pool; mode=workers
-// hands whole blocks to the workers (WithWorkerContexts).
+// mode=ctx parallelizes each transform and GEMM over the pool
+// (WithSplitBlocks); mode=workers hands whole blocks to the workers.
 func BenchmarkConvThreads(b *testing.B) { benchLayersAll(b, 2) }
 
 func benchLayersAll(b *testing.B, threads int) {
@@ -91,15 +91,6 @@ func benchLayersAll(b *testing.B, threads int) {
 	}
 }
 
-// workerContexts returns one single-threaded GEMM context per worker.
-func workerContexts(threads int) []*gemm.Context {
-	ctxs := make([]*gemm.Context, threads)
-	for i := range ctxs {
-		ctxs[i] = gemm.NewContext(nil)
-	}
-	return ctxs
-}
-
 func newBenchConv(kernel string, spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool, opts ...Option) kernels.Conv {
 	if kernel == "im2col" {
 		return newIm2colConv(spec, ctx, pool)
@@ -117,8 +108,8 @@ func benchConv(b *testing.B, kernel string, spec kernels.ConvSpec, threads int, 
 	pk := fmaPeak()
 	pool := parallel.New(threads)
 	defer pool.Close()
-	if workers {
-		opts = append(opts, WithWorkerContexts(workerContexts(threads)))
+	if !workers {
+		opts = append(opts, WithSplitBlocks())
 	}
 	conv := newBenchConv(kernel, spec, gemm.NewContext(pool), pool, opts...)
 	s := spec.Shape

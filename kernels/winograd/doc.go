@@ -91,8 +91,10 @@
 // input channels, the output transform over output channels, and each GEMM
 // over rows and columns by the gemm context: results are bitwise identical
 // for any thread count (the GEMM never splits K, the transforms are per
-// element). That is α²+2 synchronizations per block. WithWorkerContexts
-// (one single-threaded GEMM context per worker, shareable by all plans on a
-// pool) instead hands whole blocks to the workers — one synchronization per
-// call, same bits.
+// element). That is α²+2 synchronizations per block, and what layers with
+// fewer blocks than workers do. With at least one block per worker, Run
+// instead hands whole blocks to the workers, each multiplying on its own
+// single-threaded context (gemm.Context.Worker): one synchronization per
+// call, same bits (ResNet-50's res2 3x3, F(4×4), two threads: 508 µs
+// against 1306 µs; WithSplitBlocks forces the split for tests).
 package winograd

@@ -71,8 +71,7 @@ type Conv struct {
 	mh, mw []int // valid output rows and columns
 
 	inTasks, outTasks, padTasks int
-	workers                     []*gemm.Context // per-worker contexts (WithWorkerContexts), or nil
-	blockParallel               bool            // Run hands blocks to workers (see WithWorkerContexts)
+	blockParallel               bool // Run hands whole blocks to workers (see New)
 
 	// The current call; inFn/outFn/padFn are bound once so that handing
 	// them to the pool allocates nothing.
@@ -93,27 +92,21 @@ type job struct {
 type Option func(*options)
 
 type options struct {
-	blockTiles int
-	goOnly     bool
-	workers    []*gemm.Context
+	blockTiles  int
+	goOnly      bool
+	splitBlocks bool
 }
 
 // WithBlockTiles fixes the number of tiles per block (rounded up to a
 // multiple of 8) instead of the default from blockBudget.
 func WithBlockTiles(n int) Option { return func(o *options) { o.blockTiles = n } }
 
-// WithWorkerContexts gives the plan one single-threaded GEMM context per
-// worker of pool (gemm.NewContext(nil), same ISA tier as ctx). Run then
-// hands whole blocks to the workers, each transforming, multiplying and
-// transforming back its block with its own context: one pool.Run per call
-// instead of α²+2 per block (each a synchronization of all workers). The
-// contexts can be shared by every Winograd plan on the same pool; like
-// ctx, they must not be used by another goroutine during Run. The result
-// is bitwise the same as without them. Layers with fewer blocks than
-// workers still use ctx.
-func WithWorkerContexts(ctxs []*gemm.Context) Option {
-	return func(o *options) { o.workers = ctxs }
-}
+// WithSplitBlocks makes Run split every block's transforms and GEMMs over
+// all the workers (α²+2 synchronizations per block), the path of layers
+// with fewer blocks than workers, instead of handing whole blocks to the
+// workers. For tests and benchmarks: it is slower (ResNet-50's res2 3x3,
+// F(4×4), two threads: 1306 µs against 508 µs) and gives the same bits.
+func WithSplitBlocks() Option { return func(o *options) { o.splitBlocks = true } }
 
 // withGoTransforms forces the pure-Go transforms (for tests and
 // benchmarks of the assembly).
@@ -171,19 +164,12 @@ func New(spec kernels.ConvSpec, tileSize int, ctx *gemm.Context, pool *parallel.
 		c.outTasks = min(s.OutC, 4*threads)
 		c.padTasks = min(s.N*s.InC, 4*threads)
 	}
-	if o.workers != nil {
-		if len(o.workers) < threads {
-			return nil, fmt.Errorf("winograd: %d worker contexts for a pool of %d threads", len(o.workers), threads)
-		}
-		for _, w := range o.workers[:threads] {
-			if w.Tier() != c.tier || w.Threads() != 1 {
-				return nil, fmt.Errorf("winograd: worker contexts must be single-threaded and for tier %v", c.tier)
-			}
-		}
-		c.workers = o.workers[:threads]
-		blocks := (c.total + c.nb - 1) / c.nb
-		c.blockParallel = threads > 1 && blocks >= threads
-	}
+	// With at least one block per worker, each worker transforms,
+	// multiplies (on its own single-threaded context, ctx.Worker) and
+	// transforms back whole blocks: one pool.Run per call instead of α²+2
+	// per block, each a synchronization of all workers.
+	blocks := (c.total + c.nb - 1) / c.nb
+	c.blockParallel = threads > 1 && ctx.Threads() == threads && blocks >= threads && !o.splitBlocks
 	c.inFn, c.outFn, c.padFn, c.blockFn = c.inputTask, c.outputTask, c.padTask, c.blockTask
 	return c, nil
 }
@@ -378,7 +364,7 @@ func (c *Conv) blockTask(b, worker int) {
 	t0 := b * c.nb
 	nt := min(c.nb, c.total-t0)
 	c.transformIn(v, t0, nt, 0, c.s.InC)
-	c.gemms(c.workers[worker], v, mb, nt)
+	c.gemms(c.ctx.Worker(worker), v, mb, nt)
 	c.transformOut(mb, c.scratchOf(worker), t0, nt, 0, c.s.OutC)
 }
 

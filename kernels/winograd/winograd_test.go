@@ -390,12 +390,8 @@ func TestThreadsAndBlocksBitwise(t *testing.T) {
 			for _, threads := range []int{2, 3} {
 				for _, workers := range []bool{false, true} {
 					opts := []Option{WithBlockTiles(16)}
-					if workers {
-						ctxs := make([]*gemm.Context, threads)
-						for i := range ctxs {
-							ctxs[i] = gemm.NewContext(nil)
-						}
-						opts = append(opts, WithWorkerContexts(ctxs))
+					if !workers {
+						opts = append(opts, WithSplitBlocks())
 					}
 					got := runConv(t, spec, tile, threads, in, res, opts...)
 					for i := range got {
@@ -457,15 +453,15 @@ func TestRunAllocatesNothing(t *testing.T) {
 		}{{1, false}, {2, false}, {2, true}} {
 			pool := parallel.New(mode.threads)
 			opts := []Option{WithBlockTiles(16)}
-			if mode.workers {
-				opts = append(opts, WithWorkerContexts([]*gemm.Context{gemm.NewContext(nil), gemm.NewContext(nil)}))
+			if !mode.workers {
+				opts = append(opts, WithSplitBlocks())
 			}
 			c, err := New(spec, tile, gemm.NewContext(pool), pool, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mode.workers && !c.blockParallel {
-				t.Fatalf("F%d: %d tiles in blocks of %d do not run block-parallel", tile, c.total, c.nb)
+			if c.blockParallel != (mode.workers && mode.threads > 1) {
+				t.Fatalf("F%d %+v: %d tiles in blocks of %d: blockParallel = %v", tile, mode, c.total, c.nb, c.blockParallel)
 			}
 			ws := make([]float32, c.WorkspaceLen())
 			c.Run(in, out, res, ws)
