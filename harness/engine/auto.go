@@ -69,7 +69,8 @@ var calibMu sync.Mutex
 // 17: GEMM K blocks of 512 for few-row deep A; im2col row-split gathers
 // and small remainders merged into the last block.
 // 18: direct convs split into one contiguous range of work per worker.
-// 19: Winograd hands whole blocks to the workers on several threads.
+// 19: Winograd hands whole blocks to the workers on several threads, each
+// with its own padded input.
 const calibrationVersion = 19
 
 // CalibrationPath is the cache file for this machine and thread count.

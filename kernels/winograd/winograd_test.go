@@ -362,6 +362,13 @@ func runConv(t *testing.T, spec kernels.ConvSpec, tile, threads int, in, res []f
 		ws[i] = float32(math.NaN())
 	}
 	out := make([]float32, spec.Shape.Out().Elems())
+	// A first call on other data: the second must not reuse anything of
+	// it (the per-worker padded inputs are refilled every call).
+	decoy := make([]float32, len(in))
+	for i := range decoy {
+		decoy[i] = 3 - in[len(in)-1-i]
+	}
+	c.Run(decoy, out, res, ws)
 	c.Run(in, out, res, ws)
 	return out
 }
