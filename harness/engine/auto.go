@@ -71,7 +71,8 @@ var calibMu sync.Mutex
 // 18: direct convs split into one contiguous range of work per worker.
 // 19: Winograd hands whole blocks to the workers on several threads, each
 // with its own padded input.
-const calibrationVersion = 19
+// 20: Winograd layers of one block split its GEMMs by rows per worker.
+const calibrationVersion = 20
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

@@ -91,12 +91,16 @@
 // input channels, the output transform over output channels, and each GEMM
 // over rows and columns by the gemm context: results are bitwise identical
 // for any thread count (the GEMM never splits K, the transforms are per
-// element). That is α²+2 synchronizations per block, and what layers with
-// fewer blocks than workers do. With at least one block per worker, Run
-// instead hands whole blocks to the workers, each padding its own copy of
-// the input (so that no core reads padding the other wrote) and
-// multiplying on its own single-threaded context (gemm.Context.Worker):
-// one synchronization per call, same bits (ResNet-50's res2 3x3, F(4×4),
-// two threads: 508 µs against 1306 µs with a shared padded input, 444 µs
-// with private ones; WithSplitBlocks forces the split for tests).
+// element). That is α²+2 synchronizations per block (WithSplitBlocks).
+// Layers with fewer blocks than workers (res4 and res5 3x3, 16 tiles) split
+// each block's input transform over channels, then each worker multiplies
+// its own rows of all α² products and transforms those output channels
+// back: two synchronizations per block (res4 3x3 F(4×4), two threads:
+// 457 µs against 524 µs split, 610 µs on one). With at least one block
+// per worker, Run instead hands whole blocks to the workers, each padding
+// its own copy of the input (so that no core reads padding the other
+// wrote) and multiplying on its own single-threaded context
+// (gemm.Context.Worker): one synchronization per call (ResNet-50's res2
+// 3x3, F(4×4), two threads: 508 µs against 1306 µs with a shared padded
+// input, 444 µs with private ones). Every path gives the same bits.
 package winograd

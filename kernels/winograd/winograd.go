@@ -73,12 +73,14 @@ type Conv struct {
 	inTasks, outTasks, padTasks int
 	blockParallel               bool   // Run hands whole blocks to workers (see New)
 	padded                      []bool // per worker: its padded input is filled, this Run
+	rowSplit                    bool   // Run splits each block's GEMMs by rows per worker (see New)
 
 	// The current call; inFn/outFn/padFn are bound once so that handing
 	// them to the pool allocates nothing.
 	job            job
 	inFn, outFn    func(task, worker int)
 	padFn, blockFn func(task, worker int)
+	rowFn          func(task, worker int)
 	scratchLen     int // floats of raw output tiles per worker
 }
 
@@ -172,7 +174,12 @@ func New(spec kernels.ConvSpec, tileSize int, ctx *gemm.Context, pool *parallel.
 	blocks := (c.total + c.nb - 1) / c.nb
 	c.blockParallel = threads > 1 && ctx.Threads() == threads && blocks >= threads && !o.splitBlocks
 	c.padded = make([]bool, threads)
-	c.inFn, c.outFn, c.padFn, c.blockFn = c.inputTask, c.outputTask, c.padTask, c.blockTask
+	// Fewer blocks than workers (res4 and res5 3x3: 16 tiles): each block's
+	// input transform is split over channels as before, but each worker
+	// then multiplies its own rows of all α² products and transforms them
+	// back, one synchronization where α²+1 were.
+	c.rowSplit = threads > 1 && ctx.Threads() == threads && !c.blockParallel && !o.splitBlocks
+	c.inFn, c.outFn, c.padFn, c.blockFn, c.rowFn = c.inputTask, c.outputTask, c.padTask, c.blockTask, c.rowTask
 	return c, nil
 }
 
@@ -338,14 +345,34 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 	for t0 := 0; t0 < c.total; t0 += c.nb {
 		j.t0, j.nt = t0, min(c.nb, c.total-t0)
 		c.pool.Run(c.inTasks, c.inFn)
-		c.gemms(c.ctx, j.v, j.mb, j.nt)
+		if c.rowSplit {
+			c.pool.Run(threads, c.rowFn)
+			continue
+		}
+		c.gemms(c.ctx, j.v, j.mb, j.nt, 0, c.s.OutC)
 		c.pool.Run(c.outTasks, c.outFn)
 	}
 	*j = job{}
 }
 
-// gemms runs the α² products M_ξ = U_ξ·V_ξ of a block of nt tiles.
-func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt int) {
+// rowTask is part task of a rowSplit block: the α² products' rows
+// (output channels) of that part, on worker's own GEMM context, then the
+// output transform of the same channels, which reads only those rows of
+// M: no synchronization between the two.
+func (c *Conv) rowTask(task, worker int) {
+	j := &c.job
+	m0, m1 := c.u[0].RowPart(task, c.pool.Threads())
+	if m0 == m1 {
+		return
+	}
+	c.gemms(c.ctx.Worker(worker), j.v, j.mb, j.nt, m0, m1)
+	c.transformOut(j.mb, c.scratchOf(worker), j.t0, j.nt, m0, m1)
+}
+
+// gemms runs rows [m0, m1) of the α² products M_ξ = U_ξ·V_ξ of a block of
+// nt tiles (all rows through ctx.Gemm, which may split them over ctx's
+// threads; a part through ctx.GemmRows).
+func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt, m0, m1 int) {
 	if c.asm {
 		// The assembly transforms write whole groups of 8 columns (the
 		// missing tiles of the last group repeat a real one), so
@@ -354,7 +381,11 @@ func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt int) {
 		nt = (nt + group - 1) / group * group
 	}
 	for xi := range c.a2 {
-		ctx.Gemm(c.u[xi], v[xi*c.vStride:], c.nb, nt, mb[xi*c.mStride:], c.nb, gemm.Epilogue{})
+		if m0 == 0 && m1 == c.s.OutC {
+			ctx.Gemm(c.u[xi], v[xi*c.vStride:], c.nb, nt, mb[xi*c.mStride:], c.nb, gemm.Epilogue{})
+		} else {
+			ctx.GemmRows(c.u[xi], m0, m1, v[xi*c.vStride:], c.nb, nt, mb[xi*c.mStride:], c.nb, gemm.Epilogue{})
+		}
 	}
 }
 
@@ -378,7 +409,7 @@ func (c *Conv) blockTask(b, worker int) {
 	t0 := b * c.nb
 	nt := min(c.nb, c.total-t0)
 	c.transformIn(pad, v, t0, nt, 0, c.s.InC)
-	c.gemms(c.ctx.Worker(worker), v, mb, nt)
+	c.gemms(c.ctx.Worker(worker), v, mb, nt, 0, c.s.OutC)
 	c.transformOut(mb, c.scratchOf(worker), t0, nt, 0, c.s.OutC)
 }
 
