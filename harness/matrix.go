@@ -180,29 +180,11 @@ func (m Matrix) Settings(opt RunOptions) [][2]string {
 	if slices.Contains(m.StrideOn1x1, true) {
 		var s []string
 		for _, on1x1 := range m.StrideOn1x1 {
-			s = append(s, StrideName(on1x1))
+			s = append(s, variants.StrideName(on1x1))
 		}
 		settings = append(settings, [2]string{"matrix-strides", strings.Join(s, ",")})
 	}
 	return settings
-}
-
-// StrideName is a layout's spelling in flags and settings: "1x1" for the
-// stride on a bottleneck's first 1x1, "3x3" for the default.
-func StrideName(on1x1 bool) string {
-	if on1x1 {
-		return "1x1"
-	}
-	return "3x3"
-}
-
-// ParseStride parses "3x3" or "1x1" (see StrideName).
-func ParseStride(s string) (on1x1 bool, err error) {
-	switch s {
-	case "3x3", "1x1":
-		return s == "1x1", nil
-	}
-	return false, fmt.Errorf("unknown stride layout %q; valid: 3x3 (stride on a bottleneck's 3x3, the default), 1x1 (on its first 1x1, the original ResNet)", s)
 }
 
 // ConfigFile holds matrix settings read from a small text file:

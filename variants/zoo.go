@@ -110,6 +110,24 @@ func ParseForm(s string) (Form, error) {
 
 func (f Form) String() string { return string(rune(f)) }
 
+// StrideName is a layout's spelling in flags and settings: "1x1" for the
+// stride on a bottleneck's first 1x1, "3x3" for the default.
+func StrideName(on1x1 bool) string {
+	if on1x1 {
+		return "1x1"
+	}
+	return "3x3"
+}
+
+// ParseStride parses "3x3" or "1x1" (see StrideName).
+func ParseStride(s string) (on1x1 bool, err error) {
+	switch s {
+	case "3x3", "1x1":
+		return s == "1x1", nil
+	}
+	return false, fmt.Errorf("unknown stride layout %q; valid: 3x3 (stride on a bottleneck's 3x3, the default), 1x1 (on its first 1x1, the original ResNet)", s)
+}
+
 // Options are the knobs of Build. The zero value builds the 224x224, batch
 // 1, form c, stride-on-3x3 model with seed 1.
 type Options struct {

@@ -77,7 +77,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		m.Models = splitList(*models)
 	}
 	for _, s := range splitList(*strides) {
-		on1x1, err := harness.ParseStride(s)
+		on1x1, err := variants.ParseStride(s)
 		if err != nil {
 			return err
 		}

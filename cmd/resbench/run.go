@@ -219,7 +219,7 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 		}
 		cell.Form = f
 	}
-	if cell.StrideOn1x1, err = harness.ParseStride(strideOn); err != nil {
+	if cell.StrideOn1x1, err = variants.ParseStride(strideOn); err != nil {
 		return harness.Cell{}, err
 	}
 	if cell.StrideOn1x1 && !spec.Bottleneck {
