@@ -9,6 +9,7 @@ import (
 	"github.com/resbench/resbench/kernels/gemm"
 	"github.com/resbench/resbench/kernels/im2col"
 	"github.com/resbench/resbench/kernels/parallel"
+	"github.com/resbench/resbench/kernels/peak"
 	"github.com/resbench/resbench/kernels/winograd"
 )
 
@@ -73,5 +74,41 @@ func BenchmarkConv(b *testing.B) {
 			}
 		}
 		pool.Close()
+	}
+}
+
+// BenchmarkConvSpeedup reports the speedup of two threads over one for
+// every kernel and layer of BenchmarkConv, as BenchmarkSgemmSpeedup does
+// for the GEMMs: the layer on a one-thread and on a two-thread pool
+// alternate call by call, so a drift of the shared host's speed hits both
+// (BenchmarkConv's threads=1 and threads=2 results of a layer are a minute
+// apart). ns/op is the two-thread time.
+func BenchmarkConvSpeedup(b *testing.B) {
+	tier := kernels.ActiveTier()
+	pool1, pool2 := parallel.New(1), parallel.New(2)
+	defer pool1.Close()
+	defer pool2.Close()
+	rounds1, rounds2 := peak.NewRounds(tier, pool1), peak.NewRounds(tier, pool2)
+	for _, k := range convKernels {
+		for _, l := range append(append([]Layer(nil), ResNet50Layers...), ResNeXt50GroupedLayers...) {
+			s := l.ConvShape
+			spec := kernels.ConvSpec{Shape: s, Weight: randomFloats(s.WeightLen(), 3), Bias: randomFloats(s.OutC, 4), ReLU: true}
+			conv1, conv2 := k.new(spec, pool1), k.new(spec, pool2)
+			if conv1 == nil || conv2 == nil {
+				continue
+			}
+			in := randomFloats(conv1.Layout().Elems(s.In()), 5)
+			out := kernels.Alloc(conv1.Layout().Elems(s.Out()))
+			ws1, ws2 := kernels.Alloc(conv1.WorkspaceLen()), kernels.Alloc(conv2.WorkspaceLen())
+			b.Run(fmt.Sprintf("kernel=%s/layer=%s/batch=%d/threads=2", k.name, l.Name, s.N), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					conv2.Run(in, out, nil, ws2)
+				}
+				reportSpeedup(b, rounds1, rounds2,
+					func() { conv1.Run(in, out, nil, ws1) },
+					func() { conv2.Run(in, out, nil, ws2) })
+			})
+		}
 	}
 }

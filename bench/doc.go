@@ -12,8 +12,9 @@
 // call (kernels/peak.Paired), since this shared machine's speed drifts by
 // tens of percent over minutes. Each timed call follows an untimed one, so
 // it sees the caches of a loop of calls, as ns/op does.
-// BenchmarkSgemmSpeedup reports x-vs-1-thread (median one-thread time over
-// median two-thread time, calls alternated) and, beside it,
+// BenchmarkSgemmSpeedup (the GEMMs) and BenchmarkConvSpeedup (every kernel
+// and layer of BenchmarkConv) report x-vs-1-thread (median one-thread time
+// over median two-thread time, calls alternated) and, beside it,
 // fma-x-vs-1-thread: the FMA loop's own two-thread/one-thread ratio at the
 // same moments, which tells a slow split from a host that was not giving
 // this guest two whole cores.

@@ -79,24 +79,35 @@ func BenchmarkSgemmSpeedup(b *testing.B) {
 				for b.Loop() {
 					ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
 				}
-				var t1, t2, fmaX []float64
-				start := time.Now()
-				for len(t1) < 15 || time.Since(start) < 300*time.Millisecond {
-					ctx1.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
-					t0 := time.Now()
-					ctx1.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
-					t1 = append(t1, time.Since(t0).Seconds())
-					ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
-					t0 = time.Now()
-					ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{})
-					t2 = append(t2, time.Since(t0).Seconds())
-					fmaX = append(fmaX, rounds2.Run()/rounds1.Run())
-				}
-				b.ReportMetric(median(t1)/median(t2), "x-vs-1-thread")
-				b.ReportMetric(median(fmaX), "fma-x-vs-1-thread")
+				reportSpeedup(b, rounds1, rounds2,
+					func() { ctx1.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{}) },
+					func() { ctx2.Gemm(pa, bm, n, n, c, n, gemm.Epilogue{}) })
 			})
 		}
 	})
+}
+
+// reportSpeedup alternates op1 (on one thread) and op2 (the same work on
+// two), each timed call after an untimed one, for at least 15 pairs and
+// 300 ms, each pair followed by an FMA peak round on one thread and on two,
+// and reports the ratio of the median times (x-vs-1-thread) and the median
+// ratio of the FMA rounds (fma-x-vs-1-thread).
+func reportSpeedup(b *testing.B, rounds1, rounds2 *peak.Rounds, op1, op2 func()) {
+	var t1, t2, fmaX []float64
+	start := time.Now()
+	for len(t1) < 15 || time.Since(start) < 300*time.Millisecond {
+		op1()
+		t0 := time.Now()
+		op1()
+		t1 = append(t1, time.Since(t0).Seconds())
+		op2()
+		t0 = time.Now()
+		op2()
+		t2 = append(t2, time.Since(t0).Seconds())
+		fmaX = append(fmaX, rounds2.Run()/rounds1.Run())
+	}
+	b.ReportMetric(median(t1)/median(t2), "x-vs-1-thread")
+	b.ReportMetric(median(fmaX), "fma-x-vs-1-thread")
 }
 
 // median of a non-empty slice (sorted in place).
