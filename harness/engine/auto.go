@@ -72,7 +72,9 @@ var calibMu sync.Mutex
 // 19: Winograd hands whole blocks to the workers on several threads, each
 // with its own padded input.
 // 20: Winograd layers of one block split its GEMMs by rows per worker.
-const calibrationVersion = 20
+// 21: block-parallel Winograd: a fixed run of blocks per worker, padding
+// only its band of input rows.
+const calibrationVersion = 21
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
