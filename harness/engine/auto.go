@@ -73,7 +73,8 @@ var calibMu sync.Mutex
 // with its own padded input.
 // 20: Winograd layers of one block split its GEMMs by rows per worker.
 // 21: block-parallel Winograd: a fixed run of blocks per worker, padding
-// only its band of input rows.
+// only its band of input rows; one-block Winograd layers transform the
+// input on every worker.
 const calibrationVersion = 21
 
 // CalibrationPath is the cache file for this machine and thread count.

@@ -92,11 +92,12 @@
 // over rows and columns by the gemm context: results are bitwise identical
 // for any thread count (the GEMM never splits K, the transforms are per
 // element). That is α²+2 synchronizations per block (WithSplitBlocks).
-// Layers with fewer blocks than workers (res4 and res5 3x3, 16 tiles) split
-// each block's input transform over channels, then each worker multiplies
-// its own rows of all α² products and transforms those output channels
-// back: two synchronizations per block (res4 3x3 F(4×4), two threads:
-// 457 µs against 524 µs split, 610 µs on one). With at least one block
+// Layers with fewer blocks than workers (res4 and res5 3x3, 16 tiles): each
+// worker pads and transforms the whole input into its own buffers, then
+// multiplies its own rows of all α² products and transforms those output
+// channels back: one synchronization per call (res4 3x3 F(4×4), two
+// threads: 394 µs, against 463 µs with the input transform split over
+// channels and 649 µs on one thread). With at least one block
 // per worker, Run instead gives each worker a contiguous run of whole
 // blocks (about equal numbers of tiles), which it pads (only the band of
 // input rows its tiles read, into its own buffer, so that no core reads
