@@ -73,9 +73,10 @@ var calibMu sync.Mutex
 // with its own padded input.
 // 20: Winograd layers of one block split its GEMMs by rows per worker.
 // 21: block-parallel Winograd: a fixed run of blocks per worker, padding
-// only its band of input rows; one-block Winograd layers transform the
-// input on every worker.
-const calibrationVersion = 21
+// only its band of input rows.
+// 22: Winograd layers with fewer blocks than workers transform the input
+// on every worker.
+const calibrationVersion = 22
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
