@@ -76,7 +76,8 @@ var calibMu sync.Mutex
 // only its band of input rows.
 // 22: Winograd layers with fewer blocks than workers transform the input
 // on every worker.
-const calibrationVersion = 22
+// 23: whole plans compared over 21 alternated inferences instead of 9.
+const calibrationVersion = 23
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
@@ -205,11 +206,14 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 }
 
 // planTrialRounds is how many inferences of each candidate plan pickPlan
-// times. The candidates differ by 5–20 % end to end, about as much as this
+// times. The candidates differ by 2–20 % end to end, about as much as this
 // shared machine's speed moves within seconds, so one plan's lucky best-of-3
 // used to beat a faster one (ResNet-50-v2 with every fusion kept a mixed
-// plan 16 % slower than its NCHW one, and lost to its unfused graph).
-const planTrialRounds = 9
+// plan 16 % slower than its NCHW one, and lost to its unfused graph). With
+// 9 rounds, SE-ResNeXt-50 with every fusion on one thread still kept a
+// plan 2–4 % slower than the one each all-but-one selection chose (100
+// interleaved inferences each); 21 rounds cost about 4 s for it, once.
+const planTrialRounds = 21
 
 // pickPlan compiles g with each candidate per-layer kernel choice and keeps
 // the one with the lowest median inference time. Candidates are timed in
