@@ -191,9 +191,8 @@ func New(spec kernels.ConvSpec, tileSize int, ctx *gemm.Context, pool *parallel.
 // planRuns cuts the blocks into one contiguous run per worker with about
 // equal numbers of tiles, and records the padded-input rows each run
 // reads. Whole blocks keep the GEMMs those of one thread (the same bits);
-// contiguous runs let each worker pad only its rows of the input (a band
-// of the image, where the layer before, split the same way, wrote it) and
-// write one band of the output.
+// contiguous runs let each worker pad only its band of the input's rows
+// and write one band of the output.
 func (c *Conv) planRuns(parts, blocks int) {
 	c.runs = make([]int, parts+1)
 	for w := 1; w < parts; w++ {
@@ -450,7 +449,8 @@ func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt, m0, m1 int) {
 // 565 on one, against 505 and 548 with one shared buffer); padding only
 // its band of rows rather than the whole input, and taking a fixed run of
 // blocks rather than the next free one, made ResNet-50's res2 3x3 layers
-// 0.53 → 0.41 ms on two threads in the network (resbench profile).
+// 0.47–0.49 → 0.40 ms on two threads in the network (resbench profile,
+// medians of 3 alternated runs).
 func (c *Conv) blockTask(part, worker int) {
 	j := &c.job
 	pad := j.pad[worker*c.padLen : (worker+1)*c.padLen]
