@@ -398,7 +398,7 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 // the whole input into its own buffers, then for each block multiplies
 // the α² products' rows (output channels) of that part on its own GEMM
 // context and transforms the same channels back, which read only those
-// rows of M. Transforming the input on every worker repeats 5–10 % of the
+// rows of M. Transforming the input on every worker repeats 4–9 % of the
 // work but reads nothing another core wrote: split over channels, each
 // worker's GEMMs read half of V from the other core's cache (ResNet-50's
 // res4 3x3 F(4×4), 25 alternated rounds in one process: 463 → 394 µs on
