@@ -410,7 +410,7 @@ func (c *Conv) rowTask(task, worker int) {
 		return
 	}
 	pad := j.pad[worker*c.padLen : (worker+1)*c.padLen]
-	c.padPlanes(pad, 0, c.s.N*c.s.InC, true)
+	c.padPlanes(pad, 0, c.s.N*c.s.InC, 0, c.hp, true)
 	v := j.v[worker*c.a2*c.vStride : (worker+1)*c.a2*c.vStride]
 	for t0 := 0; t0 < c.total; t0 += c.nb {
 		nt := min(c.nb, c.total-t0)
@@ -454,7 +454,7 @@ func (c *Conv) gemms(ctx *gemm.Context, v, mb []float32, nt, m0, m1 int) {
 func (c *Conv) blockTask(part, worker int) {
 	j := &c.job
 	pad := j.pad[worker*c.padLen : (worker+1)*c.padLen]
-	c.padBand(pad, c.padRows[2*part], c.padRows[2*part+1])
+	c.padPlanes(pad, 0, c.s.N*c.s.InC, c.padRows[2*part], c.padRows[2*part+1], true)
 	vm := c.a2 * (c.vStride + c.mStride)
 	buf := j.v[worker*vm : (worker+1)*vm]
 	v, mb := buf[:c.a2*c.vStride], buf[c.a2*c.vStride:]
@@ -475,23 +475,26 @@ func (c *Conv) scratchOf(worker int) []float32 {
 // input planes into the zero-padded buffer.
 func (c *Conv) padTask(task, _ int) {
 	planes := c.s.N * c.s.InC
-	c.padPlanes(c.job.pad, task*planes/c.padTasks, (task+1)*planes/c.padTasks, task == c.padTasks-1)
+	c.padPlanes(c.job.pad, task*planes/c.padTasks, (task+1)*planes/c.padTasks, 0, c.hp, task == c.padTasks-1)
 }
 
-// padPlanes copies input planes [p0, p1) into the zero-padded buffer pad,
-// and with last clears the slack after the last plane.
-func (c *Conv) padPlanes(pad []float32, p0, p1 int, last bool) {
+// padPlanes fills rows [y0, y1) of planes [p0, p1) of the zero-padded
+// buffer pad from the input, and with last clears the slack after the
+// last plane.
+func (c *Conv) padPlanes(pad []float32, p0, p1, y0, y1 int, last bool) {
 	s := &c.s
-	j := &c.job
 	planes := s.N * s.InC
-	rows := min(s.H, c.hp-c.pt) // input rows that fall inside the buffer
 	cols := min(s.W, c.wp-c.pl)
 	for p := p0; p < p1; p++ {
-		src := j.in[p*s.H*s.W : (p+1)*s.H*s.W]
+		src := c.job.in[p*s.H*s.W : (p+1)*s.H*s.W]
 		dst := pad[p*c.hp*c.wp : (p+1)*c.hp*c.wp]
-		clear(dst[:c.pt*c.wp])
-		for y := range rows {
-			row := dst[(y+c.pt)*c.wp : (y+c.pt+1)*c.wp]
+		for py := y0; py < y1; py++ {
+			row := dst[py*c.wp : (py+1)*c.wp]
+			y := py - c.pt
+			if y < 0 || y >= s.H {
+				clear(row)
+				continue
+			}
 			// The borders are a few floats: index loops, not memclr
 			// calls (which cost more than the copy of a 56-float row).
 			for x := 0; x < c.pl; x++ {
@@ -502,40 +505,10 @@ func (c *Conv) padPlanes(pad []float32, p0, p1 int, last bool) {
 				row[x] = 0
 			}
 		}
-		clear(dst[(rows+c.pt)*c.wp:])
 	}
 	if last {
 		clear(pad[planes*c.hp*c.wp:]) // the slack read by 16-byte loads
 	}
-}
-
-// padBand fills rows [y0, y1) of every plane of the zero-padded buffer pad,
-// and clears the slack after the last plane.
-func (c *Conv) padBand(pad []float32, y0, y1 int) {
-	s := &c.s
-	planes := s.N * s.InC
-	cols := min(s.W, c.wp-c.pl)
-	for p := range planes {
-		src := c.job.in[p*s.H*s.W : (p+1)*s.H*s.W]
-		dst := pad[p*c.hp*c.wp : (p+1)*c.hp*c.wp]
-		for py := y0; py < y1; py++ {
-			row := dst[py*c.wp : (py+1)*c.wp]
-			y := py - c.pt
-			if y < 0 || y >= s.H {
-				clear(row)
-				continue
-			}
-			// The borders are a few floats: index loops (see padPlanes).
-			for x := 0; x < c.pl; x++ {
-				row[x] = 0
-			}
-			copy(row[c.pl:c.pl+cols], src[y*s.W:y*s.W+cols])
-			for x := c.pl + cols; x < len(row); x++ {
-				row[x] = 0
-			}
-		}
-	}
-	clear(pad[planes*c.hp*c.wp:]) // the slack read by 16-byte loads
 }
 
 // fillDead stores the outputs outside the live window: their convolution
