@@ -263,12 +263,12 @@ func (p *PackedA) RowPart(i, parts int) (m0, m1 int) {
 // is its tiles, plus one per B panel it packs (packing a kc×nr panel costs
 // about as much as computing one mr×nr tile for kc steps, and every M part
 // packs its own copy of its B columns), plus half a tile per A micro-panel
-// it streams from L3 (every N part reads all of its rows of A); parts are
-// handed out dynamically,
-// so the time is about ceil(parts/threads) part costs. Among the grids with
-// the least time and at most 4 parts per thread, split prefers more parts:
-// on a shared machine a helper thread that is descheduled while holding a
-// part delays the whole call by that part.
+// it streams from L3 (every N part reads all of its rows of A). Each worker
+// takes a share of the parts and then helps with the others' (see
+// parallel.Pool), so the time is about ceil(parts/threads) part costs.
+// Among the grids with the least time and at most 4 parts per thread, split
+// prefers more parts: on a shared machine a helper thread that is
+// descheduled while holding a part delays the whole call by that part.
 func split(threads, mt, nt int) (tm, tn int) {
 	if threads <= 1 {
 		return 1, 1

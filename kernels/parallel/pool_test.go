@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,6 +79,44 @@ func TestUsesSeveralWorkers(t *testing.T) {
 	})
 	if seen[0].Load() != 1 || seen[1].Load() != 1 {
 		t.Fatalf("worker use = %d,%d; want 1,1", seen[0].Load(), seen[1].Load())
+	}
+}
+
+// TestTasksStayOnTheirWorker checks that worker w runs the w-th share of
+// the tasks when every worker takes part, so that a kernel's part of the
+// data stays in one core's cache from call to call. With one shared
+// counter the workers' tasks interleaved, in an order that varied from
+// call to call. The workers go in lockstep: a task waits (up to a second)
+// until every worker has started its task of the same position in its
+// share, so no worker runs out of tasks while another has some unclaimed.
+func TestTasksStayOnTheirWorker(t *testing.T) {
+	const perWorker = 4
+	for _, threads := range []int{2, 4} {
+		if threads > runtime.GOMAXPROCS(0) {
+			continue // waiting tasks would hold the Ps others need to start
+		}
+		p := New(threads)
+		tasks := threads * perWorker
+		ran := make([]atomic.Int32, tasks) // worker that ran the task, +1
+		for rep := range 50 {
+			var started [perWorker]atomic.Int32
+			for i := range ran {
+				ran[i].Store(0)
+			}
+			p.Run(tasks, func(task, worker int) {
+				ran[task].Store(int32(worker + 1))
+				pos := &started[task%perWorker]
+				pos.Add(1)
+				for deadline := time.Now().Add(time.Second); pos.Load() < int32(threads) && time.Now().Before(deadline); {
+				}
+			})
+			for task := range ran {
+				if w := int(ran[task].Load()) - 1; w != task/perWorker {
+					t.Fatalf("threads=%d run %d: task %d ran on worker %d, want %d", threads, rep, task, w, task/perWorker)
+				}
+			}
+		}
+		p.Close()
 	}
 }
 
