@@ -8,6 +8,7 @@ import (
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/gemm"
+	"github.com/resbench/resbench/kernels/naive"
 	"github.com/resbench/resbench/kernels/parallel"
 )
 
@@ -89,6 +90,62 @@ func TestParallelPathsBitwise(t *testing.T) {
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%s: out[%d] = %v, one thread gave %v", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestDilatedMatchesNaive checks the unfold's dilation (no model of the zoo
+// dilates, so the shared conformance suite has no such case) against the
+// float64 naive conv: with stride 1 and 2, padding narrower and wider than
+// the dilated kernel's reach, and blocks that end mid-row, on one and two
+// threads.
+func TestDilatedMatchesNaive(t *testing.T) {
+	for _, s := range []kernels.ConvShape{
+		{N: 1, InC: 6, H: 12, W: 10, OutC: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2, Groups: 1},
+		{N: 2, InC: 4, H: 13, W: 11, OutC: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 3, DilH: 3, DilW: 2, Groups: 1},
+		// 1800 unfolded rows: three blocks of 134 pixels over 20×20.
+		{N: 1, InC: 200, H: 20, W: 20, OutC: 9, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2, Groups: 1},
+	} {
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		fill := func(n int) []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = rng.Float32()*2 - 1
+			}
+			return v
+		}
+		w, in := fill(s.WeightLen()), fill(s.In().Elems())
+		f64 := func(v []float32, abs bool) []float64 {
+			r := make([]float64, len(v))
+			for i, x := range v {
+				r[i] = float64(x)
+				if abs {
+					r[i] = math.Abs(r[i])
+				}
+			}
+			return r
+		}
+		want := make([]float64, s.Out().Elems())
+		cond := make([]float64, len(want))
+		naive.Conv2D(&s, f64(in, false), f64(w, false), nil, nil, false, want)
+		naive.Conv2D(&s, f64(in, true), f64(w, true), nil, nil, false, cond)
+		for _, threads := range []int{1, 2} {
+			pool := parallel.New(threads)
+			c, err := New(kernels.ConvSpec{Shape: s, Weight: w}, gemm.NewContext(pool), pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, len(want))
+			c.Run(in, out, nil, make([]float32, c.WorkspaceLen()))
+			pool.Close()
+			for i := range want {
+				if e := math.Abs(float64(out[i]) - want[i]); !(e <= 1e-5*cond[i]+1e-30) {
+					t.Fatalf("%v threads=%d (%d blocks): out[%d] = %v, want %v", &s, threads, c.blocks, i, out[i], want[i])
+				}
 			}
 		}
 	}
