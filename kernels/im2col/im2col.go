@@ -144,7 +144,7 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		// weights once more for them (res5's 3x3: 48 + 1 columns, 9 MiB
 		// of weights), so a small remainder joins the last block.
 		c.blocks = c.cols / c.block
-		if rem := c.cols % c.block; rem >= c.block/4 {
+		if rem := c.cols % c.block; rem > 0 && rem >= c.block/4 {
 			c.blocks++
 		}
 		// Two or three blocks are cut evenly, so that as many workers
@@ -339,6 +339,9 @@ func (c *Conv) unfoldRows(src, dst, pad []float32, p0, p1, ic0, ic1 int) {
 		for ic := ic0; ic < ic1; ic++ {
 			c.subsampleRow(src[ic*plane:(ic+1)*plane], dst[ic*nb:(ic+1)*nb], p0, p1)
 		}
+		return
+	}
+	if nb == 0 {
 		return
 	}
 	taps := s.KH * s.KW

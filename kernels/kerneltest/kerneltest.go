@@ -86,6 +86,9 @@ var EdgeShapes = func() []Shape {
 		// Tiles: channel counts around 8/16/32 and pixel counts around
 		// 6/12/14/16 rows and columns.
 		Shape{InC: 16, H: 8, W: 8, OutC: 16, K: 3, Stride: 1, Pad: 1},
+		// One output pixel (the last stage at a small input size), deep
+		// enough that im2col's block would be under four pixels.
+		Shape{InC: 256, H: 2, W: 2, OutC: 16, K: 3, Stride: 2, Pad: 1},
 		Shape{InC: 32, H: 7, W: 7, OutC: 64, K: 1, Stride: 1},
 		Shape{InC: 31, H: 6, W: 17, OutC: 65, K: 1, Stride: 1},
 		Shape{InC: 24, H: 14, W: 14, OutC: 40, K: 3, Stride: 1, Pad: 1},
