@@ -79,7 +79,9 @@ var calibMu sync.Mutex
 // 23: whole plans compared over 21 alternated inferences instead of 9.
 // 24: im2col unfolds from zero-padded input rows (3x3 layers 10–25 %
 // faster); pool workers keep their share of tasks.
-const calibrationVersion = 24
+// 25: candidate plans timed on one pool (the helpers of the plan timed
+// before spun on a CPU while the next one ran).
+const calibrationVersion = 25
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).
@@ -238,6 +240,14 @@ func (p *Plan) pickPlan(g *graph.Graph, candidates []map[string]string) (map[str
 		}
 		cfg := p.Config
 		cfg.Kernel, cfg.Layers = KernelIm2col, c
+		cfg.Labels = false
+		// One pool for all candidates. With a pool each, the helpers
+		// of the plan just timed kept spinning (parallel.SpinTime)
+		// on one of the two CPUs while the next plan started, and the
+		// plans that lost most to that lost the trial: SE-ResNeXt-50
+		// on two threads kept a plan 12 % slower than its all-direct
+		// candidate.
+		cfg.pool = p.pool
 		q, err := Compile(g, cfg)
 		if err != nil {
 			return nil, err

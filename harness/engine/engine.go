@@ -47,6 +47,10 @@ type Config struct {
 	// layer=layer3.0.conv2). The contexts are built at plan time, so a
 	// labelled run allocates nothing either.
 	Labels bool
+	// pool, if set, is a pool the plan borrows instead of starting its
+	// own, and does not close: auto's candidate plans run on the pool of
+	// the plan being calibrated (see pickPlan).
+	pool *parallel.Pool
 }
 
 // Step is one planned node: the kernel it got and the closure that runs it.
@@ -113,7 +117,10 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Config: cfg, Tier: kernels.ActiveTier().String()}
-	p.pool = parallel.New(cfg.Threads)
+	p.pool = cfg.pool
+	if p.pool == nil {
+		p.pool = parallel.New(cfg.Threads)
+	}
 	p.gemm = gemm.NewContext(p.pool)
 	if err := p.compile(g); err != nil {
 		p.Close()
@@ -339,10 +346,10 @@ func (p *Plan) Pool() *parallel.Pool { return p.pool }
 
 // Close stops the plan's worker threads.
 func (p *Plan) Close() {
-	if p.pool != nil {
+	if p.pool != nil && p.pool != p.Config.pool {
 		p.pool.Close()
-		p.pool = nil
 	}
+	p.pool = nil
 }
 
 // Input is the plan's input buffer (N×3×H×W, NCHW); fill it, then Run.
