@@ -78,8 +78,8 @@ var calibMu sync.Mutex
 // 22: Winograd layers with fewer blocks than workers transform the input
 // on every worker.
 // 23: whole plans compared over 21 alternated inferences instead of 9.
-// 24: im2col unfolds from zero-padded input rows (3x3 layers 10–25 %
-// faster); pool workers keep their share of tasks.
+// 24: im2col unfolds from zero-padded input rows (3x3 layers 9–24 %
+// faster on one thread); pool workers keep their share of tasks.
 // 25: candidate plans timed on one pool (the helpers of the plan timed
 // before spun on a CPU while the next one ran).
 // 26: the first candidate (GEMM for pointwise convs) is kept unless another
@@ -233,9 +233,10 @@ const planMargin = 0.015
 
 // pickPlan compiles g with each candidate per-layer kernel choice and keeps
 // the first one unless another is faster by planMargin (then the fastest).
-// Candidates are timed in alternation, one inference each per round, so
-// that a slow spell of the machine falls on all of them, and compared
-// round by round; identical candidates are timed once. The
+// Candidates are timed in alternation, one timed inference (after an
+// untimed one) each per round, so that a slow spell of the machine falls
+// on all of them, and compared round by round; identical candidates are
+// timed once. The
 // candidates are alive together, so the first calibration of a model holds
 // up to four copies of its packed weights (ResNet-50's first run peaked at
 // 763 MB resident with three, a cached run at 442 MB).
