@@ -13,9 +13,9 @@
 // at least two per worker or as many even blocks per worker, each worker
 // unfolds and multiplies whole blocks; a strided gather with fewer blocks
 // is done whole by every worker, each multiplying its own rows; other
-// convs unfold each block split by rows and multiply it on the GEMM's own
-// split. The first two keep a block in the cache of the core that wrote
-// it.
+// convs unfold each block split by input channels and multiply it on the
+// GEMM's own split. The first two keep a block in the cache of the core
+// that wrote it.
 //
 // Grouped convolutions run one GEMM per group. For ResNeXt's narrow groups
 // (4 or 8 channels) that is a poor GEMM; package grouped has the fast path.
