@@ -225,7 +225,11 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 // plan 2–4 % slower than the one each all-but-one selection chose (100
 // interleaved inferences each); 21 rounds (of two inferences each, see
 // pickPlan) cost about 8 s for it, once.
-const planTrialRounds = 21
+//
+// A variable so that tests, which calibrate every model and fusion
+// combination at small sizes for correctness, not for the choice, can
+// take fewer.
+var planTrialRounds = 21
 
 // planMargin is how much faster than the first candidate another must be
 // to replace it: the median over rounds of its time over the first one's

@@ -55,6 +55,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("RESBENCH_CACHE_DIR", dir)
+	// The tests calibrate auto for every model and fusion combination;
+	// they check its plans' results, not its choice (TestChoosePlan does).
+	planTrialRounds = 5
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
