@@ -306,9 +306,16 @@ func (p *Plan) pickPlan(g *graph.Graph, candidates []map[string]string) (map[str
 // 37.7 vs 37.6 (compiling the candidates in reverse order moved the
 // slowdown to the one then compiled first).
 func freshHeap() {
+	if !collectForTrial {
+		return
+	}
 	runtime.GC()
 	debug.FreeOSMemory()
 }
+
+// collectForTrial enables freshHeap; tests that calibrate many small plans
+// for their results, not their choice, turn it off.
+var collectForTrial = true
 
 // choosePlan returns the index of the candidate to keep, given each one's
 // times in the same rounds: the first, unless the median over rounds of

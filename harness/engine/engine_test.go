@@ -58,6 +58,7 @@ func TestMain(m *testing.M) {
 	// The tests calibrate auto for every model and fusion combination;
 	// they check its plans' results, not its choice (TestChoosePlan does).
 	planTrialRounds = 5
+	collectForTrial = false
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
