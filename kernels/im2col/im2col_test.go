@@ -8,7 +8,7 @@ import (
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/gemm"
-	"github.com/resbench/resbench/kernels/naive"
+	"github.com/resbench/resbench/kernels/kerneltest"
 	"github.com/resbench/resbench/kernels/parallel"
 )
 
@@ -119,20 +119,7 @@ func TestDilatedMatchesNaive(t *testing.T) {
 			return v
 		}
 		w, in := fill(s.WeightLen()), fill(s.In().Elems())
-		f64 := func(v []float32, abs bool) []float64 {
-			r := make([]float64, len(v))
-			for i, x := range v {
-				r[i] = float64(x)
-				if abs {
-					r[i] = math.Abs(r[i])
-				}
-			}
-			return r
-		}
-		want := make([]float64, s.Out().Elems())
-		cond := make([]float64, len(want))
-		naive.Conv2D(&s, f64(in, false), f64(w, false), nil, nil, false, want)
-		naive.Conv2D(&s, f64(in, true), f64(w, true), nil, nil, false, cond)
+		want, cond := kerneltest.Float64Conv(&s, in, w)
 		for _, threads := range []int{1, 2} {
 			pool := parallel.New(threads)
 			c, err := New(kernels.ConvSpec{Shape: s, Weight: w}, gemm.NewContext(pool), pool)

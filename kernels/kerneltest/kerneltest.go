@@ -162,22 +162,8 @@ func ref(s Shape) *reference {
 		res:  fill(cs.Out().Elems(), 1),
 		out:  map[int][]float64{}, cond: map[int][]float64{},
 	}
-	wide := func(v []float32, abs bool) []float64 {
-		d := make([]float64, len(v))
-		for i, x := range v {
-			d[i] = float64(x)
-			if abs {
-				d[i] = math.Abs(d[i])
-			}
-		}
-		return d
-	}
-	// One float64 convolution for the value and one over absolute values
-	// for the condition; the epilogues are applied on top.
-	conv := make([]float64, cs.Out().Elems())
-	naive.Conv2D(&cs, wide(r.in, false), wide(r.w, false), nil, nil, false, conv)
-	absConv := make([]float64, len(conv))
-	naive.Conv2D(&cs, wide(r.in, true), wide(r.w, true), nil, nil, false, absConv)
+	// The epilogues are applied on top of the plain convolution.
+	conv, absConv := Float64Conv(&cs, r.in, r.w)
 	plane := cs.OutH * cs.OutW
 	for i, e := range epilogues {
 		out, cond := make([]float64, len(conv)), make([]float64, len(conv))
@@ -227,6 +213,28 @@ func checkGuards(t testing.TB, what string, whole []float32, n int) {
 			}
 		}
 	}
+}
+
+// Float64Conv is the float64 reference of conv s (no bias, residual or
+// ReLU) of input in by weights w: out, and cond, the same convolution over
+// absolute values, which bounds a float32 result's rounding error
+// (|got − out| ≤ tol·cond).
+func Float64Conv(s *kernels.ConvShape, in, w []float32) (out, cond []float64) {
+	wide := func(v []float32, abs bool) []float64 {
+		d := make([]float64, len(v))
+		for i, x := range v {
+			d[i] = float64(x)
+			if abs {
+				d[i] = math.Abs(d[i])
+			}
+		}
+		return d
+	}
+	out = make([]float64, s.Out().Elems())
+	cond = make([]float64, len(out))
+	naive.Conv2D(s, wide(in, false), wide(w, false), nil, nil, false, out)
+	naive.Conv2D(s, wide(in, true), wide(w, true), nil, nil, false, cond)
+	return out, cond
 }
 
 // Tiers returns the ISA tiers this CPU supports (always including generic).
