@@ -87,7 +87,8 @@ var calibMu sync.Mutex
 // 26: the first candidate (GEMM for pointwise convs) is kept unless another
 // is faster by planMargin, round by round, each timed after a run of its own.
 // 27: candidates (and the plan) compiled on a freshly collected heap.
-const calibrationVersion = 27
+// 28: GEMM N edges (49 = 48+1, 196 = 192+4, …) as one wide strip on AVX-512.
+const calibrationVersion = 28
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

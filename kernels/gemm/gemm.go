@@ -114,9 +114,11 @@ type Context struct {
 	pool *parallel.Pool
 	bbuf [][]float32 // per worker: kc × nc(rounded to nr) packed B block
 	tile [][]float32 // per worker: mc × nr edge strip
-	cols [][]float32 // per worker: 8 floats per A panel of an mc block, the column kernel's output
-	job  job
-	run  func(task, worker int) // ctx.runTask, bound once so Run gets a static func value
+	cols [][]float32 // per worker: 8 floats per A panel of an mc block and column, the column and wide kernels' raw sums
+	// wideB, per worker: the wide strip's B panel (see wideStrip).
+	wideB [][]float32
+	job   job
+	run   func(task, worker int) // ctx.runTask, bound once so Run gets a static func value
 	// workers[w] is a single-threaded Context on worker w's scratch
 	// (multi-threaded contexts only; see Worker).
 	workers []*Context
@@ -154,13 +156,18 @@ func newContext(cfg *tierConfig, pool *parallel.Pool) *Context {
 	for w := 0; w < workers; w++ {
 		ctx.bbuf = append(ctx.bbuf, alignedFloats(panels*(max(cfg.kc, cfg.kcDeep)*cfg.nr+16)))
 		ctx.tile = append(ctx.tile, alignedFloats(cfg.mc*cfg.nr))
-		ctx.cols = append(ctx.cols, alignedFloats(ceilDiv(cfg.mc, cfg.mr)*8))
+		ctx.cols = append(ctx.cols, alignedFloats(ceilDiv(cfg.mc, cfg.mr)*8*maxWideTail))
+		var wideB []float32
+		if cfg.hasWide() {
+			wideB = alignedFloats(max(cfg.kc, cfg.kcDeep) * wideStride(len(cfg.wide)-1, len(cfg.wide[0])-1))
+		}
+		ctx.wideB = append(ctx.wideB, wideB)
 	}
 	ctx.run = ctx.runTask
 	if workers > 1 {
 		for w := 0; w < workers; w++ {
 			ctx.workers = append(ctx.workers, &Context{tier: cfg.tier, cfg: cfg,
-				bbuf: ctx.bbuf[w : w+1], tile: ctx.tile[w : w+1], cols: ctx.cols[w : w+1]})
+				bbuf: ctx.bbuf[w : w+1], tile: ctx.tile[w : w+1], cols: ctx.cols[w : w+1], wideB: ctx.wideB[w : w+1]})
 			ctx.workers[w].run = ctx.workers[w].runTask
 		}
 	}
@@ -365,22 +372,47 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 			// instead, when they are line aligned and do not crowd a
 			// few L1 sets (see stridedFits).
 			strided := cfg.kernS[mr] != nil && m1-m0 <= cfg.mc && stridedFits(j.ldb, kc)
-			if np := nc / nr; np > 0 && !strided {
-				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, np, pstride)
+			// The last full panel and the partial one as one wide strip
+			// (see wideStrip), for the full row tiles; a partial last
+			// row tile still takes the panels below.
+			var wk wideKernel
+			np, wnv, wtail := nc/nr, 0, 0
+			if rem := nc % nr; rem > 0 && np > 0 {
+				wnv, wtail = cfg.nv()+rem/cfg.vl, rem%cfg.vl
+				if wnv < len(cfg.wide) && wtail < len(cfg.wide[wnv]) {
+					wk = cfg.wide[wnv][wtail]
+				}
+			}
+			partialRows := (m1-m0)%mr != 0
+			var wideB []float32
+			if wk != nil {
+				ws := wideStride(wnv, wtail)
+				wideB = ctx.wideB[worker][:kc*ws]
+				packBPartial(wideB, src[(np-1)*nr:], kc, j.ldb, nc-(np-1)*nr, ws)
+			}
+			// Panels the per-panel strips below read: all of them,
+			// or all but the last full one when the wide strip takes
+			// it for every row tile.
+			npack := np
+			if wk != nil && !partialRows {
+				npack--
+			}
+			if npack > 0 && !strided {
+				cfg.packB(unsafe.SliceData(bbuf), unsafe.SliceData(src), kc, j.ldb, npack, pstride)
 			}
 			// The last few columns (n = 49 = 3·16 + 1) go to the column
 			// kernel, which reads them where they are; other partial
 			// panels are packed zero-padded.
 			colTail := nc%nr <= maxColCols && cfg.col != nil
-			if rem := nc % nr; rem > 0 && !colTail {
-				p0 := nc / nr
-				packBPartial(bbuf[p0*pstride:p0*pstride+kc*nr], src[p0*nr:], kc, j.ldb, rem, nr)
+			if rem := nc % nr; rem > 0 && !colTail && (wk == nil || partialRows) {
+				packBPartial(bbuf[np*pstride:np*pstride+kc*nr], src[np*nr:], kc, j.ldb, rem, nr)
 			}
 			aBlock := pa.data[pc*pa.mp:]
-			for ic := m0; ic < m1; ic += mcStep {
-				mc := min(mcStep, m1-ic)
+			// strips computes rows [ic, ic+mc) of the block's panels
+			// [jr0, jr1), the last one partial.
+			strips := func(ic, mc, jr0, jr1 int) {
 				mfull, mrem := mc/mr, mc%mr
-				for jr := 0; jr*nr < nc; jr++ {
+				for jr := jr0; jr < jr1; jr++ {
 					col := jc + jr*nr
 					ncols := min(nr, n1-col)
 					nvec := (ncols + cfg.vl - 1) / cfg.vl
@@ -431,6 +463,24 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 						}
 						cfg.kern[part.rows][nvec](&aBlock[part.i0*kc], bp, bnext, cp, kc, ldc, part.tiles, bias, res, ldr, flags)
 					}
+				}
+			}
+			panels := ceilDiv(nc, nr)
+			for ic := m0; ic < m1; ic += mcStep {
+				mc := min(mcStep, m1-ic)
+				if wk == nil {
+					strips(ic, mc, 0, panels)
+					continue
+				}
+				// The panels before the wide strip, the wide strip for
+				// the full row tiles, the last panels for a partial one.
+				strips(ic, mc, 0, np-1)
+				full := mc / mr * mr
+				if full > 0 {
+					ctx.wideStrip(wk, worker, ic, full, jc+(np-1)*nr, wnv*cfg.vl, wtail, &aBlock[ic*kc], &wideB[0], kc, flags)
+				}
+				if full < mc {
+					strips(ic+full, mc-full, np-1, panels)
 				}
 			}
 		}
@@ -523,6 +573,59 @@ func (ctx *Context) edge(worker, i0, rows, col, ncols, nvec int, ap, bp *float32
 				v = 0
 			}
 			crow[x] = v
+		}
+	}
+}
+
+// maxWideTail is the most single columns a wide kernel takes.
+const maxWideTail = 4
+
+// wideStrip computes C[i0:i0+rows, col:col+vcols+tail] (rows a multiple of
+// mr) with the wide kernel wk from the strip's panel bp (stride
+// wideStride): the vector columns with their epilogue in the kernel, the
+// tail columns' raw sums into the worker's cols buffer and from there to C
+// with the accumulation and epilogue applied in Go (rows·tail elements). A
+// 49-wide edge as a 32- and a 16-column strip plus the column kernel read
+// the A block from L2 three times, and the 16-column kernel, 8 FMAs per 9
+// loads, ran at 78 % of peak; the 8×49 kernel reads it once.
+func (ctx *Context) wideStrip(wk wideKernel, worker, i0, rows, col, vcols, tail int, ap, bp *float32, kc, flags int) {
+	j := &ctx.job
+	ep := &j.ep
+	var bias, res *float32
+	if flags&flagBias != 0 {
+		bias = &ep.Bias[i0]
+	}
+	if flags&flagResidual != 0 {
+		res = &ep.Residual[i0*ep.LDR+col]
+	}
+	tiles := rows / ctx.cfg.mr
+	out := ctx.cols[worker][:tiles*tail*8]
+	var outp *float32
+	if tail > 0 {
+		outp = &out[0]
+	}
+	wk(ap, bp, &j.c[i0*j.ldc+col], kc, j.ldc, tiles, bias, res, ep.LDR, flags, outp)
+	for t := 0; t < tiles; t++ {
+		for x := 0; x < tail; x++ {
+			c := col + vcols + x
+			for i := 0; i < 8; i++ {
+				r := i0 + t*8 + i
+				v := out[(t*tail+x)*8+i]
+				ci := r*j.ldc + c
+				if flags&flagAccumulate != 0 {
+					v += j.c[ci]
+				}
+				if flags&flagBias != 0 {
+					v += ep.Bias[r]
+				}
+				if flags&flagResidual != 0 {
+					v += ep.Residual[r*ep.LDR+c]
+				}
+				if flags&flagReLU != 0 && v < 0 {
+					v = 0
+				}
+				j.c[ci] = v
+			}
 		}
 	}
 }

@@ -143,6 +143,11 @@ func testShapes(cfg *tierConfig, short bool) []shape {
 	for _, m := range []int{mc - 1, mc, mc + 1, 2*mc + mr + 1} {
 		out = append(out, shape{m, nr + 1, 9}, shape{m, 3 * nr, kc + 5})
 	}
+	// N edges that the wide kernels take (rows in whole tiles): the last
+	// full panel plus 1–4, 16 or 16+1–2 columns.
+	for _, r := range []int{1, 2, 3, 4, 16, 17, 18} {
+		out = append(out, shape{2 * mr, nr + r, kc + 3}, shape{3 * mr, 3*nr + r, 9})
+	}
 	if d := cfg.kcDeep; d > 0 {
 		// Few rows, deep K: packed with kcDeep blocks, the last partial;
 		// and the rows/depth just outside the rule.
@@ -307,6 +312,7 @@ func TestEpilogues(t *testing.T) {
 			{1, 1, 1}, {cfg.mr, cfg.nr, 3},
 			{2*cfg.mr + 1, 3*cfg.nr + 5, cfg.kc + 3},
 			{cfg.mc + cfg.mr + 1, cfg.nr - 1, 2*cfg.kc + 1},
+			{2 * cfg.mr, 2*cfg.nr + 3, cfg.kc + 3}, {cfg.mc + cfg.mr, cfg.nr + 17, 2*cfg.kc + 1},
 		}
 		for _, ec := range epCases {
 			for _, s := range shapes {
@@ -330,7 +336,8 @@ func TestZeroSizes(t *testing.T) {
 }
 
 // TestDeterministicThreads checks that results are bitwise identical for
-// every thread count (the K dimension is never split).
+// every thread count (the K dimension is never split, and a column's sums
+// take the same order whichever path computes it).
 func TestDeterministicThreads(t *testing.T) {
 	forEachTier(t, func(t *testing.T, tier isa.Tier) {
 		cfg := configFor(tier)
@@ -340,6 +347,9 @@ func TestDeterministicThreads(t *testing.T) {
 			{64, 200, 64},
 			{256, 49, 512},
 			{7, cfg.nc + 33, 40},
+			// N edges of the wide kernels, with partial row tiles and
+			// splits whose last N part holds only the edge's remainder.
+			{20, 49, 37}, {8, 196, 300}, {13, 36, 70}, {16, 100, 9}, {24, 81, 513}, {9, 35, 11}, {1024, 49, 67},
 		}
 		for _, s := range shapes {
 			a := newMatrix(rng, s.m, s.k, s.k)
@@ -682,6 +692,63 @@ func TestColumnKernels(t *testing.T) {
 	}
 }
 
+// TestWideKernels checks every wide kernel against refWide: odd and even
+// kc, one and several tiles, every epilogue, guard columns in C past the
+// vector columns (the tail goes to its own buffer, never to C) and guard
+// values after the tail buffer.
+func TestWideKernels(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		rng := rand.New(rand.NewPCG(10, 10))
+		nk := 0
+		for nvec := range cfg.wide {
+			for tail, kern := range cfg.wide[nvec] {
+				if kern == nil {
+					continue
+				}
+				nk++
+				cols, stride := nvec*cfg.vl, wideStride(nvec, tail)
+				for _, kc := range []int{1, 2, 3, 4, 5, 8, 13, 64} {
+					for _, ntiles := range []int{1, 3} {
+						for flags := 0; flags < 16; flags++ {
+							const guard = 8
+							what := fmt.Sprintf("8x%d kc=%d ntiles=%d flags=%04b", cols+tail, kc, ntiles, flags)
+							ldc, ldr := cols+tail+3, cols+5
+							a := randSlice(rng, ntiles*8*kc)
+							b := randSlice(rng, kc*stride)
+							bias := randSlice(rng, ntiles*8)
+							res := randSlice(rng, ntiles*8*ldr)
+							c0 := randSlice(rng, ntiles*8*ldc)
+							got := append([]float32(nil), c0...)
+							want := append([]float32(nil), c0...)
+							gotTail := make([]float32, ntiles*tail*8+guard)
+							for i := range gotTail {
+								gotTail[i] = 12345
+							}
+							wantTail := make([]float32, ntiles*tail*8+1)
+							kern(&a[0], &b[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags, &gotTail[0])
+							refWide(cols, tail, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags, &wantTail[0])
+							checkTiles(t, what, got, want, c0, ldc, cols, kc)
+							for i := range gotTail {
+								if i >= ntiles*tail*8 {
+									if gotTail[i] != 12345 {
+										t.Fatalf("%s: wrote past the tail buffer at %d", what, i)
+									}
+								} else if math.Abs(float64(gotTail[i]-wantTail[i])) > tolerance(kc, float64(kc)) {
+									t.Fatalf("%s: tail[%d]=%v want %v", what, i, gotTail[i], wantTail[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		if tier == isa.AVX512 && nk == 0 {
+			t.Fatal("no wide kernels in the AVX-512 table")
+		}
+	})
+}
+
 func TestAlignedFloats(t *testing.T) {
 	for n := 0; n < 40; n++ {
 		s := alignedFloats(n + 1)
@@ -730,12 +797,22 @@ func TestAVX512DriverWithReferenceKernels(t *testing.T) {
 	cfg.packB = func(dst, src *float32, kc, ldb, npanels, pstride int) {
 		refPackB(cfg.nr, dst, src, kc, ldb, npanels, pstride)
 	}
+	for nvec := range cfg.wide {
+		for tail := range cfg.wide[nvec] {
+			if cfg.wide[nvec][tail] != nil {
+				cfg.wide[nvec][tail] = func(a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int, out *float32) {
+					refWide(nvec*cfg.vl, tail, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags, out)
+				}
+			}
+		}
+	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	pool := parallel.New(2)
 	defer pool.Close()
 	shapes := []shape{
 		{1, 1, 1}, {7, 15, 3}, {8, 32, 192}, {9, 33, 193}, {17, 49, 200},
 		{cfg.mc + 9, 3*cfg.nr + 17, 2*cfg.kc + 5}, {64, 196, 40},
+		{16, 49, 200}, {24, 48, 7}, {cfg.mc + 8, 3*cfg.nr + 18, 2*cfg.kc + 5},
 	}
 	for i, s := range shapes {
 		for _, threads := range []int{1, 2} {

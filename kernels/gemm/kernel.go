@@ -28,6 +28,15 @@ type stridedKernel func(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int,
 // along A's rows; see sgemmCol6AVX2.
 type colKernel func(a, b, out *float32, kc, npanels, bstride int)
 
+// wideKernel computes the last strip of an N edge, whole vectors plus a few
+// single columns, as 8-row tiles; see sgemmWide8x49AVX512.
+type wideKernel func(a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int, tail *float32)
+
+// wideStride is the row stride, in floats, of the B panel the wide kernel
+// of nvec 16-float vectors and tail columns reads: its columns rounded up
+// to whole cache lines (the generator's wideStride).
+func wideStride(nvec, tail int) int { return (nvec*16 + tail + 15) / 16 * 16 }
+
 // maxColCols is the widest N edge the column kernel serves, one column per
 // call: each call streams the A block from L2 once more (about 1/8 of a
 // full panel's time), against most of a panel's time for the
@@ -67,6 +76,10 @@ type tierConfig struct {
 	// col, if set, computes N edges of at most maxColCols columns (A
 	// panels of mr ≤ 8 rows); without it they go through kern.
 	col colKernel
+	// wide[nvec][tail], where set, computes the last strip of an N edge,
+	// nvec·vl columns plus tail single ones, as mr-row tiles (see
+	// Context.wideStrip).
+	wide [4][5]wideKernel
 }
 
 // deepRows bounds the A that kcDeep applies to. ResNet-50's late 1×1
@@ -79,6 +92,18 @@ type tierConfig struct {
 const deepRows = 512
 
 func (c *tierConfig) nv() int { return c.nr / c.vl }
+
+// hasWide reports whether the tier has any wide kernel.
+func (c *tierConfig) hasWide() bool {
+	for _, row := range c.wide {
+		for _, k := range row {
+			if k != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Cache blocking, measured on the development machine (AMD EPYC Zen 3, 2
 // vCPU KVM guest, 32 KiB L1d, 512 KiB L2, 32 MiB L3) with
@@ -113,6 +138,7 @@ func init() {
 	for r := range kernelsAVX512 {
 		copy(configs[isa.AVX512].kern[r][:], kernelsAVX512[r][:])
 	}
+	configs[isa.AVX512].wide = wideAVX512
 	copy(configs[isa.AVX2].kernS[:], stridedAVX2[:])
 	copy(configs[isa.AVX512].kernS[:], stridedAVX512[:])
 	g := &configs[isa.Generic]
@@ -208,7 +234,7 @@ func sgemmPackB16Generic(dst, src *float32, kc, ldb, npanels, pstride int) {
 func refKernel(rows, cols, astride, bstride int, a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	as := unsafe.Slice(a, ntiles*astride*kc)
 	bs := unsafe.Slice(b, kc*bstride)
-	var accBuf [maxMR * maxNV * 16]float32
+	var accBuf [maxMR * 64]float32 // up to 8 rows × 64 columns (wide kernels)
 	acc := accBuf[:rows*cols]
 	for t := 0; t < ntiles; t++ {
 		clear(acc)
@@ -237,6 +263,27 @@ func refKernel(rows, cols, astride, bstride int, a, b, c *float32, kc, ldc, ntil
 					v = 0
 				}
 				*cp = v
+			}
+		}
+	}
+}
+
+// refWide is the reference loop of the wide kernels (sgemmWide8x49AVX512):
+// cols columns as refKernel computes them, then tail columns' raw sums.
+func refWide(cols, tail int, a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int, tailOut *float32) {
+	stride := wideStride(cols/16, tail)
+	refKernel(8, cols, 8, stride, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
+	as := unsafe.Slice(a, ntiles*8*kc)
+	bs := unsafe.Slice(b, kc*stride)
+	out := unsafe.Slice(tailOut, ntiles*tail*8)
+	for t := 0; t < ntiles; t++ {
+		for x := 0; x < tail; x++ {
+			for i := 0; i < 8; i++ {
+				var acc float32
+				for k := 0; k < kc; k++ {
+					acc += as[(t*kc+k)*8+i] * bs[k*stride+cols+x]
+				}
+				out[(t*tail+x)*8+i] = acc
 			}
 		}
 	}

@@ -831,6 +831,131 @@ func sgemmKernel8x32AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //go:noescape
 func sgemmKernel8x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
 
+// sgemmWide8x33AVX512 computes ntiles vertically stacked 8×33 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 48 ([kc][48], columns 0..32 used). Columns 0..31 are
+// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+j]
+//			(epilogue as in the packed kernel)
+//		for x < 1, i < 8:
+//			acc := float32(0)
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+32+x]
+//			tail[(t*1+x)*8+i] = acc
+//
+// The last 1 column (one ymm accumulator each, along the tile's rows)
+// get no epilogue: the driver applies it.
+//
+//go:noescape
+func sgemmWide8x33AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
+// sgemmWide8x34AVX512 computes ntiles vertically stacked 8×34 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 48 ([kc][48], columns 0..33 used). Columns 0..31 are
+// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+j]
+//			(epilogue as in the packed kernel)
+//		for x < 2, i < 8:
+//			acc := float32(0)
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+32+x]
+//			tail[(t*2+x)*8+i] = acc
+//
+// The last 2 columns (one ymm accumulator each, along the tile's rows)
+// get no epilogue: the driver applies it.
+//
+//go:noescape
+func sgemmWide8x34AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
+// sgemmWide8x35AVX512 computes ntiles vertically stacked 8×35 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 48 ([kc][48], columns 0..34 used). Columns 0..31 are
+// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+j]
+//			(epilogue as in the packed kernel)
+//		for x < 3, i < 8:
+//			acc := float32(0)
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+32+x]
+//			tail[(t*3+x)*8+i] = acc
+//
+// The last 3 columns (one ymm accumulator each, along the tile's rows)
+// get no epilogue: the driver applies it.
+//
+//go:noescape
+func sgemmWide8x35AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
+// sgemmWide8x36AVX512 computes ntiles vertically stacked 8×36 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 48 ([kc][48], columns 0..35 used). Columns 0..31 are
+// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 32:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+j]
+//			(epilogue as in the packed kernel)
+//		for x < 4, i < 8:
+//			acc := float32(0)
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+32+x]
+//			tail[(t*4+x)*8+i] = acc
+//
+// The last 4 columns (one ymm accumulator each, along the tile's rows)
+// get no epilogue: the driver applies it.
+//
+//go:noescape
+func sgemmWide8x36AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
+// sgemmWide8x48AVX512 computes ntiles vertically stacked 8×48 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 48 ([kc][48], columns 0..47 used). Columns 0..47 are
+// stored to C with the epilogue, as by sgemmKernel8x48AVX512 (24 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 48:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*48+j]
+//			(epilogue as in the packed kernel)
+//
+//go:noescape
+func sgemmWide8x48AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
+// sgemmWide8x49AVX512 computes ntiles vertically stacked 8×49 tiles of C
+// (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
+// B panel of stride 64 ([kc][64], columns 0..48 used). Columns 0..47 are
+// stored to C with the epilogue, as by sgemmKernel8x48AVX512 (24 zmm
+// accumulators). Reference loop:
+//
+//	for t < ntiles:
+//		for i < 8, j < 48:
+//			acc := float32(0) // updated with fused multiply-adds in assembly
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*64+j]
+//			(epilogue as in the packed kernel)
+//		for x < 1, i < 8:
+//			acc := float32(0)
+//			for k < kc: acc += a[(t*kc+k)*8+i] * b[k*64+48+x]
+//			tail[(t*1+x)*8+i] = acc
+//
+// The last 1 column (one ymm accumulator each, along the tile's rows)
+// get no epilogue: the driver applies it.
+//
+//go:noescape
+func sgemmWide8x49AVX512(a *float32, b *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int, tail *float32)
+
 // sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),
 // b points at the column in a packed B panel (row k at b[k*bstride]),

@@ -49,3 +49,11 @@ var stridedAVX512 = [9]stridedKernel{
 	7: sgemmKernel7x32AVX512Strided,
 	8: sgemmKernel8x32AVX512Strided,
 }
+
+// wideAVX512[nvec][tail] computes the last strip of an N edge, nvec
+// vectors plus tail columns, as 8-row tiles from panels of stride
+// wideStride(nvec, tail).
+var wideAVX512 = [4][5]wideKernel{
+	2: {1: sgemmWide8x33AVX512, 2: sgemmWide8x34AVX512, 3: sgemmWide8x35AVX512, 4: sgemmWide8x36AVX512},
+	3: {0: sgemmWide8x48AVX512, 1: sgemmWide8x49AVX512},
+}

@@ -88,6 +88,35 @@ func colDoc(astride int) []string {
 	}
 }
 
+// wideDoc is the doc comment of a wide kernel and its Go twin.
+func wideDoc(nvec, tail int) []string {
+	cols := nvec * 16
+	doc := []string{
+		fmt.Sprintf("%s computes ntiles vertically stacked 8×%d tiles of C", wideName(nvec, tail), cols+tail),
+		"(AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one",
+		fmt.Sprintf("B panel of stride %d ([kc][%d], columns 0..%d used). Columns 0..%d are", wideStride(nvec, tail), wideStride(nvec, tail), cols+tail-1, cols-1),
+		fmt.Sprintf("stored to C with the epilogue, as by sgemmKernel8x%dAVX512 (%d zmm", cols, 8*nvec),
+		"accumulators). Reference loop:",
+		"",
+		"\tfor t < ntiles:",
+		fmt.Sprintf("\t\tfor i < 8, j < %d:", cols),
+		"\t\t\tacc := float32(0) // updated with fused multiply-adds in assembly",
+		fmt.Sprintf("\t\t\tfor k < kc: acc += a[(t*kc+k)*8+i] * b[k*%d+j]", wideStride(nvec, tail)),
+		"\t\t\t(epilogue as in the packed kernel)",
+	}
+	if tail == 0 {
+		return doc
+	}
+	return append(doc,
+		fmt.Sprintf("\t\tfor x < %d, i < 8:", tail),
+		"\t\t\tacc := float32(0)",
+		fmt.Sprintf("\t\t\tfor k < kc: acc += a[(t*kc+k)*8+i] * b[k*%d+%d+x]", wideStride(nvec, tail), cols),
+		fmt.Sprintf("\t\t\ttail[(t*%d+x)*8+i] = acc", tail),
+		"",
+		fmt.Sprintf("The last %d column%s (one ymm accumulator each, along the tile's rows)", tail, plural(tail)),
+		"get no epilogue: the driver applies it.")
+}
+
 func packBDoc(name string, nr int) []string {
 	return []string{
 		fmt.Sprintf("%s packs npanels %d-column panels of row-major B (row", name, nr),
@@ -135,6 +164,12 @@ func writeGoFiles(prefix string, fams []family) {
 			fmt.Fprintf(&g, "\trefKernel(%d, %d, %d, ldb, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)\n}\n", rows, f.nr(), f.mr)
 		}
 	}
+	for _, w := range wideShapes {
+		g.WriteString("\n")
+		comment(&g, wideDoc(w.nvec, w.tail))
+		fmt.Fprintf(&g, "func %s(a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int, tail *float32) {\n", wideName(w.nvec, w.tail))
+		fmt.Fprintf(&g, "\trefWide(%d, %d, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags, tail)\n}\n", w.nvec*16, w.tail)
+	}
 	for _, astride := range []int{6, 8} {
 		g.WriteString("\n")
 		comment(&g, colDoc(astride))
@@ -171,6 +206,25 @@ func writeGoFiles(prefix string, fams []family) {
 		}
 		t.WriteString("}\n")
 	}
+	maxNvec, maxTail := 0, 0
+	for _, w := range wideShapes {
+		maxNvec, maxTail = max(maxNvec, w.nvec), max(maxTail, w.tail)
+	}
+	t.WriteString("\n// wideAVX512[nvec][tail] computes the last strip of an N edge, nvec\n")
+	t.WriteString("// vectors plus tail columns, as 8-row tiles from panels of stride\n// wideStride(nvec, tail).\n")
+	fmt.Fprintf(&t, "var wideAVX512 = [%d][%d]wideKernel{\n", maxNvec+1, maxTail+1)
+	for nvec := 1; nvec <= maxNvec; nvec++ {
+		var names []string
+		for _, w := range wideShapes {
+			if w.nvec == nvec {
+				names = append(names, fmt.Sprintf("%d: %s", w.tail, wideName(w.nvec, w.tail)))
+			}
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(&t, "\t%d: {%s},\n", nvec, strings.Join(names, ", "))
+		}
+	}
+	t.WriteString("}\n")
 	writeGo(prefix+"_table.go", t.Bytes())
 }
 

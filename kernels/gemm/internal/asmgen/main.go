@@ -56,6 +56,10 @@ const packRowsAhead = 4
 // (4 cycles) on both FMA ports of current x86 cores.
 const minChains = 8
 
+// maxColCols is the widest N edge the driver gives the column kernel
+// (kernels/gemm/kernel.go).
+const maxColCols = 3
+
 // Epilogue flag bits; keep in sync with kernels/gemm/kernel.go.
 const (
 	flagAccumulate = 1 << 0 // add the tile's current C values
@@ -84,13 +88,17 @@ func main() {
 			// reading the same packed panels.
 			for rows := 1; rows <= f.mr; rows++ {
 				for nvec := 1; nvec <= f.nv; nvec++ {
-					sgemmKernel(f.v, rows, nvec, f.mr, f.nr(), false)
+					sgemmKernel(f.v, rows, nvec, f.mr, f.nr(), false, false, 0)
 				}
 				// Full-width tiles reading B unpacked (small M: see
 				// Context.compute).
-				sgemmKernel(f.v, rows, f.nv, f.mr, f.nr(), true)
+				sgemmKernel(f.v, rows, f.nv, f.mr, f.nr(), true, false, 0)
 			}
 			table = append(table, f)
+		}
+		// The last strip of an N edge as one wide tile (see wideShapes).
+		for _, w := range wideShapes {
+			sgemmKernel(avx512, 8, w.nvec, 8, wideStride(w.nvec, w.tail), false, true, w.tail)
 		}
 		sgemmCol(6)          // sgemmCol6AVX2: last columns of the 6×16 AVX2 tiles
 		sgemmCol(8)          // sgemmCol8AVX2: of the 8×32 AVX-512 tiles (ymm suffices)
@@ -139,7 +147,13 @@ func stridedName(v vecISA, rows, nvec int) string {
 //
 // The first tile of the main kernel (rows = astride, nvec·vl = bstride) also
 // prefetches bnext, the next B micro-panel, one line per k step, so that the
-// next strip finds it in cache. Register plan (GP):
+// next strip finds it in cache.
+//
+// With wide, it emits sgemmWide8x{nvec*16+tail}AVX512 instead: the last
+// strip of an N edge, whose B panel also holds tail single columns after
+// the vectors; their sums are accumulated along the tile's rows (A's 8
+// values of a k step in a ymm, times each column's broadcast B value) and
+// stored raw to tail, DX walking it (no bnext). Register plan (GP):
 //
 //	SI  A pointer (walks through all panels: panels are contiguous)
 //	DI  B panel base        BX  B pointer in the k loop / residual row
@@ -155,7 +169,7 @@ func stridedName(v vecISA, rows, nvec int) string {
 // edge kernels) would be bound by FMA latency, so they keep two sets of
 // partial sums, for even and odd k steps, added together before the
 // epilogue.
-func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
+func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided, wide bool, tail int) {
 	mr, nv := rows, nvec
 	nr := v.vl * nv
 	nacc := mr * nv
@@ -166,17 +180,37 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	// Only the main kernel prefetches the next B panel; the edge kernels
 	// run once per block.
 	main := rows == astride && nvec*v.vl == bstride && !strided
+	// A wide kernel's tail: tail column accumulators (one ymm each: the
+	// tile's 8 rows of one column), one ymm of A and one of B. The tail
+	// sums each column as the driver's other path for it does, so that
+	// its bits do not depend on which path (wide strip, or per-panel
+	// strips on another thread count's part of the columns) computed it:
+	// up to maxColCols columns like the column kernel, even and odd k
+	// apart and then added; more like the 16-column kernel, in one chain.
+	tailSets := 1
+	if tail <= maxColCols {
+		tailSets = 2
+	}
+	tailRegs := 0
+	if tail > 0 {
+		tailRegs = tailSets*tail + 2
+	}
 	// Two broadcast registers, used for alternate rows (as in BLIS), when
 	// they fit.
 	nt := 2
-	if sets*nacc+nv+nt > len(v.regs) {
+	if sets*nacc+nv+nt+tailRegs > len(v.regs) {
 		nt = 1
 	}
-	if sets*nacc+nv+nt > len(v.regs) {
-		log.Fatalf("tile %dx%d needs %d vector registers, %s has %d", mr, nr, sets*nacc+nv+1, v.name, len(v.regs))
+	if sets*nacc+nv+nt+tailRegs > len(v.regs) {
+		log.Fatalf("tile %dx%d+%d needs %d vector registers, %s has %d", mr, nr, tail, sets*nacc+nv+1+tailRegs, v.name, len(v.regs))
 	}
 	name := kernelName(v, rows, nvec)
-	if strided {
+	if wide {
+		name = wideName(nvec, tail)
+		TEXT(name, NOSPLIT, "func(a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int, tail *float32)")
+		Pragma("noescape")
+		Doc(wideDoc(nvec, tail)...)
+	} else if strided {
 		name = stridedName(v, rows, nvec)
 		TEXT(name, NOSPLIT, "func(a, b *float32, ldb int, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int)")
 		Pragma("noescape")
@@ -186,11 +220,16 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 		Pragma("noescape")
 		Doc(kernelDoc(v, rows, nvec, astride, bstride)...)
 	}
-	accSet := func(set, i, j int) VecPhysical { return v.regs[set*nacc+i*nv+j] }
+	// The tail's registers come first: the tier is AVX512F only, so the
+	// tail's ymm instructions are VEX-encoded and reach Y0–Y15 only.
+	regs := v.regs[tailRegs:]
+	tailAcc := func(set, x int) VecPhysical { return avx2.regs[set*tail+x] }
+	tailA, tailB := avx2.regs[tailSets*tail], avx2.regs[tailSets*tail+1]
+	accSet := func(set, i, j int) VecPhysical { return regs[set*nacc+i*nv+j] }
 	acc := func(i, j int) VecPhysical { return accSet(0, i, j) }
-	bv := func(j int) VecPhysical { return v.regs[sets*nacc+j] }
-	t := v.regs[sets*nacc+nv]
-	ts := func(i int) VecPhysical { return v.regs[sets*nacc+nv+i%nt] }
+	bv := func(j int) VecPhysical { return regs[sets*nacc+j] }
+	t := regs[sets*nacc+nv]
+	ts := func(i int) VecPhysical { return regs[sets*nacc+nv+i%nt] }
 	lbl := func(s string) string { return name + "_" + s }
 	vbytes := 4 * v.vl
 
@@ -205,7 +244,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	Load(Param("ldr"), R12)
 	SHLQ(U8(2), R12)
 	Load(Param("flags"), R13)
-	if strided {
+	if wide {
+		Load(Param("tail"), RDX) // DX = where the tail columns go
+	} else if strided {
 		Load(Param("ldb"), RDX)
 		SHLQ(U8(2), RDX) // DX = B's row stride in bytes
 	} else {
@@ -221,6 +262,11 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 			for j := 0; j < nv; j++ {
 				v.zero(accSet(set, i, j))
 			}
+		}
+	}
+	for set := 0; set < tailSets; set++ {
+		for x := 0; x < tail; x++ {
+			VXORPS(tailAcc(set, x), tailAcc(set, x), tailAcc(set, x))
 		}
 	}
 	// Prefetch the C tile (each row spans nr*4 bytes, maybe one line more
@@ -243,8 +289,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 			}
 		}
 	}
-	// One k step at displacement u (in k units) from SI/BX, B from b.
-	step := func(u int) {
+	// One k step at displacement u (in k units) from SI/BX, B from b; a
+	// wide kernel's tail sums into set tset.
+	step := func(u, tset int) {
 		if strided {
 			// B straight from its rows: one row per k step.
 			for j := 0; j < nv; j++ {
@@ -268,15 +315,24 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 			PREFETCHT0(Mem{Base: RBX, Index: RDX, Scale: 1, Disp: u*bstride*4 + off})
 		}
 		fma(u)
+		// The tail columns, vectorized along the tile's rows: A's 8
+		// values of this k step times each column's B value.
+		if tail > 0 {
+			VMOVUPS(Mem{Base: RSI, Disp: u * astride * 4}, tailA)
+			for x := 0; x < tail; x++ {
+				VBROADCASTSS(Mem{Base: RBX, Disp: (u*bstride + nr + x) * 4}, tailB)
+				VFMADD231PS(tailA, tailB, tailAcc(tset, x))
+			}
+		}
 	}
 	const unroll = 4
-	kloop := func(prefix string, step func(u int)) {
+	kloop := func(prefix string, step func(u, tset int)) {
 		Load(Param("kc"), RAX)
 		SHRQ(U8(2), RAX)
 		JZ(LabelRef(lbl(prefix + "k1")))
 		Label(lbl(prefix + "k4"))
 		for u := 0; u < unroll; u++ {
-			step(u)
+			step(u, u%tailSets)
 		}
 		// Software prefetch of the A stream (the next panels follow
 		// this one), aPrefetch bytes ahead, one line per 64 bytes read.
@@ -294,12 +350,19 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 		ANDQ(U8(unroll-1), RAX)
 		JZ(LabelRef(lbl("epilogue")))
 		Label(lbl(prefix + "k1loop"))
-		step(0)
-		ADDQ(U32(astride*4), RSI)
-		if !strided {
-			ADDQ(U32(bstride*4), RBX)
+		// The last kc%4 steps; with two tail sets, alternately into
+		// each (k = 4q, 4q+1, 4q+2: even, odd, even).
+		for tset := 0; tset < tailSets; tset++ {
+			step(0, tset)
+			ADDQ(U32(astride*4), RSI)
+			if !strided {
+				ADDQ(U32(bstride*4), RBX)
+			}
+			DECQ(RAX)
+			if tset < tailSets-1 {
+				JZ(LabelRef(lbl("epilogue")))
+			}
 		}
-		DECQ(RAX)
 		JNZ(LabelRef(lbl(prefix + "k1loop")))
 	}
 	kloop("", step)
@@ -365,6 +428,14 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 		}
 		ADDQ(R8, RAX)
 	}
+	// The tail columns' raw sums, 8 rows each; the driver applies their
+	// epilogue.
+	for x := 0; x < tail; x++ {
+		if tailSets == 2 {
+			VADDPS(tailAcc(1, x), tailAcc(0, x), tailAcc(0, x))
+		}
+		VMOVUPS(tailAcc(0, x), Mem{Base: RDX, Disp: 32 * x})
+	}
 	// Next tile: C and residual move down mr rows, bias mr entries; SI
 	// already points at the next A panel.
 	MOVQ(RAX, RCX)
@@ -372,7 +443,9 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	MOVQ(R12, RAX)
 	IMUL3Q(U32(mr), RAX, RAX)
 	ADDQ(RAX, R11)
-	if !strided {
+	if wide {
+		ADDQ(U32(32*tail), RDX)
+	} else if !strided {
 		XORQ(RDX, RDX)
 	}
 	DECQ(R9)
@@ -381,6 +454,24 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided bool) {
 	Label(lbl("ret"))
 	VZEROUPPER()
 	RET()
+}
+
+// wideStride is the row stride, in floats, of the panel a wide kernel
+// reads: its columns (the vectors', then the tail's) rounded up to whole
+// cache lines, so that rows stay line aligned.
+func wideStride(nvec, tail int) int { return (nvec*16 + tail + 15) / 16 * 16 }
+
+// wideShapes are the wide kernels: the last strip of a GEMM's N edge as one
+// 8-row tile of nvec vectors plus tail single columns, so that its A
+// panels are read once, not once per vector width and once per column.
+// ResNet's N edges: 49 = 48+1, 196 = 6·32+4, 784 = 24·32+16.
+var wideShapes = []struct{ nvec, tail int }{
+	{2, 1}, {2, 2}, {2, 3}, {2, 4}, {3, 0}, {3, 1},
+}
+
+// wideName names the wide kernel of nvec vectors plus tail columns.
+func wideName(nvec, tail int) string {
+	return fmt.Sprintf("sgemmWide8x%dAVX512", nvec*16+tail)
 }
 
 // colName is the name of the column kernel for A panels of astride rows.
