@@ -188,7 +188,7 @@ func sgemmKernel(v vecISA, rows, nvec, astride, bstride int, strided, wide bool,
 	// up to maxColCols columns like the column kernel, even and odd k
 	// apart and then added; more like the 16-column kernel, in one chain.
 	tailSets := 1
-	if tail <= maxColCols {
+	if tail > 0 && tail <= maxColCols {
 		tailSets = 2
 	}
 	tailRegs := 0
