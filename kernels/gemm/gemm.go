@@ -388,7 +388,7 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 			if wk != nil {
 				ws := wideStride(wnv, wtail)
 				wideB = ctx.wideB[worker][:kc*ws]
-				packBPartial(wideB, src[(np-1)*nr:], kc, j.ldb, nc-(np-1)*nr, ws)
+				packRows(wideB, src[(np-1)*nr:], kc, j.ldb, nc-(np-1)*nr, ws)
 			}
 			// Panels the per-panel strips below read: all of them,
 			// or all but the last full one when the wide strip takes
@@ -520,6 +520,17 @@ func packBPartial(dst, src []float32, kc, ldb, ncols, nr int) {
 		d := dst[kk*nr : kk*nr+nr]
 		copy(d, src[kk*ldb:kk*ldb+ncols])
 		clear(d[ncols:])
+	}
+}
+
+// packRows copies kc rows of ncols floats, ldb apart in src, to rows
+// stride apart in dst, leaving the rest of each dst row as it is: the wide
+// kernels read exactly the strip's columns, so their panel needs no zero
+// padding (without the clearing, 512×49×2048 on two threads, where each
+// worker packs the whole strip: 293 → 282 µs, 5 alternated rounds).
+func packRows(dst, src []float32, kc, ldb, ncols, stride int) {
+	for kk := 0; kk < kc; kk++ {
+		copy(dst[kk*stride:kk*stride+ncols], src[kk*ldb:kk*ldb+ncols])
 	}
 }
 
