@@ -188,16 +188,7 @@ func checkConvWith(t *testing.T, s kernels.ConvShape, mk func(kernels.ConvSpec) 
 	got := make([]float32, s.Out().Elems())
 	kernels.FromBlocked(l, s.Out(), bout, got)
 
-	wide := func(v []float32, abs bool) []float64 {
-		d := make([]float64, len(v))
-		for i, x := range v {
-			d[i] = float64(x)
-			if abs {
-				d[i] = math.Abs(d[i])
-			}
-		}
-		return d
-	}
+	wide := kerneltest.Float64s
 	want := make([]float64, len(got))
 	cond := make([]float64, len(got))
 	naive.Conv2D(&s, wide(in, false), wide(w, false), wide(bias, false), wide(res, false), true, want)

@@ -220,21 +220,24 @@ func checkGuards(t testing.TB, what string, whole []float32, n int) {
 // absolute values, which bounds a float32 result's rounding error
 // (|got − out| ≤ tol·cond).
 func Float64Conv(s *kernels.ConvShape, in, w []float32) (out, cond []float64) {
-	wide := func(v []float32, abs bool) []float64 {
-		d := make([]float64, len(v))
-		for i, x := range v {
-			d[i] = float64(x)
-			if abs {
-				d[i] = math.Abs(d[i])
-			}
-		}
-		return d
-	}
 	out = make([]float64, s.Out().Elems())
 	cond = make([]float64, len(out))
-	naive.Conv2D(s, wide(in, false), wide(w, false), nil, nil, false, out)
-	naive.Conv2D(s, wide(in, true), wide(w, true), nil, nil, false, cond)
+	naive.Conv2D(s, Float64s(in, false), Float64s(w, false), nil, nil, false, out)
+	naive.Conv2D(s, Float64s(in, true), Float64s(w, true), nil, nil, false, cond)
 	return out, cond
+}
+
+// Float64s widens v to float64, taking absolute values if abs (the operands
+// of a float64 reference and of its error bound).
+func Float64s(v []float32, abs bool) []float64 {
+	d := make([]float64, len(v))
+	for i, x := range v {
+		d[i] = float64(x)
+		if abs {
+			d[i] = math.Abs(d[i])
+		}
+	}
+	return d
 }
 
 // Tiers returns the ISA tiers this CPU supports (always including generic).
