@@ -97,7 +97,8 @@ func BenchmarkSgemmSpeedup(b *testing.B) {
 // does in a network: run after op1 instead, op2 found its helper parked
 // (it spins only parallel.SpinTime after a Run), and waking it takes
 // 0.1–2 ms on the KVM guests, longer than the smallest layers, which then
-// ran on one thread (res2a-1x1a, 100 µs: per-pair ratios 0.96–1.99).
+// ran on one thread (res2a-1x1a, 100 µs: medians of single runs 0.92–1.99,
+// now 1.87–1.96).
 func reportSpeedup(b *testing.B, rounds1, rounds2 *peak.Rounds, op1, op2 func()) {
 	var t1, t2, fmaX []float64
 	start := time.Now()
