@@ -621,21 +621,7 @@ func (ctx *Context) wideStrip(wk wideKernel, worker, i0, rows, col, vcols, tail 
 			c := col + vcols + x
 			for i := 0; i < 8; i++ {
 				r := i0 + t*8 + i
-				v := out[(t*tail+x)*8+i]
-				ci := r*j.ldc + c
-				if flags&flagAccumulate != 0 {
-					v += j.c[ci]
-				}
-				if flags&flagBias != 0 {
-					v += ep.Bias[r]
-				}
-				if flags&flagResidual != 0 {
-					v += ep.Residual[r*ep.LDR+c]
-				}
-				if flags&flagReLU != 0 && v < 0 {
-					v = 0
-				}
-				j.c[ci] = v
+				j.store(out[(t*tail+x)*8+i], r, c, flags)
 			}
 		}
 	}
@@ -651,27 +637,32 @@ func (ctx *Context) columns(worker, i0, rows, col, ncols int, ap, bp *float32, b
 	mr := cfg.mr
 	panels := ceilDiv(rows, mr)
 	out := ctx.cols[worker][:panels*8]
-	ep := &j.ep
 	for x := 0; x < ncols; x++ {
 		cfg.col(ap, (*float32)(unsafe.Add(unsafe.Pointer(bp), x*4)), unsafe.SliceData(out), kc, panels, bstride)
 		for r := 0; r < rows; r++ {
-			v := out[r/mr*8+r%mr]
-			ci := (i0+r)*j.ldc + col + x
-			if flags&flagAccumulate != 0 {
-				v += j.c[ci]
-			}
-			if flags&flagBias != 0 {
-				v += ep.Bias[i0+r]
-			}
-			if flags&flagResidual != 0 {
-				v += ep.Residual[(i0+r)*ep.LDR+col+x]
-			}
-			if flags&flagReLU != 0 && v < 0 {
-				v = 0
-			}
-			j.c[ci] = v
+			j.store(out[r/mr*8+r%mr], i0+r, col+x, flags)
 		}
 	}
+}
+
+// store writes a raw sum v of C[r, c] computed outside the microkernels
+// (column and wide kernels' single columns): adds C's earlier k blocks,
+// then applies the epilogue terms flags asks for, as the kernels do.
+func (j *job) store(v float32, r, c, flags int) {
+	ci := r*j.ldc + c
+	if flags&flagAccumulate != 0 {
+		v += j.c[ci]
+	}
+	if flags&flagBias != 0 {
+		v += j.ep.Bias[r]
+	}
+	if flags&flagResidual != 0 {
+		v += j.ep.Residual[r*j.ep.LDR+c]
+	}
+	if flags&flagReLU != 0 && v < 0 {
+		v = 0
+	}
+	j.c[ci] = v
 }
 
 // zeroProduct handles K = 0: C = 0 followed by the epilogue.
