@@ -17,7 +17,9 @@
 // over median two-thread time, calls alternated) and, beside it,
 // fma-x-vs-1-thread: the FMA loop's own two-thread/one-thread ratio at the
 // same moments, which tells a slow split from a host that was not giving
-// this guest two whole cores.
+// this guest two whole cores. They also report the two median times
+// (us-1-thread, us-2-threads), whose sums over a set of layers give that
+// set's speedup as a network runs it.
 package bench
 
 import "github.com/resbench/resbench/kernels"

@@ -90,8 +90,10 @@ func BenchmarkSgemmSpeedup(b *testing.B) {
 // reportSpeedup alternates op1 (on one thread) and op2 (the same work on
 // two), each timed call after an untimed one and right after an FMA peak
 // round on its own pool, for at least 15 pairs and 300 ms, and reports the
-// ratio of the median times (x-vs-1-thread) and the median ratio of the FMA
-// rounds (fma-x-vs-1-thread).
+// ratio of the median times (x-vs-1-thread), the median times themselves
+// (us-1-thread, us-2-threads: summed over shapes, they give the speedup of
+// a whole set of layers) and the median ratio of the FMA rounds
+// (fma-x-vs-1-thread).
 //
 // The round before op2 keeps op2's helper awake, as the previous layer
 // does in a network: run after op1 instead, op2 found its helper parked
@@ -115,7 +117,10 @@ func reportSpeedup(b *testing.B, rounds1, rounds2 *peak.Rounds, op1, op2 func())
 		t2 = append(t2, time.Since(t0).Seconds())
 		fmaX = append(fmaX, r2/r1)
 	}
-	b.ReportMetric(median(t1)/median(t2), "x-vs-1-thread")
+	m1, m2 := median(t1), median(t2)
+	b.ReportMetric(m1/m2, "x-vs-1-thread")
+	b.ReportMetric(m1*1e6, "us-1-thread")
+	b.ReportMetric(m2*1e6, "us-2-threads")
 	b.ReportMetric(median(fmaX), "fma-x-vs-1-thread")
 }
 
