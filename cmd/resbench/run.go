@@ -148,7 +148,11 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 		fmt.Fprintf(w, "  WARNING     noisy: IQR is %.0f%% of the median (over 10%%); the machine may be busy\n", 100*float64(s.Q3-s.Q1)/float64(s.Median))
 	}
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
-	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %d threads)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, r.Cell.Threads)
+	threads := fmt.Sprintf("%d threads", r.Cell.Threads)
+	if r.Cell.Threads == 1 {
+		threads = "1 thread"
+	}
+	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %s)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, threads)
 	if pa := r.Parity; pa != nil {
 		status := "ok"
 		if pa.Failed {
