@@ -283,9 +283,12 @@ func mmacs(n int64) string {
 	}
 }
 
-func threadsText(n int) string {
+func threadsText(n int) string { return countText(n, "thread") }
+
+// countText is "1 thread", "2 threads": n and the noun, plural unless n is 1.
+func countText(n int, noun string) string {
 	if n == 1 {
-		return "1 thread"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d threads", n)
+	return fmt.Sprintf("%d %ss", n, noun)
 }

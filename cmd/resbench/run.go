@@ -148,11 +148,7 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 		fmt.Fprintf(w, "  WARNING     noisy: IQR is %.0f%% of the median (over 10%%); the machine may be busy\n", 100*float64(s.Q3-s.Q1)/float64(s.Median))
 	}
 	fmt.Fprintf(w, "  throughput  %.2f images/s  %.1f GFLOP/s effective (%.3f GMACs/image)\n", r.ImagesPerSec, r.GFLOPS, float64(r.MACs)/float64(r.Cell.Batch)/1e9)
-	threads := fmt.Sprintf("%d threads", r.Cell.Threads)
-	if r.Cell.Threads == 1 {
-		threads = "1 thread"
-	}
-	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %s)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, threads)
+	fmt.Fprintf(w, "  efficiency  %.1f%% of the measured %s peak (%.1f GFLOP/s on %s)\n", 100*r.GFLOPS/pk.GFLOPSAll, pk.Tier, pk.GFLOPSAll, threadsText(r.Cell.Threads))
 	if pa := r.Parity; pa != nil {
 		status := "ok"
 		if pa.Failed {
@@ -195,7 +191,7 @@ func printKernelSummary(w io.Writer, p *engine.Plan) {
 	for i, k := range names {
 		parts[i] = fmt.Sprintf("%s×%d", k, counts[k])
 	}
-	fmt.Fprintf(w, "  plan        %s, %d reorders (--plan FILE writes every layer's kernel and layout)\n", strings.Join(parts, " "), p.Reorders)
+	fmt.Fprintf(w, "  plan        %s, %s (--plan FILE writes every layer's kernel and layout)\n", strings.Join(parts, " "), countText(p.Reorders, "reorder"))
 }
 
 // cellFromFlags validates the cell flags that run and profile share and
