@@ -883,12 +883,39 @@ func TestDeepKC(t *testing.T) {
 		for _, c := range []struct{ m, k, kc int }{
 			{deepRows, 2 * cfg.kcDeep, cfg.kcDeep},
 			{1, 4096, cfg.kcDeep},
-			{deepRows + 1, 2 * cfg.kcDeep, cfg.kc},
-			{deepRows, 2*cfg.kcDeep - 1, cfg.kc},
+			{deepRows + 1, 2 * cfg.kcDeep, (2*cfg.kcDeep/ceilDiv(2*cfg.kcDeep, cfg.kc) + 3) &^ 3},
+			{deepRows + 1, 3 * cfg.kc, cfg.kc},
 		} {
 			pa := PackA(make([]float32, c.m*c.k), c.m, c.k, c.k)
 			if pa.cfg.kc != c.kc {
 				t.Errorf("PackA m=%d k=%d: kc %d, want %d", c.m, c.k, pa.cfg.kc, c.kc)
+			}
+		}
+	})
+}
+
+// TestBalancedKC checks the K blocks of PackA: kc blocks, except that a
+// last block shorter than kc/2 makes all blocks about equal (multiples of
+// 4 but the last).
+func TestBalancedKC(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		kc := configFor(tier).kc
+		for _, c := range []struct{ k, kc int }{
+			{kc, kc},                                // one block
+			{kc + kc/2, kc},                         // a last block of half: kept
+			{3 * kc, kc},                            // whole blocks
+			{kc + kc/2 - 1, (kc/2 + kc/4 + 3) &^ 3}, // two blocks of about 3kc/4
+			{kc + 1, (kc/2 + 1 + 3) &^ 3},
+			{4*kc + 1, ((4*kc+1+4)/5 + 3) &^ 3},
+		} {
+			pa := PackA(make([]float32, 8*c.k), 8, c.k, c.k)
+			if pa.cfg.kc != c.kc {
+				t.Errorf("PackA m=8 k=%d: kc %d, want %d", c.k, pa.cfg.kc, c.kc)
+			}
+			for k0 := 0; k0 < c.k; k0 += pa.cfg.kc {
+				if last := c.k - k0; last <= pa.cfg.kc && c.k > pa.cfg.kc && last < pa.cfg.kc/2 {
+					t.Errorf("PackA m=8 k=%d: last K block %d of kc %d", c.k, last, pa.cfg.kc)
+				}
 			}
 		}
 	})
