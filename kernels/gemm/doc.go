@@ -122,23 +122,24 @@
 // (10 runs); prefetching the next B panel only in the first tile's loop
 // (the others skip the no-op prefetches) and packing B once for all M
 // parts of a two-thread call both measured within noise and were dropped.
-// One exception, kcDeep: an A of at most 512 rows and K ≥ 1024 (ResNet-50's
-// late 1×1 convolutions, the 3×3 ones through im2col) is packed with K
-// blocks of 512. On two threads those 1×1 GEMMs ran 4–6 % faster with it
-// (median of 7 alternated rounds; the same on one thread), presumably from
-// the fewer passes over C and B each thread makes while the other one loads
-// the shared memory system; 1024³ was 1.4 % slower on one thread, so it
-// keeps 192; im2col's 3×3 layers (K = 1152…4608) were within noise either
-// way (6 alternated runs, 1 and 2 threads). The other: when the last K
-// block would be shorter than half a block, the blocks are cut about equal
-// (multiples of 4): K = 256 as 128 + 128 rather than 192 + 64, whose second
-// pass over C did a third of the first's work. On the Zen 5 guest, BenchmarkConv
-// at one thread, 6 alternated runs, median %peak: res2-1x1a (K = 256,
-// M = 64) 80.1 → 84.4, res3a-1x1a (M = 128) 81.6 → 85.7; res3a-proj
-// (M = 512) 84.1 → 83.7, res5a-proj (K = 1024 as 6 × 172, M = 2048)
-// 79.7 → 79.8 and 1024³ (8 runs, 90.6 → 90.8) within noise. The block depth
-// belongs to the packed A (PackedA records it), never to the thread count,
-// so results stay bitwise equal for any count.
+// Two exceptions, both properties of the packed A (PackedA records its
+// block depth), never of the thread count, so results stay bitwise equal
+// for any count. First, kcDeep: an A of at most 512 rows and K ≥ 1024
+// (ResNet-50's late 1×1 convolutions, the 3×3 ones through im2col) is
+// packed with K blocks of 512. On two threads those 1×1 GEMMs ran 4–6 %
+// faster with it (median of 7 alternated rounds; the same on one thread),
+// presumably from the fewer passes over C and B each thread makes while
+// the other one loads the shared memory system; 1024³ was 1.4 % slower on
+// one thread, so it keeps 192; im2col's 3×3 layers (K = 1152…4608) were
+// within noise either way (6 alternated runs, 1 and 2 threads). Second,
+// when the last K block would be shorter than half a block, the blocks are
+// cut about equal (multiples of 4): K = 256 as 128 + 128 rather than
+// 192 + 64, whose second pass over C did a third of the first's work. On
+// the Zen 5 guest, BenchmarkConv at one thread, 6 alternated runs, median
+// %peak: res2-1x1a (K = 256, M = 64) 80.1 → 84.4, res3a-1x1a (M = 128)
+// 81.6 → 85.7; res3a-proj (M = 512) 84.1 → 83.7, res5a-proj (K = 1024 as
+// 6 × 172, M = 2048) 79.7 → 79.8 and 1024³ (8 runs, 90.6 → 90.8) within
+// noise.
 //
 // # Extending
 //
