@@ -240,8 +240,8 @@ func (ctx *Context) GemmRows(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c
 // a product to compute.
 func (ctx *Context) start(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) bool {
 	if pa.tier != ctx.tier || pa.cfg.mr != ctx.cfg.mr || pa.cfg.kc > max(ctx.cfg.kc, ctx.cfg.kcDeep) {
-		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc=%d or %d)",
-			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, ctx.cfg.kc, ctx.cfg.kcDeep))
+		panic(fmt.Sprintf("gemm: A packed for tier %v (mr=%d, kc=%d) used with a %v context (mr=%d, kc ≤ %d)",
+			pa.tier, pa.cfg.mr, pa.cfg.kc, ctx.tier, ctx.cfg.mr, max(ctx.cfg.kc, ctx.cfg.kcDeep)))
 	}
 	m, k := pa.m, pa.k
 	checkShape(m, n, k, b, ldb, c, ldc, ep)
