@@ -749,6 +749,42 @@ func TestWideKernels(t *testing.T) {
 	})
 }
 
+// TestCopyRows checks the wide strip's row copier against its reference
+// loop for every remainder of the vector width, with guard values around
+// and between the rows: it must copy exactly ncols floats per row, reading
+// and writing nothing past them.
+func TestCopyRows(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		if cfg.copyRows == nil {
+			if len(cfg.wide[1]) > 0 && cfg.wide[1][0] != nil {
+				t.Fatal("wide kernels without a row copier")
+			}
+			t.Skip("no wide kernels on this tier")
+		}
+		rng := rand.New(rand.NewPCG(11, 11))
+		guard := math.Float32frombits(guardBits)
+		for ncols := 1; ncols <= 70; ncols++ {
+			for _, rows := range []int{1, 2, 7} {
+				ldb, stride := ncols+5, ncols+3
+				// src ends right after its last row's ncols floats (an
+				// over-read would still go unseen: it does not fault).
+				src := randSlice(rng, (rows-1)*ldb+ncols)
+				got := make([]float32, rows*stride+8)
+				want := make([]float32, rows*stride+8)
+				for i := range got {
+					got[i], want[i] = guard, guard
+				}
+				copyRows(cfg, got[1:], src, rows, ldb, ncols, stride)
+				refCopyRows(&want[1], &src[0], rows, ldb, ncols, stride)
+				if !sameBits(got, want) {
+					t.Fatalf("ncols=%d rows=%d: copy differs from the reference (or wrote a guard)", ncols, rows)
+				}
+			}
+		}
+	})
+}
+
 func TestAlignedFloats(t *testing.T) {
 	for n := 0; n < 40; n++ {
 		s := alignedFloats(n + 1)
@@ -797,6 +833,7 @@ func TestAVX512DriverWithReferenceKernels(t *testing.T) {
 	cfg.packB = func(dst, src *float32, kc, ldb, npanels, pstride int) {
 		refPackB(cfg.nr, dst, src, kc, ldb, npanels, pstride)
 	}
+	cfg.copyRows = refCopyRows
 	for nvec := range cfg.wide {
 		for tail := range cfg.wide[nvec] {
 			if cfg.wide[nvec][tail] != nil {

@@ -1007,3 +1007,13 @@ func sgemmPackB16AVX2(dst *float32, src *float32, kc int, ldb int, npanels int, 
 //
 //go:noescape
 func sgemmPackB32AVX2(dst *float32, src *float32, kc int, ldb int, npanels int, pstride int)
+
+// sgemmCopyRowsAVX512 copies rows rows of ncols floats, ldb apart in src, to
+// rows stride apart in dst, leaving the rest of each dst row as it is.
+// Reference loop:
+//
+//	for k < rows, j < ncols:
+//		dst[k*stride+j] = src[k*ldb+j]
+//
+//go:noescape
+func sgemmCopyRowsAVX512(dst *float32, src *float32, rows int, ldb int, ncols int, stride int)

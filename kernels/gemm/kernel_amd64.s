@@ -13215,3 +13215,56 @@ sgemmPackB32AVX2_panel:
 sgemmPackB32AVX2_ret:
 	VZEROUPPER
 	RET
+
+// func sgemmCopyRowsAVX512(dst *float32, src *float32, rows int, ldb int, ncols int, stride int)
+// Requires: AVX, AVX512F
+TEXT ·sgemmCopyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  rows+16(FP), DX
+	MOVQ  ldb+24(FP), R8
+	SHLQ  $0x02, R8
+	MOVQ  ncols+32(FP), R9
+	MOVQ  stride+40(FP), R10
+	SHLQ  $0x02, R10
+	TESTQ DX, DX
+	JLE   sgemmCopyRowsAVX512_ret
+	MOVQ  R9, R11
+	SHRQ  $0x04, R11
+	MOVQ  R9, CX
+	ANDQ  $0x0f, CX
+	MOVL  $0x00000001, AX
+	SHLL  CL, AX
+	DECL  AX
+	KMOVW AX, K1
+
+sgemmCopyRowsAVX512_row:
+	MOVQ  SI, BX
+	MOVQ  DI, R12
+	MOVQ  R11, R13
+	TESTQ R13, R13
+	JZ    sgemmCopyRowsAVX512_tail
+
+sgemmCopyRowsAVX512_vec:
+	VMOVUPS (BX), Z0
+	VMOVUPS Z0, (R12)
+	ADDQ    $0x40, BX
+	ADDQ    $0x40, R12
+	DECQ    R13
+	JNZ     sgemmCopyRowsAVX512_vec
+
+sgemmCopyRowsAVX512_tail:
+	TESTQ   CX, CX
+	JZ      sgemmCopyRowsAVX512_next
+	VMOVUPS (BX), K1, Z1
+	VMOVUPS Z1, K1, (R12)
+
+sgemmCopyRowsAVX512_next:
+	ADDQ R8, SI
+	ADDQ R10, DI
+	DECQ DX
+	JNZ  sgemmCopyRowsAVX512_row
+
+sgemmCopyRowsAVX512_ret:
+	VZEROUPPER
+	RET

@@ -1007,3 +1007,13 @@ func sgemmPackB16AVX2(dst, src *float32, kc, ldb, npanels, pstride int) {
 func sgemmPackB32AVX2(dst, src *float32, kc, ldb, npanels, pstride int) {
 	refPackB(32, dst, src, kc, ldb, npanels, pstride)
 }
+
+// sgemmCopyRowsAVX512 copies rows rows of ncols floats, ldb apart in src, to
+// rows stride apart in dst, leaving the rest of each dst row as it is.
+// Reference loop:
+//
+//	for k < rows, j < ncols:
+//		dst[k*stride+j] = src[k*ldb+j]
+func sgemmCopyRowsAVX512(dst, src *float32, rows, ldb, ncols, stride int) {
+	refCopyRows(dst, src, rows, ldb, ncols, stride)
+}

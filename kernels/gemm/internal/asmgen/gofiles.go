@@ -127,6 +127,17 @@ func packBDoc(name string, nr int) []string {
 	}
 }
 
+func copyRowsDoc(name string) []string {
+	return []string{
+		fmt.Sprintf("%s copies rows rows of ncols floats, ldb apart in src, to", name),
+		"rows stride apart in dst, leaving the rest of each dst row as it is.",
+		"Reference loop:",
+		"",
+		"\tfor k < rows, j < ncols:",
+		"\t\tdst[k*stride+j] = src[k*ldb+j]",
+	}
+}
+
 // writeGoFiles writes <prefix>_generic.go (pure-Go twins of every assembly
 // routine, same names, signatures and doc comments, for noasm or non-amd64
 // builds) and <prefix>_table.go (the kernel tables the driver dispatches
@@ -181,6 +192,9 @@ func writeGoFiles(prefix string, fams []family) {
 		comment(&g, packBDoc(name, nr))
 		fmt.Fprintf(&g, "func %s(dst, src *float32, kc, ldb, npanels, pstride int) {\n\trefPackB(%d, dst, src, kc, ldb, npanels, pstride)\n}\n", name, nr)
 	}
+	g.WriteString("\n")
+	comment(&g, copyRowsDoc("sgemmCopyRowsAVX512"))
+	fmt.Fprintf(&g, "func sgemmCopyRowsAVX512(dst, src *float32, rows, ldb, ncols, stride int) {\n\trefCopyRows(dst, src, rows, ldb, ncols, stride)\n}\n")
 	writeGo(prefix+"_generic.go", g.Bytes())
 
 	var t bytes.Buffer

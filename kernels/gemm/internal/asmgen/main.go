@@ -104,6 +104,7 @@ func main() {
 		sgemmCol(8)          // sgemmCol8AVX2: of the 8×32 AVX-512 tiles (ymm suffices)
 		sgemmPackB(avx2, 16) // sgemmPackB16AVX2
 		sgemmPackB(avx2, 32) // sgemmPackB32AVX2 (ymm moves suffice for packing)
+		sgemmCopyRows()      // sgemmCopyRowsAVX512: the wide strip's panel
 		if *goOut != "" {
 			writeGoFiles(*goOut, table)
 		}
@@ -673,6 +674,63 @@ func sgemmPackB(v vecISA, nr int) {
 	ADDQ(R8, RSI)
 	ADDQ(U32(nr*4), RDI)
 	DECQ(RAX)
+	JNZ(LabelRef(lbl("row")))
+	Label(lbl("ret"))
+	VZEROUPPER()
+	RET()
+}
+
+// sgemmCopyRows emits sgemmCopyRowsAVX512(dst, src, rows, ldb, ncols,
+// stride): rows rows of ncols floats, ldb apart in src, to rows stride
+// apart in dst, the rest of each dst row left as it is. Whole zmm vectors,
+// then the last ncols mod 16 floats with one masked load and store (masked
+// lanes neither fault nor write), so that no byte past a row is touched.
+func sgemmCopyRows() {
+	name := "sgemmCopyRowsAVX512"
+	TEXT(name, NOSPLIT, "func(dst, src *float32, rows, ldb, ncols, stride int)")
+	Pragma("noescape")
+	Doc(copyRowsDoc(name)...)
+	lbl := func(s string) string { return name + "_" + s }
+	Load(Param("dst"), RDI)
+	Load(Param("src"), RSI)
+	Load(Param("rows"), RDX)
+	Load(Param("ldb"), R8)
+	SHLQ(U8(2), R8)
+	Load(Param("ncols"), R9)
+	Load(Param("stride"), R10)
+	SHLQ(U8(2), R10)
+	TESTQ(RDX, RDX)
+	JLE(LabelRef(lbl("ret")))
+	MOVQ(R9, R11) // whole vectors per row
+	SHRQ(U8(4), R11)
+	MOVQ(R9, RCX) // K1: the first ncols mod 16 lanes
+	ANDQ(U8(15), RCX)
+	MOVL(U32(1), EAX)
+	SHLL(CL, EAX)
+	DECL(EAX)
+	KMOVW(EAX, K1)
+	Label(lbl("row"))
+	MOVQ(RSI, RBX)
+	MOVQ(RDI, R12)
+	MOVQ(R11, R13)
+	TESTQ(R13, R13)
+	JZ(LabelRef(lbl("tail")))
+	Label(lbl("vec"))
+	VMOVUPS(Mem{Base: RBX}, Z0)
+	VMOVUPS(Z0, Mem{Base: R12})
+	ADDQ(U8(64), RBX)
+	ADDQ(U8(64), R12)
+	DECQ(R13)
+	JNZ(LabelRef(lbl("vec")))
+	Label(lbl("tail"))
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(lbl("next")))
+	VMOVUPS(Mem{Base: RBX}, K1, Z1)
+	VMOVUPS(Z1, K1, Mem{Base: R12})
+	Label(lbl("next"))
+	ADDQ(R8, RSI)
+	ADDQ(R10, RDI)
+	DECQ(RDX)
 	JNZ(LabelRef(lbl("row")))
 	Label(lbl("ret"))
 	VZEROUPPER()
