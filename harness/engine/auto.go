@@ -89,6 +89,7 @@ var calibMu sync.Mutex
 // 27: candidates (and the plan) compiled on a freshly collected heap.
 // 28: GEMM N edges (49 = 48+1, 196 = 192+4, …) as one wide strip on AVX-512.
 // 29: GEMM K blocks cut about equal when the last would be short (256 = 128+128).
+// 30: the wide strip's panel copied by one AVX-512 loop.
 const calibrationVersion = 30
 
 // CalibrationPath is the cache file for this machine and thread count.
