@@ -757,7 +757,7 @@ func TestCopyRows(t *testing.T) {
 	forEachTier(t, func(t *testing.T, tier isa.Tier) {
 		cfg := configFor(tier)
 		if cfg.copyRows == nil {
-			if len(cfg.wide[1]) > 0 && cfg.wide[1][0] != nil {
+			if cfg.hasWide() {
 				t.Fatal("wide kernels without a row copier")
 			}
 			t.Skip("no wide kernels on this tier")
