@@ -37,7 +37,8 @@
 // On AVX-512, when the edge is 1–4, 16 or 17 columns past a full panel
 // (49 = 32 + 17, 196 = 6·32 + 4, 784 = 24·32 + 16), the last full panel
 // and the edge are one wide strip instead (Context.wideStrip), packed into
-// a panel of their own: an 8-row kernel of 2 or 3 vectors plus 0–4 single
+// a panel of their own (by one AVX-512 loop, sgemmCopyRowsAVX512, whose
+// masked tail copies no byte past a row): an 8-row kernel of 2 or 3 vectors plus 0–4 single
 // columns summed along A's rows in ymm registers, so that each A panel is
 // read once for the strip rather than by the 32- and 16-column kernels and
 // once more per column (the 16-column kernel, 8 FMAs per 9 loads, ran at
