@@ -8,9 +8,11 @@
 // that the test cannot separate from noise is not proven).
 //
 // Baselines are ordinary result files (resbench run -o, resbench matrix
-// -o, or go test -bench output) kept in ci/baselines/; the gate refuses to
-// compare files from different CPUs or ISA tiers, since their timings say
-// nothing about each other.
+// -o, or go test -bench output). The gate refuses to compare files from
+// different CPUs or ISA tiers, since their timings say nothing about each
+// other, and fails when a baseline benchmark is missing from the new
+// results or when the two files have no benchmark in common: a renamed,
+// crashed or filtered-out benchmark must not pass as "no regression".
 package ci
 
 import (
@@ -43,6 +45,7 @@ type Finding struct {
 	P          float64
 	Regression bool
 	Failed     bool // parity failure in the new results
+	Missing    bool // in the baseline, not in the new results
 }
 
 // Gate compares baseline with current and writes a verdict per benchmark
@@ -71,6 +74,9 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		for _, row := range t.Rows {
 			c := t.Cells[reports.CellKey{Row: row, Col: t.Cols[1]}]
 			if c == nil {
+				if b := t.Cells[reports.CellKey{Row: row, Col: t.Cols[0]}]; b != nil {
+					findings = append(findings, Finding{Name: row.StringValues(), Old: b.Summary.Center, Missing: true, P: math.NaN()})
+				}
 				continue
 			}
 			f := Finding{Name: row.StringValues(), New: c.Summary.Center, Failed: c.Failed > 0, P: math.NaN()}
@@ -83,14 +89,27 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 			findings = append(findings, f)
 		}
 	}
-	if len(findings) == 0 {
-		return nil, fmt.Errorf("no benchmark appears in both %s and %s", baseline, current)
+	compared := 0
+	for _, f := range findings {
+		if f.Old != 0 && !f.Missing {
+			compared++
+		}
 	}
-	sort.SliceStable(findings, func(i, j int) bool { return findings[i].Change > findings[j].Change })
+	if compared == 0 {
+		return nil, fmt.Errorf("no benchmark appears in both %s and %s: check that they are the right files, that benchmark names did not change, and the -filter", baseline, current)
+	}
+	sort.SliceStable(findings, func(i, j int) bool {
+		if findings[i].Missing != findings[j].Missing {
+			return findings[i].Missing
+		}
+		return findings[i].Change > findings[j].Change
+	})
 	bad := 0
 	for _, f := range findings {
 		verdict := "ok"
 		switch {
+		case f.Missing:
+			verdict = "MISSING from new results"
 		case f.Failed:
 			verdict = "PARITY FAILED"
 		case f.Regression:
@@ -98,13 +117,17 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		case f.Old == 0:
 			verdict = "new (no baseline)"
 		}
-		if f.Failed || f.Regression {
+		if f.Failed || f.Regression || f.Missing {
 			bad++
+		}
+		if f.Missing {
+			fmt.Fprintf(w, "%-24s %8s  %s\n", verdict, "", f.Name)
+			continue
 		}
 		fmt.Fprintf(w, "%-24s %+7.1f%%  %s\n", verdict, 100*f.Change, f.Name)
 	}
 	if bad > 0 {
-		return findings, fmt.Errorf("%d of %d benchmarks regressed or failed parity against %s", bad, len(findings), baseline)
+		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity or are missing against %s", bad, len(findings), baseline)
 	}
 	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.0f%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil

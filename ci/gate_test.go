@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,5 +39,43 @@ func TestGateParityAndMachines(t *testing.T) {
 	}
 	if _, err := Gate(&out, filepath.Join(data, "synth-old.txt"), filepath.Join(data, "synth-other-cpu.txt"), Options{}); err == nil {
 		t.Error("results from another CPU must be refused")
+	}
+}
+
+// TestGateMissingBenchmarks: a baseline benchmark that is absent from the
+// new results fails the gate, and files with no benchmark in common are an
+// error rather than a pass.
+func TestGateMissingBenchmarks(t *testing.T) {
+	dir := t.TempDir()
+	old, err := os.ReadFile(filepath.Join(data, "synth-old.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drop one of the baseline's three benchmarks.
+	var kept []string
+	for _, line := range strings.Split(string(old), "\n") {
+		if !strings.Contains(line, "fusion=none") {
+			kept = append(kept, line)
+		}
+	}
+	partial := filepath.Join(dir, "partial.txt")
+	if err := os.WriteFile(partial, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, err := Gate(&out, filepath.Join(data, "synth-old.txt"), partial, Options{MaxSlowdown: 0.05}); err == nil ||
+		!strings.Contains(out.String(), "MISSING") || !strings.Contains(out.String(), "fusion=none") {
+		t.Errorf("a benchmark missing from the new results passed the gate: %v\n%s", err, out.String())
+	}
+
+	// Every benchmark renamed: nothing is compared.
+	renamed := filepath.Join(dir, "renamed.txt")
+	if err := os.WriteFile(renamed, []byte(strings.ReplaceAll(string(old), "BenchmarkModel/", "BenchmarkOther/")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if _, err := Gate(&out, filepath.Join(data, "synth-old.txt"), renamed, Options{MaxSlowdown: 0.05}); err == nil ||
+		!strings.Contains(err.Error(), "no benchmark appears in both") {
+		t.Errorf("files with no benchmark in common passed the gate: %v\n%s", err, out.String())
 	}
 }
