@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -218,6 +219,32 @@ func TestBadInput(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "\n") {
 			t.Errorf("resbench %s: error spans lines: %q", strings.Join(c.args, " "), err)
 		}
+	}
+}
+
+// TestRunKeepsResultsFile: a run refused or failing before it has results
+// leaves an existing -o file as it was and creates no empty one.
+func TestRunKeepsResultsFile(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.txt")
+	if err := os.WriteFile(old, []byte("earlier results\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI("run", "--model", "resnet18", "-o", old, "--parity", "-1"); err == nil {
+		t.Fatal("--parity -1 was accepted")
+	}
+	if _, _, err := runCLI("run", "--model", "resnet18", "-o", old, "--cpuprofile", filepath.Join(dir, "no", "cpu.prof")); err == nil {
+		t.Fatal("an unwritable --cpuprofile was accepted")
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "earlier results\n" {
+		t.Errorf("failed runs changed the results file: %q, %v", b, err)
+	}
+	fresh := filepath.Join(dir, "fresh.txt")
+	if _, _, err := runCLI("run", "--model", "resnet18", "-o", fresh, "--cpuprofile", filepath.Join(dir, "no", "cpu.prof")); err == nil {
+		t.Fatal("an unwritable --cpuprofile was accepted")
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed run left %s behind: %v", fresh, err)
 	}
 }
 

@@ -47,18 +47,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usagef("run: --model is required; try --model se-resnext50 (\"resbench models\" lists all)")
 	}
+	if *maxCount < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 || *parity < 0 {
+		return usagef("run: --max-count, --min-time, --max-time, --target-ci and --parity must not be negative")
+	}
 	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *strideOn, *size, *batch, *threads)
 	if err != nil {
 		return err
 	}
 	// Open the output before the (possibly long) run, so an unwritable path
-	// fails at once.
+	// fails at once, but truncate it only when the results are written: a
+	// run that fails or is refused leaves an existing file as it was, and
+	// does not leave a new empty one behind.
 	var outFile *os.File
+	written := false
 	if *out != "" {
-		if outFile, err = os.Create(*out); err != nil {
+		_, statErr := os.Stat(*out)
+		created := errors.Is(statErr, os.ErrNotExist)
+		if outFile, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
 			return fmt.Errorf("cannot write results: %v", err)
 		}
-		defer outFile.Close()
+		defer func() {
+			outFile.Close()
+			if created && !written {
+				os.Remove(*out)
+			}
+		}()
 	}
 	if err := prof.open(); err != nil {
 		return err
@@ -74,9 +87,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	progress := func(phase string, done, total int) {
 		fmt.Fprintf(stderr, "\r%-6s %d/%d  (%.1fs elapsed)   ", phase, done, total, time.Since(start).Seconds())
-	}
-	if *maxCount < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 || *parity < 0 {
-		return usagef("run: --max-count, --min-time, --max-time, --target-ci and --parity must not be negative")
 	}
 	opt := harness.RunOptions{Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
@@ -112,7 +122,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if outFile != nil {
 		env := harness.CurrentEnv()
 		env.Extra = append(env.Extra, peakConfig(pk)...)
+		if err := outFile.Truncate(0); err != nil {
+			return fmt.Errorf("writing %s: %v", *out, err)
+		}
 		w := harness.NewResultWriter(outFile, env)
+		written = true
 		if err := w.Write(res); err != nil {
 			return fmt.Errorf("writing %s: %v", *out, err)
 		}
