@@ -194,8 +194,8 @@ func TestStrideLayoutCells(t *testing.T) {
 }
 
 func TestReadConfig(t *testing.T) {
-	cfg, err := ReadConfig("m.conf", strings.NewReader("# sweep\nmodels = resnet50, se-resnext50\n\nthreads=1,2\n"))
-	if err != nil || cfg["models"] != "resnet50,se-resnext50" || cfg["threads"] != "1,2" {
+	cfg, err := ReadConfig("m.conf", strings.NewReader("# sweep\nmodels = resnet50, se-resnext50\n\nthreads=1,2\nstride-on = 3x3, 1x1\n"))
+	if err != nil || cfg["models"] != "resnet50,se-resnext50" || cfg["threads"] != "1,2" || cfg["stride-on"] != "3x3,1x1" {
 		t.Fatalf("%v %v", cfg, err)
 	}
 	for text, want := range map[string]string{
@@ -207,6 +207,20 @@ func TestReadConfig(t *testing.T) {
 		if _, err := ReadConfig("m.conf", strings.NewReader(text)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("config %q: error %v, want %q", text, err, want)
 		}
+	}
+}
+
+// TestMatrixValidate: list words are trimmed as the other list flags are,
+// and an empty axis names its flag.
+func TestMatrixValidate(t *testing.T) {
+	m := DefaultMatrix()
+	m.Models, m.Fusions = []string{"resnet18"}, "none, all"
+	if err := m.Validate(); err != nil || m.Fusions != "none,all" {
+		t.Errorf("--fusions \"none, all\": %v, fusions %q", err, m.Fusions)
+	}
+	m.Kernels = nil
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "--kernels has no value") {
+		t.Errorf("empty kernels axis: %v", err)
 	}
 }
 

@@ -46,8 +46,14 @@ var fusionSamples = []string{"none", "each", "all", "all-but-one", "full"}
 
 // Validate checks every axis and resolves model aliases.
 func (m *Matrix) Validate() error {
-	if len(m.Models) == 0 || len(m.Kernels) == 0 || len(m.Batches) == 0 || len(m.Threads) == 0 || len(m.Forms) == 0 {
-		return fmt.Errorf("matrix: every axis needs at least one value")
+	for _, axis := range []struct {
+		flag  string
+		empty bool
+	}{{"--models", len(m.Models) == 0}, {"--kernels", len(m.Kernels) == 0}, {"--batch", len(m.Batches) == 0},
+		{"--threads", len(m.Threads) == 0}, {"--forms", len(m.Forms) == 0}} {
+		if axis.empty {
+			return fmt.Errorf("matrix: %s has no value; every axis needs at least one", axis.flag)
+		}
 	}
 	for i, name := range m.Models {
 		spec, err := variants.Lookup(name)
@@ -61,7 +67,12 @@ func (m *Matrix) Validate() error {
 			return err
 		}
 	}
-	for _, w := range strings.Split(m.Fusions, ",") {
+	words := strings.Split(m.Fusions, ",")
+	for i, w := range words {
+		words[i] = strings.TrimSpace(w)
+	}
+	m.Fusions = strings.Join(words, ",")
+	for _, w := range words {
 		if !slices.Contains(fusionSamples, w) {
 			return fmt.Errorf("unknown fusion sample %q; valid: %s (comma-separated)", w, strings.Join(fusionSamples, ", "))
 		}
@@ -197,12 +208,13 @@ func (m Matrix) Settings(opt RunOptions) [][2]string {
 //	threads = 1, 2
 //	size    = 224
 //
-// Keys may be any of models, forms, fusions, kernels, batch, threads,
-// size, count, max-count, warmup, parity, seed, min-time, max-time,
-// target-ci, rounds; values are what the flag of the same name takes.
+// Keys may be any of models, forms, fusions, kernels, stride-on, batch,
+// threads, size, count, max-count, warmup, parity, seed, min-time,
+// max-time, target-ci, rounds; values are what the flag of the same name
+// takes.
 type ConfigFile map[string]string
 
-var configKeys = []string{"models", "forms", "fusions", "kernels", "batch", "threads", "size",
+var configKeys = []string{"models", "forms", "fusions", "kernels", "stride-on", "batch", "threads", "size",
 	"count", "max-count", "warmup", "parity", "seed", "min-time", "max-time", "target-ci", "rounds"}
 
 // ReadConfig parses a matrix config file; errors name the line.
