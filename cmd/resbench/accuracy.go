@@ -22,7 +22,7 @@ func cmdAccuracy(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *model == "" {
-		return usagef("accuracy: --model is required")
+		return usagef("accuracy: --model is required; try --model resnet50 (\"resbench models\" lists all)")
 	}
 	spec, err := variants.Lookup(*model)
 	if err != nil {
@@ -51,17 +51,19 @@ func cmdAccuracy(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "# %s: every conv/FC/add/scale output against the float64 oracle (errors accumulate through the network); end-to-end tolerance of %s: rel L2 %.g\n", c.Name(), *kernel, tol)
 	fmt.Fprintln(tw, "LAYER\tOP\tKERNEL\tMAX |ERR|\tMAX |REF|\tREL L2")
-	worst := 0.0
+	worst, worstLayer := 0.0, ""
 	for _, l := range layers {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3g\t%.3g\t%.3g\n", l.Layer, l.Op, l.Kernel, l.MaxAbs, l.MaxRef, l.RelL2)
-		worst = max(worst, l.RelL2)
+		if l.RelL2 > worst || worstLayer == "" {
+			worst, worstLayer = l.RelL2, l.Layer
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "worst relative L2 error %.3g over %d layers (tolerance %.g)\n", worst, len(layers), tol)
 	if worst > tol {
-		return fmt.Errorf("a layer is outside the %s tolerance", *kernel)
+		return fmt.Errorf("layer %s is outside the %s tolerance: rel L2 %.3g > %.g; the table above shows where the error enters", worstLayer, *kernel, worst, tol)
 	}
 	return nil
 }

@@ -125,7 +125,7 @@
 //	    --cpuprofile FILE   write the labelled CPU profile to FILE; e.g.
 //	                        go tool pprof -tagfocus layer=layer3.0.conv2 FILE
 //
-//	accuracy --model NAME [--kernel K] [--size N] [--resnext-form F] [--threads N]
+//	accuracy --model NAME [--kernel K] [--size N] [--resnext-form F] [--threads N] [--seed N]
 //	    Run the model unfused with every activation kept and compare each
 //	    conv, FC, add and SE-scale output with the float64 oracle's on the
 //	    same weights and input: max |err|, max |ref| and relative L2 error
