@@ -834,7 +834,7 @@ func sgemmKernel8x32AVX512Strided(a, b *float32, ldb int, c *float32, kc, ldc, n
 // sgemmWide8x33AVX512 computes ntiles vertically stacked 8×33 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 48 ([kc][48], columns 0..32 used). Columns 0..31 are
-// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// stored to C with the epilogue of the packed kernels (16 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:
@@ -856,7 +856,7 @@ func sgemmWide8x33AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 // sgemmWide8x34AVX512 computes ntiles vertically stacked 8×34 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 48 ([kc][48], columns 0..33 used). Columns 0..31 are
-// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// stored to C with the epilogue of the packed kernels (16 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:
@@ -878,7 +878,7 @@ func sgemmWide8x34AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 // sgemmWide8x35AVX512 computes ntiles vertically stacked 8×35 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 48 ([kc][48], columns 0..34 used). Columns 0..31 are
-// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// stored to C with the epilogue of the packed kernels (16 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:
@@ -900,7 +900,7 @@ func sgemmWide8x35AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 // sgemmWide8x36AVX512 computes ntiles vertically stacked 8×36 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 48 ([kc][48], columns 0..35 used). Columns 0..31 are
-// stored to C with the epilogue, as by sgemmKernel8x32AVX512 (16 zmm
+// stored to C with the epilogue of the packed kernels (16 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:
@@ -922,7 +922,7 @@ func sgemmWide8x36AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 // sgemmWide8x48AVX512 computes ntiles vertically stacked 8×48 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 48 ([kc][48], columns 0..47 used). Columns 0..47 are
-// stored to C with the epilogue, as by sgemmKernel8x48AVX512 (24 zmm
+// stored to C with the epilogue of the packed kernels (24 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:
@@ -937,7 +937,7 @@ func sgemmWide8x48AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 // sgemmWide8x49AVX512 computes ntiles vertically stacked 8×49 tiles of C
 // (AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one
 // B panel of stride 64 ([kc][64], columns 0..48 used). Columns 0..47 are
-// stored to C with the epilogue, as by sgemmKernel8x48AVX512 (24 zmm
+// stored to C with the epilogue of the packed kernels (24 zmm
 // accumulators). Reference loop:
 //
 //	for t < ntiles:

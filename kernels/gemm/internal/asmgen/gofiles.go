@@ -95,7 +95,7 @@ func wideDoc(nvec, tail int) []string {
 		fmt.Sprintf("%s computes ntiles vertically stacked 8×%d tiles of C", wideName(nvec, tail), cols+tail),
 		"(AVX512F): a holds ntiles packed A micro-panels ([kc][8] each), b one",
 		fmt.Sprintf("B panel of stride %d ([kc][%d], columns 0..%d used). Columns 0..%d are", wideStride(nvec, tail), wideStride(nvec, tail), cols+tail-1, cols-1),
-		fmt.Sprintf("stored to C with the epilogue, as by sgemmKernel8x%dAVX512 (%d zmm", cols, 8*nvec),
+		fmt.Sprintf("stored to C with the epilogue of the packed kernels (%d zmm", 8*nvec),
 		"accumulators). Reference loop:",
 		"",
 		"\tfor t < ntiles:",
