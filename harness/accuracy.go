@@ -5,6 +5,7 @@ import (
 
 	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/variants/graph"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 // LayerError is how far one layer's output is from the float64 oracle's,
@@ -36,11 +37,11 @@ func LayerAccuracy(c Cell, seed uint64) ([]LayerError, error) {
 	RandomInput(x, seed)
 	copy(plan.Input(), x)
 	plan.Run()
-	oracle, err := engine.NewOracleThreads(g, max(c.Threads, 1))
+	ref, err := oracle.NewThreads(g, max(c.Threads, 1))
 	if err != nil {
 		return nil, err
 	}
-	oracle.Run(x)
+	ref.Run(x)
 	kernelOf := map[string]string{}
 	for _, s := range plan.Steps {
 		kernelOf[s.Node.Name] = s.Kernel
@@ -52,7 +53,7 @@ func LayerAccuracy(c Cell, seed uint64) ([]LayerError, error) {
 		default:
 			continue // element-wise steps in between add nothing new
 		}
-		got, want := plan.ValueNCHW(n.Name), oracle.Value(n.Name)
+		got, want := plan.ValueNCHW(n.Name), ref.Value(n.Name)
 		if got == nil || want == nil {
 			return nil, fmt.Errorf("layer %s missing from the plan or the oracle", n.Name)
 		}

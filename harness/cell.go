@@ -16,6 +16,7 @@ import (
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/fusion"
 	"github.com/resbench/resbench/variants/graph"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 // Cell is one point of the benchmark space.
@@ -311,7 +312,7 @@ func checkParity(ctx context.Context, c Cell, unfused *graph.Graph, plan *engine
 		cache = NewOracleCache(c.Threads)
 	}
 	p := &Parity{Inputs: opt.Parity, Tol: engine.Tolerance(c.Kernel)}
-	var oracle *engine.Oracle
+	var ref *oracle.Oracle
 	classes := unfused.Output.Shape.C
 	top1, top5 := 0, 0
 	for i := range opt.Parity {
@@ -326,13 +327,13 @@ func checkParity(ctx context.Context, c Cell, unfused *graph.Graph, plan *engine
 		want, ok := cache.m[key]
 		cache.mu.Unlock()
 		if !ok {
-			if oracle == nil {
+			if ref == nil {
 				var err error
-				if oracle, err = engine.NewOracleThreads(unfused, cache.Threads); err != nil {
+				if ref, err = oracle.NewThreads(unfused, cache.Threads); err != nil {
 					return nil, err
 				}
 			}
-			want = slices.Clone(oracle.Run(x))
+			want = slices.Clone(ref.Run(x))
 			cache.mu.Lock()
 			cache.m[key] = want
 			cache.mu.Unlock()

@@ -25,6 +25,7 @@ import (
 	"github.com/resbench/resbench/kernels/gemm"
 	"github.com/resbench/resbench/kernels/parallel"
 	"github.com/resbench/resbench/variants/graph"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 // Config selects how a graph is planned.
@@ -203,7 +204,7 @@ func (p *Plan) compile(g *graph.Graph) error {
 				return fmt.Errorf("node %s: no %v kernel for op %s", n.Name, lay[n], n.Op.Type())
 			}
 			var err error
-			if run, err = naiveStep(n, p.bufs, same, 1); err != nil {
+			if run, err = oracle.Step(n, p.bufs, same, 1); err != nil {
 				return err
 			}
 			kernel = KernelNaive

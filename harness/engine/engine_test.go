@@ -9,6 +9,7 @@ import (
 
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/graph"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 // smallSize keeps the whole-zoo tests fast: 64x64 runs every layer type
@@ -75,7 +76,7 @@ func TestKernelsMatchOracleOnEveryModel(t *testing.T) {
 			t.Parallel()
 			g := build(t, spec.Name, variants.Options{Size: 32, Batch: 2})
 			x := randomInput(g.Input.Shape.Elems(), 1)
-			o, err := NewOracle(g)
+			o, err := oracle.New(g)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +139,7 @@ func TestResNeXtFormsAgree(t *testing.T) {
 			var ref []float64
 			for _, form := range []variants.Form{variants.FormC, variants.FormB, variants.FormA} {
 				g := build(t, spec.Name, variants.Options{Form: form})
-				o, err := NewOracle(g)
+				o, err := oracle.New(g)
 				if err != nil {
 					t.Fatal(err)
 				}

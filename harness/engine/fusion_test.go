@@ -8,6 +8,7 @@ import (
 
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/fusion"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 var fullPowerSet = flag.Bool("fusion-powerset", false, "run every subset of the applicable fusion passes, not just none/each/all/all-but-one")
@@ -26,7 +27,7 @@ func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
 			// while the combinations multiply the work.
 			g := build(t, spec.Name, variants.Options{Size: 32})
 			x := randomInput(g.Input.Shape.Elems(), 5)
-			o, err := NewOracle(g)
+			o, err := oracle.New(g)
 			if err != nil {
 				t.Fatal(err)
 			}

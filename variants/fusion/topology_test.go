@@ -9,10 +9,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/graph"
+	"github.com/resbench/resbench/variants/oracle"
 )
 
 // Helpers shared by the topology-compress, pool1x1 and horizontal tests.
@@ -42,7 +42,7 @@ func inputFor(g *graph.Graph) []float32 {
 // run is g's float64 oracle output on x.
 func run(t testing.TB, g *graph.Graph, x []float32) []float64 {
 	t.Helper()
-	o, err := engine.NewOracle(g)
+	o, err := oracle.New(g)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,9 @@
-package engine
+// Package oracle runs a graph with the naive kernels: in float64 as the
+// reference every fast path is checked against, and (through Step) in
+// float32 as the engine's naive executor. It sits with the graph, below the
+// engine, so that graph rewrites (variants/fusion) can be tested for
+// computing the same function without depending on the harness.
+package oracle
 
 import (
 	"fmt"
@@ -16,13 +21,13 @@ type Oracle struct {
 	steps []func()
 }
 
-// NewOracle plans g for float64 execution at its current shapes, single
+// New plans g for float64 execution at its current shapes, single
 // threaded.
-func NewOracle(g *graph.Graph) (*Oracle, error) { return NewOracleThreads(g, 1) }
+func New(g *graph.Graph) (*Oracle, error) { return NewThreads(g, 1) }
 
-// NewOracleThreads is NewOracle with convolutions split over threads
+// NewThreads is New with convolutions split over threads
 // goroutines; the result is the same for any thread count.
-func NewOracleThreads(g *graph.Graph, threads int) (*Oracle, error) {
+func NewThreads(g *graph.Graph, threads int) (*Oracle, error) {
 	o := &Oracle{g: g, bufs: make([][]float64, len(g.Nodes))}
 	for _, n := range g.Nodes {
 		o.bufs[n.ID] = make([]float64, n.Shape.Elems())
@@ -38,7 +43,7 @@ func NewOracleThreads(g *graph.Graph, threads int) (*Oracle, error) {
 		return v
 	}
 	for _, n := range g.Nodes[1:] {
-		s, err := naiveStep(n, o.bufs, widen, threads)
+		s, err := Step(n, o.bufs, widen, threads)
 		if err != nil {
 			return nil, fmt.Errorf("oracle: %w", err)
 		}

@@ -1,4 +1,4 @@
-package engine
+package oracle
 
 import (
 	"fmt"
@@ -10,14 +10,14 @@ import (
 	"github.com/resbench/resbench/variants/graph"
 )
 
-// naiveStep returns the reference implementation of node n, reading its
+// Step returns the reference implementation of node n, reading its
 // inputs from bufs and writing bufs[n.ID]. It is generic so that the naive
 // float32 executor and the float64 oracle are the same code; param converts
 // a weight slice once, at plan time.
 //
 // threads > 1 splits convolutions over output channels on that many
 // goroutines (started per call: the oracle is not a timed path).
-func naiveStep[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) []T, threads int) (func(), error) {
+func Step[T naive.Float](n *graph.Node, bufs [][]T, param func([]float32) []T, threads int) (func(), error) {
 	out := bufs[n.ID]
 	in := func(i int) []T { return bufs[n.Inputs[i].ID] }
 	x := n.Inputs[0].Shape
