@@ -64,7 +64,10 @@
 // m results of each row back to one m-float row per tile and stores them
 // with the epilogue (ReLU propagates NaN, like the GEMM's). The Generic tier
 // (and noasm builds) use the pure-Go transforms in transform.go, the same
-// factored formulas one tile at a time.
+// factored formulas one tile at a time. The assembly routines' pure-Go
+// twins (transform_generic.go, generated with them) loop over those
+// per-tile transforms; the tests check them, but the Conv never calls
+// them: noasm builds take the per-tile path.
 //
 // Pure Go was measured and is not good enough: on the development machine
 // (AMD EPYC Zen 3, 1 thread, median of 3-5 runs; BenchmarkConvGo against

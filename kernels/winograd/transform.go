@@ -204,3 +204,87 @@ func storeTile(y *[36]float32, m, mh, mw int, out, res []float32, ow int, bias f
 		}
 	}
 }
+
+// inputTile is inputTile2, inputTile4 or inputTile6 by tile size m.
+func inputTile(m int, src unsafe.Pointer, ld uintptr, dst unsafe.Pointer, ds uintptr) {
+	switch m {
+	case 2:
+		inputTile2(src, ld, dst, ds)
+	case 4:
+		inputTile4(src, ld, dst, ds)
+	default:
+		inputTile6(src, ld, dst, ds)
+	}
+}
+
+// outputTile is outputTile2, outputTile4 or outputTile6 by tile size m.
+func outputTile(m int, src unsafe.Pointer, ss uintptr, y *[36]float32) {
+	switch m {
+	case 2:
+		outputTile2(src, ss, y)
+	case 4:
+		outputTile4(src, ss, y)
+	default:
+		outputTile6(src, ss, y)
+	}
+}
+
+// The group loops below are the reference loops of the assembly routines
+// (see their doc comments in transform_amd64.go), with the same arguments:
+// pointers to the first element, offsets and strides in bytes. They are the
+// bodies of the routines' pure-Go twins (transform_generic.go, noasm or
+// non-amd64 builds) and are tested in every build. Per tile they make
+// exactly the calls of the Conv's pure-Go path (transformIn,
+// transformOut), so they compute the same bits.
+
+// inputGroups is winoInputF{m}AVX2: V = Bᵀ d B of the 8·ngroups tiles
+// whose patches start at src + offs[t], rows rs bytes apart, stored at
+// dst + ξ·ds + 4t.
+func inputGroups(m int, src *float32, offs *int, ngroups, rs int, dst *float32, ds int) {
+	if ngroups <= 0 {
+		return
+	}
+	s, d := unsafe.Pointer(src), unsafe.Pointer(dst)
+	for t, off := range unsafe.Slice(offs, group*ngroups) {
+		inputTile(m, unsafe.Add(s, off), uintptr(rs), unsafe.Add(d, 4*t), uintptr(ds))
+	}
+}
+
+// outputRawGroups is winoOutputRawF{m}AVX2: Y = Aᵀ M A of the 8·ngroups
+// tiles whose M[ξ] is at src + ξ·ss + 4t, stored row-major (m·m floats per
+// tile, unclipped, without epilogue) at dst.
+func outputRawGroups(m int, src *float32, ss, ngroups int, dst *float32) {
+	if ngroups <= 0 {
+		return
+	}
+	n := group * ngroups
+	d := unsafe.Slice(dst, n*m*m)
+	var y [36]float32
+	for t := range n {
+		outputTile(m, unsafe.Add(unsafe.Pointer(src), 4*t), uintptr(ss), &y)
+		copy(d[t*m*m:(t+1)*m*m], y[:m*m])
+	}
+}
+
+// outputGroups is winoOutputF{m}{Res}{Relu}AVX2: Y = Aᵀ M A of the
+// 8·ngroups full tiles whose M[ξ] is at src + ξ·ss + 4t, stored with
+// storeTile's epilogue (+ bias, + the residual at res + offs[t] + r·rs if
+// withRes, ReLU if relu) to out + offs[t] + r·rs (row r). Without withRes,
+// res is not read.
+func outputGroups(m int, withRes, relu bool, src *float32, ss, ngroups int, out *float32, offs *int, rs int, res *float32, bias float32) {
+	if ngroups <= 0 {
+		return
+	}
+	ow := rs / 4
+	n := (m-1)*ow + m // floats from a tile's first output to its last
+	var y [36]float32
+	for t, off := range unsafe.Slice(offs, group*ngroups) {
+		outputTile(m, unsafe.Add(unsafe.Pointer(src), 4*t), uintptr(ss), &y)
+		o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), off)), n)
+		var r []float32
+		if withRes {
+			r = unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(res), off)), n)
+		}
+		storeTile(&y, m, m, m, o, r, ow, bias, relu)
+	}
+}

@@ -318,13 +318,6 @@ func (c *Conv) Layout() kernels.Layout { return kernels.NCHW }
 // Tile is the output tile size m.
 func (c *Conv) Tile() int { return c.m }
 
-// BlockTiles is the number of tiles transformed and multiplied per block.
-func (c *Conv) BlockTiles() int { return c.nb }
-
-// Assembly reports whether the transforms run in AVX2 assembly (otherwise
-// pure Go).
-func (c *Conv) Assembly() bool { return c.asm }
-
 // WorkspaceLen is the padded input, one block's transformed input V
 // (α²·InC·nb) and GEMM output M (α²·OutC·nb), and per worker a buffer of
 // nb raw output tiles (for the clipped tiles at the right and bottom);
@@ -568,19 +561,8 @@ func (c *Conv) transformIn(pad, v []float32, t0, nt, c0, c1 int) {
 		src := unsafe.Pointer(&pad[ci*chanPad])
 		dst := unsafe.Pointer(&v[ci*c.nb])
 		for jt, off := range pin {
-			c.inputTile(unsafe.Add(src, off), uintptr(rs), unsafe.Add(dst, jt*4), ds)
+			inputTile(c.m, unsafe.Add(src, off), uintptr(rs), unsafe.Add(dst, jt*4), ds)
 		}
-	}
-}
-
-func (c *Conv) inputTile(src unsafe.Pointer, ld uintptr, dst unsafe.Pointer, ds uintptr) {
-	switch c.m {
-	case 2:
-		inputTile2(src, ld, dst, ds)
-	case 4:
-		inputTile4(src, ld, dst, ds)
-	default:
-		inputTile6(src, ld, dst, ds)
 	}
 }
 
@@ -612,7 +594,7 @@ func (c *Conv) transformOut(mb, scratch []float32, t0, nt, k0, k1 int) {
 		src := unsafe.Pointer(&mb[k*c.nb])
 		if !c.asm {
 			for jt := 0; jt < nt; jt++ {
-				c.outputTile(unsafe.Add(src, jt*4), uintptr(ss), &y)
+				outputTile(c.m, unsafe.Add(src, jt*4), uintptr(ss), &y)
 				c.store(&y, t0+jt, out, res, bias)
 			}
 			continue
@@ -653,15 +635,4 @@ func (c *Conv) store(y *[36]float32, t int, out, res []float32, bias float32) {
 		res = res[off:]
 	}
 	storeTile(y, c.m, c.mh[t], c.mw[t], out[off:], res, c.s.OutW, bias, c.relu)
-}
-
-func (c *Conv) outputTile(src unsafe.Pointer, ss uintptr, y *[36]float32) {
-	switch c.m {
-	case 2:
-		outputTile2(src, ss, y)
-	case 4:
-		outputTile4(src, ss, y)
-	default:
-		outputTile6(src, ss, y)
-	}
 }

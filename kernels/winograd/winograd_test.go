@@ -192,11 +192,56 @@ func skipNoAsm(t *testing.T) {
 	}
 }
 
-// TestAsmInput checks the AVX2 input transforms against the float64
-// matrices on groups of 8 tiles scattered over a buffer, rows wider than
-// the patches, several groups per call.
+// groupImpl is one implementation of the group transforms.
+type groupImpl struct {
+	name   string
+	exact  bool // pure Go: the same bits as the per-tile transforms
+	input  [7]inputFunc
+	output [7][4]outputFunc
+	raw    [7]outputRawFunc
+}
+
+// groupImpls are the group loops of transform.go that the pure-Go twins
+// (transform_generic.go) call, in every build, and the dispatch tables:
+// the AVX2 assembly if this build and CPU have it, with noasm or off
+// amd64 the twins themselves.
+func groupImpls() []groupImpl {
+	ref := groupImpl{name: "go", exact: true}
+	for _, m := range Tiles {
+		ref.input[m] = func(src *float32, offs *int, ngroups, rs int, dst *float32, ds int) {
+			inputGroups(m, src, offs, ngroups, rs, dst, ds)
+		}
+		ref.raw[m] = func(src *float32, ss, ngroups int, dst *float32) {
+			outputRawGroups(m, src, ss, ngroups, dst)
+		}
+		for v := range 4 {
+			ref.output[m][v] = func(src *float32, ss, ngroups int, out *float32, offs *int, rs int, res *float32, bias float32) {
+				outputGroups(m, v&2 != 0, v&1 != 0, src, ss, ngroups, out, offs, rs, res, bias)
+			}
+		}
+	}
+	impls := []groupImpl{ref}
+	switch {
+	case !haveAsm:
+		impls = append(impls, groupImpl{"twin", true, inputAVX2, outputAVX2, outputRawAVX2})
+	case isa.Supported(isa.AVX2):
+		impls = append(impls, groupImpl{"asm", false, inputAVX2, outputAVX2, outputRawAVX2})
+	}
+	return impls
+}
+
+// TestAsmInput checks the group input transforms (AVX2 or the pure-Go
+// twins, and the twins' group loops) against the float64 matrices on
+// groups of 8 tiles scattered over a buffer, rows wider than the patches,
+// several groups per call; the pure-Go ones also bit for bit against the
+// per-tile transforms.
 func TestAsmInput(t *testing.T) {
-	skipNoAsm(t)
+	for _, impl := range groupImpls() {
+		t.Run(impl.name, func(t *testing.T) { testGroupInput(t, impl) })
+	}
+}
+
+func testGroupInput(t *testing.T, impl groupImpl) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, m := range Tiles {
 		a := m + 2
@@ -212,7 +257,7 @@ func TestAsmInput(t *testing.T) {
 		}
 		const ds = 3*groups*group + 5 // floats between positions
 		dst := make([]float32, a*a*ds)
-		inputAVX2[m](&buf[0], &offs[0], groups, w*4, &dst[0], ds*4)
+		impl.input[m](&buf[0], &offs[0], groups, w*4, &dst[0], ds*4)
 		for i, off := range offs {
 			d := make([]float32, a*a)
 			for r := 0; r < a; r++ {
@@ -223,14 +268,35 @@ func TestAsmInput(t *testing.T) {
 				got[xi] = dst[xi*ds+i]
 			}
 			checkClose(t, fmt.Sprintf("winoInputF%dAVX2 tile %d", m, i), got, refInput(m, d), absSum(d), 1e-6)
+			if impl.exact {
+				want := make([]float32, a*a)
+				inputTile(m, unsafe.Pointer(&d[0]), uintptr(a*4), unsafe.Pointer(&want[0]), 4)
+				checkBits(t, fmt.Sprintf("winoInputF%dAVX2 tile %d", m, i), got, want)
+			}
 		}
 	}
 }
 
-// TestAsmOutput checks the AVX2 output transforms, raw and with every
-// epilogue, against the float64 matrices.
+// checkBits requires got and want to be the same bits.
+func checkBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d = %v, want %v bit for bit", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestAsmOutput checks the group output transforms (as TestAsmInput), raw
+// and with every epilogue, against the float64 matrices; the pure-Go ones
+// also bit for bit against the per-tile transforms and storeTile.
 func TestAsmOutput(t *testing.T) {
-	skipNoAsm(t)
+	for _, impl := range groupImpls() {
+		t.Run(impl.name, func(t *testing.T) { testGroupOutput(t, impl) })
+	}
+}
+
+func testGroupOutput(t *testing.T, impl groupImpl) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	for _, m := range Tiles {
 		a := m + 2
@@ -248,10 +314,15 @@ func TestAsmOutput(t *testing.T) {
 			return x
 		}
 		raw := make([]float32, groups*group*m*m)
-		outputRawAVX2[m](&src[0], ss*4, groups, &raw[0])
+		impl.raw[m](&src[0], ss*4, groups, &raw[0])
 		for i := 0; i < groups*group; i++ {
 			x := tileIn(i)
 			checkClose(t, fmt.Sprintf("winoOutputRawF%dAVX2 tile %d", m, i), raw[i*m*m:(i+1)*m*m], refOutput(m, x), 32*absSum(x), 1e-6)
+			if impl.exact {
+				var y [36]float32
+				outputTile(m, unsafe.Pointer(&x[0]), 4, &y)
+				checkBits(t, fmt.Sprintf("winoOutputRawF%dAVX2 tile %d", m, i), raw[i*m*m:(i+1)*m*m], y[:m*m])
+			}
 		}
 		// Output image: tiles at distinct random positions of a 2-D grid.
 		const gw = 7 // tiles per row of the image
@@ -274,7 +345,7 @@ func TestAsmOutput(t *testing.T) {
 			if withRes {
 				rp = &res[0]
 			}
-			outputAVX2[m][v](&src[0], ss*4, groups, &out[0], &offs[0], ow*4, rp, bias)
+			impl.output[m][v](&src[0], ss*4, groups, &out[0], &offs[0], ow*4, rp, bias)
 			for i, off := range offs {
 				x := tileIn(i)
 				want := refOutput(m, x)
@@ -294,14 +365,36 @@ func TestAsmOutput(t *testing.T) {
 				}
 				checkClose(t, fmt.Sprintf("winoOutputF%d variant %d tile %d", m, v, i), got, want, 32*absSum(x)+2, 1e-6)
 			}
+			if impl.exact {
+				// The Conv's pure-Go path: each tile through outputTile
+				// and storeTile.
+				exp := make([]float32, oh*ow)
+				for i, off := range offs {
+					x := tileIn(i)
+					var y [36]float32
+					outputTile(m, unsafe.Pointer(&x[0]), 4, &y)
+					var r []float32
+					if withRes {
+						r = res[off/4:]
+					}
+					storeTile(&y, m, m, m, exp[off/4:], r, ow, bias, relu)
+				}
+				checkBits(t, fmt.Sprintf("winoOutputF%d variant %d", m, v), out, exp)
+			}
 		}
 	}
 }
 
-// TestAsmReLUKeepsNaN checks that the assembly ReLU propagates NaN, as
-// the GEMM's and the reference's do.
+// TestAsmReLUKeepsNaN checks that the group transforms' ReLU (AVX2 or
+// the pure-Go twins, and the twins' group loops) propagates NaN, as the
+// GEMM's and the reference's do.
 func TestAsmReLUKeepsNaN(t *testing.T) {
-	skipNoAsm(t)
+	for _, impl := range groupImpls() {
+		t.Run(impl.name, func(t *testing.T) { testGroupReLUKeepsNaN(t, impl) })
+	}
+}
+
+func testGroupReLUKeepsNaN(t *testing.T, impl groupImpl) {
 	for _, m := range Tiles {
 		a := m + 2
 		src := make([]float32, a*a*group)
@@ -313,7 +406,7 @@ func TestAsmReLUKeepsNaN(t *testing.T) {
 			offs[i] = i * m * 4
 		}
 		out := make([]float32, m*m*group)
-		outputAVX2[m][1](&src[0], group*4, 1, &out[0], &offs[0], group*m*4, nil, -1)
+		impl.output[m][1](&src[0], group*4, 1, &out[0], &offs[0], group*m*4, nil, -1)
 		for i, v := range out {
 			tile := i % (group * m) / m
 			if isNaN := v != v; isNaN != (tile == 3) {

@@ -26,12 +26,16 @@
 // scratch buffer instead, for the tiles of the right and bottom edges that
 // are partial (the Go caller clips them).
 //
-// Usage (see the go:generate line in kernels/winograd):
+// With -goout it also writes the pure-Go twins of the routines (same
+// names, signatures and doc comments; see gofile.go).
 //
-//	go run . -out ../../transform_amd64.s -stubs ../../transform_amd64.go -pkg winograd
+// Usage (see the go:generate line in kernels/winograd/generate.go):
+//
+//	go run . -out ../../transform_amd64.s -stubs ../../transform_amd64.go -goout ../../transform_generic.go -pkg winograd
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
 
@@ -262,15 +266,10 @@ var tileRegs = [8]GPPhysical{RAX, RBX, RCX, RDX, RSI, RDI, R8, R9}
 // local.
 func inputTransform(m int) {
 	alpha := m + 2
-	name := fmt.Sprintf("winoInputF%dAVX2", m)
+	name := inputName(m)
 	TEXT(name, 0, "func(src *float32, offs *int, ngroups, rs int, dst *float32, ds int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes V = Bᵀ d B of F(%dx%d,3x3) for ngroups groups of 8", name, m, m),
-		"tiles. Tile t of group g reads its α×α patch (α = "+fmt.Sprint(alpha)+") at src+offs[8g+t]",
-		"bytes, rows rs bytes apart; V[ξ] (ξ = i·α+j) of the 8 tiles is stored",
-		"as 8 consecutive floats at dst + ξ·ds + 32g bytes. Rows are read",
-		"16 bytes at a time, so up to 8−α floats past a patch row are read",
-		"(and ignored). Reference loop: inputTile"+fmt.Sprint(m)+" for each tile.")
+	Doc(inputDoc(m)...)
 	h := AllocLocal(alpha * alpha * 32)
 	cnt := AllocLocal(8)
 	Load(Param("ngroups"), R12)
@@ -385,36 +384,15 @@ func outputTransform(m int, raw, res, relu bool) {
 	alpha := m + 2
 	var name string
 	if raw {
-		name = fmt.Sprintf("winoOutputRawF%dAVX2", m)
+		name = rawName(m)
 		TEXT(name, 0, "func(src *float32, ss, ngroups int, dst *float32)")
 		Pragma("noescape")
-		Doc(fmt.Sprintf("%s computes Y = Aᵀ M A of F(%dx%d,3x3) for ngroups groups of 8 tiles", name, m, m),
-			"and stores it unclipped and without epilogue: tile t of group g to",
-			fmt.Sprintf("dst + (8g+t)·%d floats, row-major %dx%d. M[ξ] of the group's tiles", m*m, m, m),
-			"is 8 floats at src + ξ·ss + 32g bytes. Reference loop: outputTile"+fmt.Sprint(m)+".")
+		Doc(rawDoc(m)...)
 	} else {
-		name = fmt.Sprintf("winoOutputF%d", m)
-		if res {
-			name += "Res"
-		}
-		if relu {
-			name += "Relu"
-		}
-		name += "AVX2"
+		name = outputName(m, res, relu)
 		TEXT(name, 0, "func(src *float32, ss, ngroups int, out *float32, offs *int, rs int, res *float32, bias float32)")
 		Pragma("noescape")
-		ep := "y + bias"
-		if res {
-			ep += " + res[…]"
-		}
-		if relu {
-			ep = "max(" + ep + ", 0) (NaN propagates)"
-		}
-		Doc(fmt.Sprintf("%s computes Y = Aᵀ M A of F(%dx%d,3x3) for ngroups groups of 8", name, m, m),
-			"full tiles and stores "+ep+" to out: row r of tile t of group g",
-			"at out + offs[8g+t] + r·rs bytes (res: the same offsets from res).",
-			"M[ξ] of the group's tiles is 8 floats at src + ξ·ss + 32g bytes.",
-			"Reference loop: outputTile"+fmt.Sprint(m)+" then storeTile.")
+		Doc(outputDoc(m, res, relu)...)
 	}
 	t := AllocLocal(m * alpha * 32)
 	cnt := AllocLocal(8)
@@ -537,7 +515,12 @@ func outputTransform(m int, raw, res, relu bool) {
 	RET()
 }
 
+// tiles are the tile sizes m of F(m×m,3×3).
+var tiles = []int{2, 4, 6}
+
 func main() {
+	goOut := flag.String("goout", "", "path of the generated pure-Go twins (transform_generic.go); empty: none")
+	flag.Parse()
 	ConstraintExpr("!noasm")
 	constTab = GLOBL("winoconst", RODATA|NOPTR)
 	for i, v := range constVals {
@@ -547,7 +530,7 @@ func main() {
 			DATA(32*i+4*l, U32(math.Float32bits(v)))
 		}
 	}
-	for _, m := range []int{2, 4, 6} {
+	for _, m := range tiles {
 		inputTransform(m)
 		outputTransform(m, true, false, false)
 		for _, res := range []bool{false, true} {
@@ -555,6 +538,13 @@ func main() {
 				outputTransform(m, false, res, relu)
 			}
 		}
+	}
+	if *goOut != "" {
+		pkg := "winograd"
+		if f := flag.Lookup("pkg"); f != nil && f.Value.String() != "" {
+			pkg = f.Value.String() // avo's -pkg
+		}
+		writeGeneric(*goOut, pkg)
 	}
 	Generate()
 }
