@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"fmt"
 	"runtime"
 	"slices"
 	"time"
@@ -114,16 +113,6 @@ func MeasureScaling(tier kernels.Tier, threads int, d time.Duration) Scaling {
 		Min: ratios[0], Low: float64(low) / float64(len(ratios))}
 }
 
-// PeakOf returns the measured peak of tier, or an error if it was not
-// measured (unsupported).
-func (m Machine) PeakOf(tier string) (Peak, error) {
-	for _, p := range m.Peaks {
-		if p.Tier == tier {
-			return p, nil
-		}
-	}
-	return Peak{}, fmt.Errorf("no peak measured for ISA tier %s", tier)
-}
 
 // ActivePeak measures only the active tier's FMA peak, 1 thread and
 // threads, for the config lines of a result file; it is quicker than

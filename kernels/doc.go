@@ -1,6 +1,7 @@
-// Package kernels holds the numeric core of resbench: the tensor type, the
-// convolution shape shared by every algorithm, and (in subpackages) the
-// implementations themselves: naive reference loops and their float64 twin,
+// Package kernels holds the numeric core of resbench: aligned buffers, the
+// activation shape and layouts, the convolution shape shared by every
+// algorithm, and (in subpackages) the implementations themselves: naive
+// reference loops and their float64 twin,
 // the packed SGEMM with its assembly microkernels, im2col, Winograd, direct
 // blocked convolution, grouped convolution, and the element-wise and pooling
 // ops.

@@ -29,14 +29,6 @@ func Alloc(n int) []float32 {
 	return raw[off : off+n : off+n]
 }
 
-// Aligned reports whether s starts on an Alignment-byte boundary.
-func Aligned(s []float32) bool {
-	if cap(s) == 0 {
-		return true
-	}
-	return uintptr(unsafe.Pointer(&s[:1][0]))%Alignment == 0
-}
-
 // Shape is the logical NCHW shape of an activation tensor. Vectors (the
 // output of a fully connected layer, the squeezed SE tensor) are N×C×1×1.
 type Shape struct{ N, C, H, W int }
@@ -48,20 +40,6 @@ func (s Shape) Elems() int { return s.N * s.C * s.H * s.W }
 func (s Shape) Plane() int { return s.H * s.W }
 
 func (s Shape) String() string { return fmt.Sprintf("%dx%dx%dx%d", s.N, s.C, s.H, s.W) }
-
-// Tensor is a dense float32 activation in NCHW order with 64-byte aligned
-// storage. Blocked layouts (nChw8c, nChw16c) are described by Layout; Data
-// then holds ceil(C/b) blocks of H·W·b values per image.
-type Tensor struct {
-	Shape
-	Layout Layout
-	Data   []float32
-}
-
-// NewTensor allocates a zeroed NCHW tensor.
-func NewTensor(s Shape) *Tensor {
-	return &Tensor{Shape: s, Layout: NCHW, Data: Alloc(s.Elems())}
-}
 
 // Layout is the memory order of an activation tensor.
 type Layout uint8

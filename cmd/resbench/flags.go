@@ -42,10 +42,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 // positive is a flag.Value for an integer that must be at least 1.
-type positive struct {
-	v    *int
-	name string
-}
+type positive struct{ v *int }
 
 func (p positive) String() string {
 	if p.v == nil {
@@ -65,7 +62,7 @@ func (p positive) Set(s string) error {
 
 func positiveFlag(fs *flag.FlagSet, name string, def int, usage string) *int {
 	v := def
-	fs.Var(positive{&v, name}, name, usage)
+	fs.Var(positive{&v}, name, usage)
 	return &v
 }
 

@@ -53,9 +53,6 @@ type Pool2D struct {
 	OutH, OutW int
 }
 
-// OutSize is the floor-mode output extent of a pooling window over size.
-func OutSize(size, k, stride, pad int) int { return (size+2*pad-k)/stride + 1 }
-
 // MaxPool takes the maximum over each window; padding never wins (it is
 // −∞, as in PyTorch).
 func MaxPool[T Float](p Pool2D, x, y []T) {
