@@ -15,15 +15,16 @@ import (
 // ResNeXt block — (a) split-branch sum, (b) split/concat, (c) grouped conv —
 // stage by stage, on the same weights, unfused (the horizontal pass would
 // collapse a and b into c). Each inference is timed step by step and the
-// time of each stage's blocks (layerN.*) is reported as stageN-ms, so one
-// run gives the per-stage comparison; the whole-model latency is the usual
-// sec/op.
+// time of each stage's blocks is reported as stageN-ms (torchvision's
+// layer1…layer4 are the paper's stages conv2…conv5, so layer1.* is
+// stage2-ms), so one run gives the per-stage comparison; the whole-model
+// latency is the usual sec/op.
 func BenchmarkResNeXtForms(b *testing.B) {
 	for _, model := range []string{"resnext50-32x4d", "se-resnext50-32x4d"} {
 		for _, kernel := range []string{engine.KernelAuto, engine.KernelDirect, engine.KernelIm2col} {
 			for _, form := range []variants.Form{variants.FormA, variants.FormB, variants.FormC} {
 				cell := harness.Cell{Model: model, Form: form, Fusion: "none", Kernel: kernel, Size: *modelSize, Batch: 1, Threads: 1}
-				b.Run(fmt.Sprintf("model=%s/kernel=%s/form=%v/threads=1", model, kernel, form), func(b *testing.B) {
+				b.Run(fmt.Sprintf("model=%s/form=%v/kernel=%s/threads=1", model, form, kernel), func(b *testing.B) {
 					g, err := cell.Build(1)
 					if err != nil {
 						b.Fatal(err)

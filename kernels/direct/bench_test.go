@@ -117,7 +117,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		for p := f.pmax; p >= max(1, f.pmax-3); p-- {
 			for _, nicb := range []int{8, 32} {
 				nstrips := 8
-				b.Run(fmt.Sprintf("kern=%s/p=%d/nicb=%d/nstrips=%d", f.name, p, nicb, nstrips), func(b *testing.B) {
+				b.Run(fmt.Sprintf("microkernel=%s/p=%d/nicb=%d/nstrips=%d", f.name, p, nicb, nstrips), func(b *testing.B) {
 					T, vl := f.t(), f.vl
 					pixels := p * nstrips
 					rng := rand.New(rand.NewPCG(1, 2))
@@ -150,7 +150,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 func BenchmarkTiles(b *testing.B) {
 	for _, w := range []int{4, 2, 1} {
 		for _, l := range benchLayers {
-			b.Run(fmt.Sprintf("width=%d/layer=%s", w, l.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("layer=%s/width=%d", l.name, w), func(b *testing.B) {
 				defer func(old int) { maxWidth = old }(maxWidth)
 				maxWidth = w
 				benchConv(b, l.s, 1)
@@ -164,7 +164,7 @@ func BenchmarkTiles(b *testing.B) {
 func BenchmarkWeightChunk(b *testing.B) {
 	for _, kb := range []int{8, 16, 32, 64, 256} {
 		for _, l := range benchLayers {
-			b.Run(fmt.Sprintf("chunk=%dKiB/layer=%s", kb, l.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("layer=%s/chunk=%dKiB", l.name, kb), func(b *testing.B) {
 				defer func(old int) { weightChunkBytes = old }(weightChunkBytes)
 				weightChunkBytes = kb << 10
 				benchConv(b, l.s, 1)
@@ -199,7 +199,7 @@ func BenchmarkGroupPermute(b *testing.B) {
 			if g := l.s.InC / l.s.Groups; g != 4 && g != 8 {
 				continue
 			}
-			b.Run(fmt.Sprintf("permute=%v/layer=%s", !off, l.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("layer=%s/permute=%v", l.name, !off), func(b *testing.B) {
 				defer func(old bool) { noGroupPermute = old }(noGroupPermute)
 				noGroupPermute = off
 				benchConv(b, l.s, 1)
@@ -240,7 +240,7 @@ func BenchmarkMicroKernel3x3(b *testing.B) {
 				continue
 			}
 			p, nstrips := f.pmax, 4
-			b.Run(fmt.Sprintf("kern=%s/p=%d/stride=%d", f.name, p, stride), func(b *testing.B) {
+			b.Run(fmt.Sprintf("microkernel=%s/p=%d/stride=%d", f.name, p, stride), func(b *testing.B) {
 				vl := f.vl
 				width := stride*(p*nstrips-1) + 3 // input pixels per row
 				rng := rand.New(rand.NewPCG(1, 2))

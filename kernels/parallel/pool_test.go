@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,7 +170,7 @@ func TestNilPool(t *testing.T) {
 
 func BenchmarkRunOverhead(b *testing.B) {
 	for _, threads := range []int{1, 2} {
-		b.Run("threads="+string(rune('0'+threads)), func(b *testing.B) {
+		b.Run("threads="+strconv.Itoa(threads), func(b *testing.B) {
 			p := New(threads)
 			defer p.Close()
 			fn := func(task, worker int) {}
