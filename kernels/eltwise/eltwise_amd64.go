@@ -71,10 +71,12 @@ func scaleAddBlockedAsm(x, r, y *float32, n int, scale *float32, b int, relu boo
 //go:noescape
 func sumBlockedAsm(x *float32, n int, sum *float32, b int)
 
-// dotAsm is the AVX2 form of (n a multiple of 32, four 8-wide partial sums
-// added pairwise at the end):
+// dotAsm is the AVX2 form of (n a multiple of 32; four 8-wide partial sums
+// with fused multiply-adds, added pairwise at the end):
 //
-//	var s float32; for i := range n { s += x[i] * y[i] }; return s
+//	var s [32]float32; for i := range n { s[i%32] += x[i] * y[i] }
+//	a[j] = (s[j]+s[j+8]) + (s[j+16]+s[j+24]) for j < 8
+//	return ((a[0]+a[4]) + (a[2]+a[6])) + ((a[1]+a[5]) + (a[3]+a[7]))
 //
 //go:noescape
 func dotAsm(x, y *float32, n int) float32

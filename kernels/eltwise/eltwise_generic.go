@@ -71,13 +71,25 @@ func sumBlockedAsm(x *float32, n int, sum *float32, b int) {
 
 // dotAsm is the portable form of (n a multiple of 32):
 //
-//	var s float32; for i := range n { s += x[i] * y[i] }; return s
+//	var s [32]float32; for i := range n { s[i%32] += x[i] * y[i] }
+//	a[j] = (s[j]+s[j+8]) + (s[j+16]+s[j+24]) for j < 8
+//	return ((a[0]+a[4]) + (a[2]+a[6])) + ((a[1]+a[5]) + (a[3]+a[7]))
+//
+// It sums in the assembly's order; the assembly fuses each multiply-add
+// (one rounding), while here the product is rounded first (the explicit
+// conversion stops the compiler from fusing on some targets and not on
+// others), so the two may differ in the last bits.
 func dotAsm(x, y *float32, n int) float32 {
-	var s float32
+	var s [32]float32
+	yv := view(y, n)
 	for i, v := range view(x, n) {
-		s += v * view(y, n)[i]
+		s[i%32] += float32(v * yv[i])
 	}
-	return s
+	var a [8]float32
+	for j := range a {
+		a[j] = (s[j] + s[j+8]) + (s[j+16] + s[j+24])
+	}
+	return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
 }
 
 // subsample2Asm is the portable form of:
