@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,6 +96,40 @@ func TestWrongKernelFailsParity(t *testing.T) {
 	if err := w.Write(res); err != nil || !strings.Contains(b.String(), "1 parity-fail") {
 		t.Errorf("FAILED cell not marked in the results: %v\n%s", err, b.String())
 	}
+}
+
+// TestNaNKernelResultsReadBack: a kernel that writes NaN fails parity, and
+// its results file holds only finite numbers, so compare and gate can read
+// it and report the failure.
+func TestNaNKernelResultsReadBack(t *testing.T) {
+	c := Cell{Model: "resnet18", Form: variants.FormC, Fusion: "all", Kernel: "im2col", Size: 32, Batch: 1, Threads: 1}
+	opt := RunOptions{MinCount: 2, Parity: 1, Seed: 1, WrapConv: func(node string, conv kernels.Conv) kernels.Conv {
+		if node == "layer3.0.conv1" {
+			return nanConv{conv}
+		}
+		return conv
+	}}
+	res, err := Measure(context.Background(), c, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Parity == nil || !res.Parity.Failed {
+		t.Fatalf("a NaN kernel passed parity: %+v", res.Parity)
+	}
+	var b strings.Builder
+	if err := NewResultWriter(&b, CurrentEnv()).Write(res); err != nil {
+		t.Fatal(err)
+	}
+	if text := b.String(); strings.Contains(text, "Inf") || strings.Contains(text, "NaN") || !strings.Contains(text, "1 parity-fail") {
+		t.Errorf("results of a NaN kernel:\n%s", text)
+	}
+}
+
+type nanConv struct{ kernels.Conv }
+
+func (w nanConv) Run(in, out, res, ws []float32) {
+	w.Conv.Run(in, out, res, ws)
+	out[0] = float32(math.NaN())
 }
 
 type wrong struct{ kernels.Conv }

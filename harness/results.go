@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -77,6 +78,17 @@ func NewResultWriter(f io.Writer, env Env) *ResultWriter {
 //
 // The lines of a cell are written with one Write call on f, so that a run
 // killed between cells leaves whole cells behind.
+// finiteError is an error measure as written to a results file: a NaN or
+// infinite error (a kernel that produced NaN or Inf) becomes the largest
+// float64, since benchstat and reports.ReadFiles refuse non-finite values
+// and the cell must still read back as a parity failure.
+func finiteError(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return math.MaxFloat64
+	}
+	return v
+}
+
 func (rw *ResultWriter) Write(r *Result) error {
 	cfg := rw.env.config()
 	cfg = append(cfg,
@@ -102,8 +114,8 @@ func (rw *ResultWriter) Write(r *Result) error {
 				fail = 1
 			}
 			res.Values = append(res.Values,
-				benchfmt.Value{Value: p.RelL2, Unit: "parity-relL2"},
-				benchfmt.Value{Value: p.MaxAbs, Unit: "parity-maxabs"},
+				benchfmt.Value{Value: finiteError(p.RelL2), Unit: "parity-relL2"},
+				benchfmt.Value{Value: finiteError(p.MaxAbs), Unit: "parity-maxabs"},
 				benchfmt.Value{Value: p.Top1, Unit: "top1-agree"},
 				benchfmt.Value{Value: p.Top5, Unit: "top5-agree"},
 				benchfmt.Value{Value: fail, Unit: "parity-fail"})
