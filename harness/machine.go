@@ -113,7 +113,6 @@ func MeasureScaling(tier kernels.Tier, threads int, d time.Duration) Scaling {
 		Min: ratios[0], Low: float64(low) / float64(len(ratios))}
 }
 
-
 // ActivePeak measures only the active tier's FMA peak, 1 thread and
 // threads, for the config lines of a result file; it is quicker than
 // MeasureMachine.
