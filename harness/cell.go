@@ -153,10 +153,13 @@ func Stats(ds []time.Duration) LatencyStats {
 	}
 	st := LatencyStats{Min: s[0], Median: med, P90: rank(0.90), P99: rank(0.99), Max: s[n-1],
 		Q1: rank(0.25), Q3: rank(0.75), N: n}
-	// The ranks n/2 ± 1.96·√n/2 bracket the median with ~95% confidence.
+	// The order statistics of 1-based ranks ⌊n/2 − 1.96·√n/2⌋ and
+	// ⌈1 + n/2 + 1.96·√n/2⌉ bracket the median with ~95% confidence (the
+	// normal approximation of the binomial; for n = 50 they are the exact
+	// interval's ranks 18 and 33).
 	half := 1.96 * math.Sqrt(float64(n)) / 2
-	lo := int(math.Floor(float64(n)/2 - half))
-	hi := int(math.Ceil(float64(n)/2+half)) - 1
+	lo := int(math.Floor(float64(n)/2-half)) - 1
+	hi := int(math.Ceil(1+float64(n)/2+half)) - 1
 	st.CILow, st.CIHigh = s[max(0, lo)], s[min(n-1, hi)]
 	return st
 }

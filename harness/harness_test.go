@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +41,31 @@ func TestStats(t *testing.T) {
 	}
 	if !(s.CILow <= s.Median && s.Median <= s.CIHigh) || s.CILow == s.CIHigh {
 		t.Errorf("median CI [%v, %v] must bracket %v", s.CILow, s.CIHigh, s.Median)
+	}
+	// n = 50: the exact binomial 95% interval is ranks 18 and 33.
+	var fifty []int
+	for i := 1; i <= 50; i++ {
+		fifty = append(fifty, i)
+	}
+	if s := Stats(ms(fifty...)); s.CILow != ms(18)[0] || s.CIHigh != ms(33)[0] {
+		t.Errorf("n=50: median CI [%v, %v], want [18ms, 33ms]", s.CILow, s.CIHigh)
+	}
+	// Coverage: the interval holds the true median (0.5 of a uniform) in
+	// at least 95% of samples (96.7% exactly for n = 50; one rank
+	// narrower on each side would give 93.5%).
+	r := rand.New(rand.NewPCG(1, 2))
+	hits, trials := 0, 4000
+	for range trials {
+		d := make([]time.Duration, 50)
+		for i := range d {
+			d[i] = time.Duration(r.Float64() * 1e9)
+		}
+		if s := Stats(d); s.CILow <= 5e8 && 5e8 <= s.CIHigh {
+			hits++
+		}
+	}
+	if cover := float64(hits) / float64(trials); cover < 0.95 {
+		t.Errorf("median CI covers the median in %.1f%% of samples, want ≥ 95%%", 100*cover)
 	}
 }
 
@@ -281,6 +307,24 @@ func TestScanResultsTruncated(t *testing.T) {
 	}
 	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err != nil {
 		t.Error(err)
+	}
+	// A setting the file has and the new run lacks (a sweep over both
+	// stride layouts resumed without --stride-on) is a difference too.
+	d.Settings["matrix-strides"] = "3x3,1x1"
+	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err == nil || !strings.Contains(err.Error(), `matrix-strides: file has "3x3,1x1", this run none`) {
+		t.Errorf("dropped stride axis: %v", err)
+	}
+	d.Settings["matrix-strides"] = "3x3"
+	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err != nil {
+		t.Errorf("the default stride layout, written explicitly: %v", err)
+	}
+	// benchfmt writes a million runs as 1e+06.
+	big := "BenchmarkModel/model=c 1 5 ns/op 1e+06 runs\n"
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ScanResults(path); err != nil {
+		t.Errorf("a cell of 1e+06 runs: %v", err)
 	}
 	if err := os.WriteFile(path, []byte("BenchmarkFoo 10 5 ns/op\n"), 0o644); err != nil {
 		t.Fatal(err)
