@@ -3,7 +3,9 @@ package harness
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -57,7 +59,10 @@ func ScanResults(path string) (*Done, error) {
 			runs := -1
 			for i := 3; i < len(fields); i += 2 {
 				if fields[i] == "runs" {
-					runs, _ = strconv.Atoi(fields[i-1])
+					// benchfmt writes 1000000 as 1e+06.
+					if v, err := strconv.ParseFloat(fields[i-1], 64); err == nil && v == math.Trunc(v) && v < math.MaxInt32 {
+						runs = int(v)
+					}
 				}
 			}
 			if runs < 1 {
@@ -99,7 +104,9 @@ func (d *Done) CheckSettings(want [][2]string) error {
 		return nil
 	}
 	var diffs []string
+	wanted := map[string]bool{}
 	for _, kv := range want {
+		wanted[kv[0]] = true
 		have, ok := d.Settings[kv[0]]
 		if !ok && kv[0] == "matrix-rounds" {
 			have, ok = "1", true // files from before --rounds
@@ -108,6 +115,16 @@ func (d *Done) CheckSettings(want [][2]string) error {
 			diffs = append(diffs, fmt.Sprintf("%s: file has %q, this run %q", kv[0], have, kv[1]))
 		}
 	}
+	// A setting the file has and this run does not write: only
+	// matrix-strides is optional (absent means the default 3x3 layout).
+	var extra []string
+	for k, have := range d.Settings {
+		if !wanted[k] && !(k == "matrix-strides" && have == "3x3") {
+			extra = append(extra, fmt.Sprintf("%s: file has %q, this run none", k, have))
+		}
+	}
+	sort.Strings(extra)
+	diffs = append(diffs, extra...)
 	if len(diffs) > 0 {
 		return fmt.Errorf("cannot resume: the results file was written with different settings (%s); use another -o or the same settings", strings.Join(diffs, "; "))
 	}
