@@ -4,8 +4,11 @@
 // Mann-Whitney U test of golang.org/x/perf/benchmath, via package
 // reports), or when a cell fails its parity check. Requiring both keeps
 // the gate quiet on a noisy shared machine (a significant 1% change is
-// not a regression worth a red build) and on tiny samples (a 20% change
-// that the test cannot separate from noise is not proven).
+// not a regression worth a red build, and a 20% change that the test
+// cannot separate from noise is not proven). But a slowdown beyond the
+// minimum effect on samples too small for the test ever to reach
+// significance (fewer than 4 runs a side at alpha 0.05, as with go test's
+// default -count 1) fails: on them the gate could catch nothing.
 //
 // Baselines are ordinary result files (resbench run -o, resbench matrix
 // -o, or go test -bench output). The gate refuses to compare files from
@@ -46,6 +49,10 @@ type Finding struct {
 	Regression bool
 	Failed     bool // parity failure in the new results
 	Missing    bool // in the baseline, not in the new results
+	// TooFew marks a slowdown beyond the minimum effect that the samples
+	// are too small to test (Mann-Whitney needs 4 runs a side at
+	// alpha 0.05): not proven, but not cleared either.
+	TooFew bool
 }
 
 // Gate compares baseline with current and writes a verdict per benchmark
@@ -85,6 +92,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 				f.Change = f.New/f.Old - 1
 				f.P = c.Comparison.P
 				f.Regression = c.Significant() && f.Change > opt.MaxSlowdown
+				f.TooFew = !f.Regression && f.Change > opt.MaxSlowdown && len(c.Comparison.Warnings) > 0
 			}
 			findings = append(findings, f)
 		}
@@ -114,10 +122,12 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 			verdict = "PARITY FAILED"
 		case f.Regression:
 			verdict = fmt.Sprintf("REGRESSION (> %.0f%%, p=%.3f)", 100*opt.MaxSlowdown, f.P)
+		case f.TooFew:
+			verdict = "TOO FEW RUNS to test"
 		case f.Old == 0:
 			verdict = "new (no baseline)"
 		}
-		if f.Failed || f.Regression || f.Missing {
+		if f.Failed || f.Regression || f.Missing || f.TooFew {
 			bad++
 		}
 		if f.Missing {
@@ -127,7 +137,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		fmt.Fprintf(w, "%-24s %+7.1f%%  %s\n", verdict, 100*f.Change, f.Name)
 	}
 	if bad > 0 {
-		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity or are missing against %s", bad, len(findings), baseline)
+		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (use at least 4 per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), baseline)
 	}
 	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.0f%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil

@@ -79,3 +79,36 @@ func TestGateMissingBenchmarks(t *testing.T) {
 		t.Errorf("files with no benchmark in common passed the gate: %v\n%s", err, out.String())
 	}
 }
+
+// TestGateTooFewRuns: a 43% slowdown measured once per side cannot be
+// significant, and must not pass as "no regression".
+func TestGateTooFewRuns(t *testing.T) {
+	dir := t.TempDir()
+	firstRunOf := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(data, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		seen := map[string]bool{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "Benchmark") {
+				if seen[f[0]] {
+					continue
+				}
+				seen[f[0]] = true
+			}
+			kept = append(kept, line)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	var out strings.Builder
+	_, err := Gate(&out, firstRunOf("synth-faster30.txt"), firstRunOf("synth-old.txt"), Options{MaxSlowdown: 0.05})
+	if err == nil || !strings.Contains(out.String(), "TOO FEW RUNS") {
+		t.Errorf("a 43%% slowdown on one run per side passed the gate: %v\n%s", err, out.String())
+	}
+}

@@ -203,8 +203,11 @@
 //	    0.05, i.e. 5%) with a significant Mann-Whitney U test at level A
 //	    (default 0.05), or if any cell of NEW failed its parity check. Both
 //	    conditions are needed for a slowdown to fail, so noise on a shared
-//	    machine and tiny effects do not. Files from different CPUs or ISA
-//	    tiers are refused unless --force.
+//	    machine and tiny effects do not. It also fails if a benchmark of
+//	    BASELINE is missing from NEW, if the files share no benchmark, or
+//	    if a slowdown beyond F comes from too few runs for the test to
+//	    ever be significant (under 4 a side at level 0.05). Files from
+//	    different CPUs or ISA tiers are refused unless --force.
 //
 //	help
 //	    Print this manual.
