@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
+	"github.com/resbench/resbench/harness/internal/filelock"
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants/graph"
 )
@@ -129,11 +130,42 @@ func (c *calibration) save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	// A temporary file of its own, renamed over the cache: a reader sees
+	// the old or the new cache whole.
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// lockCalibration takes the cache's inter-process lock (a ".lock" file
+// beside it), held while a process loads, extends and saves the cache:
+// two processes calibrating at once would time their kernels against each
+// other and the last to save would drop the other's entries.
+func lockCalibration(path string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := filelock.Lock(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the calibration cache: %v", err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 func shapeKey(s kernels.ConvShape) string {
@@ -148,6 +180,11 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockCalibration(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	cal := loadCalibration(path)
 	sig := sha256.Sum256([]byte(g.String()))
 	planKey := hex.EncodeToString(sig[:12])

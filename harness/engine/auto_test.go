@@ -1,6 +1,14 @@
 package engine
 
-import "testing"
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+)
 
 func TestChoosePlan(t *testing.T) {
 	// Rounds where the whole machine slows down fall on every candidate.
@@ -31,5 +39,40 @@ func TestChoosePlan(t *testing.T) {
 		if got := choosePlan(tc.times); got != tc.want {
 			t.Errorf("%s: choosePlan = %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestCalibrationSaveConcurrent: saves racing on one cache (as two
+// processes calibrating at once would, were it not for the lock) each
+// write a temporary file of their own, so the cache is always one whole
+// save and no temporary file is left.
+func TestCalibrationSaveConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "calibration-test.json")
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				c := &calibration{Layers: map[string]map[string]float64{}, Plans: map[string]map[string]string{}}
+				for j := range 50 + 10*w {
+					c.Plans[fmt.Sprintf("plan%d-%d", w, j)] = map[string]string{"conv": strconv.Itoa(i)}
+				}
+				if err := c.save(path); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c calibration
+	if err := json.Unmarshal(data, &c); err != nil || len(c.Plans) == 0 {
+		t.Errorf("cache after concurrent saves: %v (%d plans)", err, len(c.Plans))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
