@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resbench/resbench/harness/internal/filelock"
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants"
 )
@@ -279,6 +281,10 @@ func TestMatrixValidate(t *testing.T) {
 	if err := m.Validate(); err != nil || m.Fusions != "none,all" {
 		t.Errorf("--fusions \"none, all\": %v, fusions %q", err, m.Fusions)
 	}
+	m.Models, m.Batches = []string{"resnet18", "resnet18"}, []int{1, 1}
+	if err := m.Validate(); err != nil || len(m.Models) != 1 || len(m.Batches) != 1 {
+		t.Errorf("repeated values: %v, models %v, batches %v", err, m.Models, m.Batches)
+	}
 	m.Kernels = nil
 	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "--kernels has no value") {
 		t.Errorf("empty kernels axis: %v", err)
@@ -389,5 +395,47 @@ func TestMatrixRoundsInterleaveAndResume(t *testing.T) {
 	mr.Rounds = 2
 	if _, err := mr.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "matrix-rounds") {
 		t.Errorf("resuming with other rounds: %v", err)
+	}
+	// So is a second run on a file another process is writing (a lock on
+	// another open file of the same path contends as another process's).
+	mr.Rounds = 3
+	held, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := filelock.TryLock(held); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mr.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "another resbench process is writing") {
+		t.Errorf("a run on a locked results file: %v", err)
+	}
+}
+
+// A JSON results file whose last record was cut by a kill is trimmed to
+// its whole lines before the resumed run appends.
+func TestMatrixJSONPartialLine(t *testing.T) {
+	dir := t.TempDir()
+	js := filepath.Join(dir, "m.jsonl")
+	if err := os.WriteFile(js, []byte("{\"a\":1}\n{\"b\":"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := Matrix{Models: []string{"resnet18"}, Forms: []variants.Form{variants.FormC}, Fusions: "none",
+		Kernels: []string{"im2col"}, Batches: []int{1}, Threads: []int{1}, Size: 32}
+	mr := &MatrixRun{Matrix: m, Out: filepath.Join(dir, "m.txt"), JSON: js, Opt: RunOptions{MinCount: 2, Seed: 1}}
+	if _, err := mr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 || lines[0] != `{"a":1}` {
+		t.Fatalf("JSON file after resume:\n%s", data)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Errorf("the new record does not parse: %v\n%s", err, lines[1])
 	}
 }

@@ -62,6 +62,10 @@ func (m *Matrix) Validate() error {
 		}
 		m.Models[i] = spec.Name
 	}
+	// A value given twice (or a model by two aliases) is one cell: the
+	// progress and the cell count must not count it twice.
+	m.Models, m.Kernels = dedupe(m.Models), dedupe(m.Kernels)
+	m.Batches, m.Threads, m.Forms = dedupe(m.Batches), dedupe(m.Threads), dedupe(m.Forms)
 	for _, k := range m.Kernels {
 		if _, err := engine.ParseKernel(k); err != nil {
 			return err
@@ -86,6 +90,17 @@ func (m *Matrix) Validate() error {
 		return fmt.Errorf("size %d is too small; the models need at least %d", m.Size, variants.MinSize)
 	}
 	return nil
+}
+
+// dedupe drops repeated values, keeping the first of each in order.
+func dedupe[T comparable](v []T) []T {
+	var out []T
+	for _, x := range v {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Cells enumerates the matrix in a fixed order: model, stride layout,

@@ -1,13 +1,18 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/resbench/resbench/harness/internal/filelock"
 )
 
 // MatrixRun runs the cells of a matrix one at a time, appending each
@@ -57,6 +62,19 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		cells = Shard(cells, mr.ShardI, mr.ShardN)
 	}
 	settings := append(mr.Matrix.Settings(mr.Opt), [2]string{"matrix-rounds", strconv.Itoa(max(mr.Rounds, 1))})
+	f, err := os.OpenFile(mr.Out, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write results: %v", err)
+	}
+	defer f.Close()
+	// Two runs on one file would each append from where they started and
+	// cut each other's cells (shards need an -o each).
+	if err := filelock.TryLock(f); err != nil {
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("another resbench process is writing %s; wait for it to finish, or give this run another -o", mr.Out)
+		}
+		return nil, fmt.Errorf("locking %s: %v", mr.Out, err)
+	}
 	done, err := ScanResults(mr.Out)
 	if err != nil {
 		return nil, err
@@ -64,11 +82,6 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 	if err := done.CheckSettings(settings); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(mr.Out, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("cannot write results: %v", err)
-	}
-	defer f.Close()
 	// Cut a partial cell or line left by a killed run, then append.
 	if done.Kept < done.Size {
 		if err := f.Truncate(done.Kept); err != nil {
@@ -80,10 +93,13 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 	}
 	var jf *os.File
 	if mr.JSON != "" {
-		if jf, err = os.OpenFile(mr.JSON, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+		if jf, err = os.OpenFile(mr.JSON, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
 			return nil, fmt.Errorf("cannot write JSON results: %v", err)
 		}
 		defer jf.Close()
+		if err := cutPartialLine(jf); err != nil {
+			return nil, fmt.Errorf("JSON results %s: %v", mr.JSON, err)
+		}
 	}
 	rounds := max(mr.Rounds, 1)
 	visitOpt := mr.Opt.perVisit(rounds)
@@ -155,6 +171,16 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		}
 	}
 	return sum, nil
+}
+
+// cutPartialLine truncates f after its last newline: a record half
+// written when a run was killed would otherwise prefix the next one.
+func cutPartialLine(f *os.File) error {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
+		return err
+	}
+	return f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1))
 }
 
 // perVisit divides the stopping rule's counts and times over rounds
