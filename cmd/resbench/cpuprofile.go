@@ -16,6 +16,7 @@ type profiling struct {
 	cpuPath, memPath string
 	cpu, mem         *os.File
 	running          bool
+	started          bool  // the CPU profile ran: the file holds a profile
 	err              error // from starting the CPU profile in a callback
 }
 
@@ -57,7 +58,7 @@ func (p *profiling) start() error {
 		p.err = fmt.Errorf("cannot start the CPU profile: %v", err)
 		return p.err
 	}
-	p.running = true
+	p.running, p.started = true, true
 	return nil
 }
 
@@ -88,9 +89,16 @@ func (p *profiling) finish(w io.Writer) error {
 		p.running = false
 	}
 	if p.cpu != nil {
-		if err := p.cpu.Close(); err != nil {
+		err := p.cpu.Close()
+		switch {
+		case !p.started:
+			// Interrupted or failed before the timed part: an empty
+			// file is no profile, and go tool pprof would reject it.
+			os.Remove(p.cpuPath)
+			fmt.Fprintf(w, "no CPU profile written: the run ended before its timed inferences\n")
+		case err != nil:
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.cpuPath, err))
-		} else if p.err == nil {
+		case p.err == nil:
 			fmt.Fprintf(w, "wrote the CPU profile to %s\n", p.cpuPath)
 		}
 		p.cpu = nil
@@ -126,6 +134,9 @@ func (p *profiling) close() {
 		if f != nil {
 			f.Close()
 		}
+	}
+	if p.cpu != nil && !p.started {
+		os.Remove(p.cpuPath) // empty: see finish
 	}
 	p.cpu, p.mem = nil, nil
 }

@@ -205,3 +205,20 @@ func TestRunMatrixProfiles(t *testing.T) {
 		}
 	}
 }
+
+// TestUnstartedCPUProfileRemoved: a run that ends before its timed part
+// leaves no empty profile (which go tool pprof rejects) and says so.
+func TestUnstartedCPUProfileRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	p := &profiling{cpuPath: path}
+	if err := p.open(); err != nil {
+		t.Fatal(err)
+	}
+	var msg strings.Builder
+	if err := p.finish(&msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) || !strings.Contains(msg.String(), "no CPU profile written") {
+		t.Errorf("unstarted profile: stat %v, message %q", err, msg.String())
+	}
+}
