@@ -153,15 +153,28 @@ func Stats(ds []time.Duration) LatencyStats {
 	}
 	st := LatencyStats{Min: s[0], Median: med, P90: rank(0.90), P99: rank(0.99), Max: s[n-1],
 		Q1: rank(0.25), Q3: rank(0.75), N: n}
-	// The order statistics of 1-based ranks ⌊n/2 − 1.96·√n/2⌋ and
-	// ⌈1 + n/2 + 1.96·√n/2⌉ bracket the median with ~95% confidence (the
-	// normal approximation of the binomial; for n = 50 they are the exact
-	// interval's ranks 18 and 33).
-	half := 1.96 * math.Sqrt(float64(n)) / 2
-	lo := int(math.Floor(float64(n)/2-half)) - 1
-	hi := int(math.Ceil(1+float64(n)/2+half)) - 1
-	st.CILow, st.CIHigh = s[max(0, lo)], s[min(n-1, hi)]
+	j := medianCIRank(n)
+	st.CILow, st.CIHigh = s[max(0, j-1)], s[min(n-1, n-j)]
 	return st
+}
+
+// medianCIRank returns the 1-based rank j such that the order statistics
+// j and n+1−j bracket the median with at least 95% confidence: the largest
+// j with P(Binomial(n, ½) < j) ≤ 2.5%, exactly up to n = 1000 (n = 10: 2,
+// n = 50: 18), by the normal approximation ⌊n/2 − 1.96·√n/2⌋ beyond (where
+// ½ⁿ underflows), and 1 when no interval reaches 95% (n ≤ 5).
+func medianCIRank(n int) int {
+	if n > 1000 {
+		return max(1, int(math.Floor(float64(n)/2-1.96*math.Sqrt(float64(n))/2)))
+	}
+	pmf := math.Pow(0.5, float64(n)) // P(X = 0)
+	cdf, j := pmf, 1                 // cdf = P(X ≤ j−1)
+	for cdf <= 0.025 {
+		pmf *= float64(n-j+1) / float64(j) // P(X = j)
+		cdf += pmf
+		j++
+	}
+	return max(1, j-1)
 }
 
 // Build constructs the cell's model at its size and batch, unfused.

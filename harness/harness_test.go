@@ -44,7 +44,11 @@ func TestStats(t *testing.T) {
 	if !(s.CILow <= s.Median && s.Median <= s.CIHigh) || s.CILow == s.CIHigh {
 		t.Errorf("median CI [%v, %v] must bracket %v", s.CILow, s.CIHigh, s.Median)
 	}
-	// n = 50: the exact binomial 95% interval is ranks 18 and 33.
+	// The exact binomial 95% interval: ranks 2 and 9 of 10.
+	if s.CILow != ms(2)[0] || s.CIHigh != ms(9)[0] {
+		t.Errorf("n=10: median CI [%v, %v], want [2ms, 9ms]", s.CILow, s.CIHigh)
+	}
+	// Ranks 18 and 33 of 50.
 	var fifty []int
 	for i := 1; i <= 50; i++ {
 		fifty = append(fifty, i)
