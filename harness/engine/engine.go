@@ -319,7 +319,7 @@ func (p *Plan) convStep(n *graph.Node, op *graph.Conv2D, conv kernels.Conv) (Ste
 		// conv + relu + pool: the full conv output lives in the workspace
 		// after the conv's own scratch, and is pooled at once.
 		full := l.Elems(s.Out())
-		pool := p.maxPoolFn(l, s.N*((s.OutC+l.Block()-1)/l.Block()), s.OutH, s.OutW, n.Shape.H, n.Shape.W, op.Pool.Stride, op.Pool.Pad)
+		pool := p.maxPoolFn(l, s.N*((s.OutC+l.Block()-1)/l.Block()), s.OutH, s.OutW, n.Shape.H, n.Shape.W, op.Pool.K, op.Pool.Stride, op.Pool.Pad)
 		convWS := wsLen
 		run = func() {
 			buf := p.workspace[convWS : convWS+full]

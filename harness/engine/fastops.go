@@ -98,10 +98,7 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 			}
 		}), nil
 	case *graph.MaxPool:
-		if op.K != 3 {
-			return nil, nil
-		}
-		pool := p.maxPoolFn(l, planes, x.H, x.W, n.Shape.H, n.Shape.W, op.Stride, op.Pad)
+		pool := p.maxPoolFn(l, planes, x.H, x.W, n.Shape.H, n.Shape.W, op.K, op.Stride, op.Pad)
 		src := in(0)
 		return func() { pool(src, out) }, nil
 	case *graph.AvgPool:
@@ -196,12 +193,25 @@ func (p *Plan) fastStep(n *graph.Node) (func(), error) {
 	return nil, nil
 }
 
-// maxPoolFn returns a 3x3 max pool over planes of h×w pixels (each pixel b
-// channels wide in layout l) into oh×ow, parallel over planes, with its
+// maxPoolFn returns a k×k max pool (3×3 vectorized, other sizes plainly)
+// over planes of h×w pixels (each pixel b channels wide in layout l) into
+// oh×ow, parallel over planes, with its
 // per-worker row buffers and task closure built now; src and dst are given
 // per call.
-func (p *Plan) maxPoolFn(l kernels.Layout, planes, h, w, oh, ow, stride, pad int) func(src, dst []float32) {
+func (p *Plan) maxPoolFn(l kernels.Layout, planes, h, w, oh, ow, k, stride, pad int) func(src, dst []float32) {
 	b := l.Block()
+	if k != 3 {
+		var cs, cd []float32
+		in, o := h*w*b, oh*ow*b
+		run := p.planeTasks(planes, o, func(i, _ int) {
+			maxPoolK(cs[i*in:(i+1)*in], cd[i*o:(i+1)*o], h, w, oh, ow, k, stride, pad, b)
+		})
+		return func(src, dst []float32) {
+			cs, cd = src, dst
+			run()
+			cs, cd = nil, nil
+		}
+	}
 	rows := make([][]float32, p.pool.Threads())
 	for i := range rows {
 		rows[i] = kernels.Alloc(2 * w * b) // the vertical max, then the horizontal one
@@ -246,6 +256,29 @@ func (p *Plan) gapFn(l kernels.Layout, x kernels.Shape, src, dst []float32) func
 // maxPool3 is a 3x3 max pool of one plane whose pixels are b values wide:
 // the vertical max of the three input rows (vectorized), then the
 // horizontal max of three neighbouring pixels. Padding never wins.
+// maxPoolK is the max pool of any window size k over one plane of h×w
+// pixels of b values each, plainly: the zoo's pools are all 3×3
+// (maxPool3), and this serves the other sizes the graph allows. Padding
+// never wins; max propagates NaN, as in maxPool3.
+func maxPoolK(src, dst []float32, h, w, oh, ow, k, stride, pad, b int) {
+	for r := range oh {
+		i0, i1 := max(r*stride-pad, 0), min(r*stride-pad+k, h)
+		for c := range ow {
+			j0, j1 := max(c*stride-pad, 0), min(c*stride-pad+k, w)
+			o := dst[(r*ow+c)*b : (r*ow+c+1)*b]
+			copy(o, src[(i0*w+j0)*b:(i0*w+j0+1)*b])
+			for i := i0; i < i1; i++ {
+				for j := j0; j < j1; j++ {
+					v := src[(i*w+j)*b : (i*w+j+1)*b]
+					for q := range o {
+						o[q] = max(o[q], v[q])
+					}
+				}
+			}
+		}
+	}
+}
+
 func maxPool3(src, dst []float32, h, w, oh, ow, stride, pad, b int, scratch []float32) {
 	rw := w * b
 	row, hmax := scratch[:rw], scratch[rw:2*rw]

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/resbench/resbench/variants/graph"
@@ -33,6 +34,16 @@ func inPlaceOK(n *graph.Node, idx int) bool {
 		return idx <= 1
 	case *graph.ChannelMul:
 		return idx == 0 || idx == 2
+	}
+	return false
+}
+
+// viewsSlice reports whether n is a Slice or a view (alias chain) of one.
+func viewsSlice(n *graph.Node, alias func(*graph.Node) *graph.Node) bool {
+	for ; n != nil; n = alias(n) {
+		if _, ok := n.Op.(*graph.Slice); ok {
+			return true
+		}
 	}
 	return false
 }
@@ -96,9 +107,15 @@ func planMemory(g *graph.Graph, elems func(*graph.Node) int, alias func(*graph.N
 			continue
 		}
 		for idx, in := range n.Inputs {
-			if _, isSlice := in.Op.(*graph.Slice); isSlice {
-				// A slice may be a view at an offset into its input; writing
-				// over it in place would need that offset too. Not worth it.
+			if viewsSlice(in, alias) {
+				// A slice may be a view at an offset into its input (also
+				// through a flatten of it); writing over it in place would
+				// need that offset too. Not worth it.
+				continue
+			}
+			if slices.Contains(n.Inputs[idx+1:], in) {
+				// Read again after this position (Add(a, b, a)): the
+				// pairwise sums would overwrite it before that read.
 				continue
 			}
 			c := find(in.ID)
