@@ -176,15 +176,19 @@ func shapeKey(s kernels.ConvShape) string {
 func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	calibMu.Lock()
 	defer calibMu.Unlock()
+	// Without a usable cache (no home directory, a read-only one), auto
+	// still works: it calibrates in this process and keeps nothing.
 	path, err := CalibrationPath(p.Config.Threads)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var unlock func()
+		if unlock, err = lockCalibration(path); err == nil {
+			defer unlock()
+		}
 	}
-	unlock, err := lockCalibration(path)
 	if err != nil {
-		return nil, err
+		fmt.Fprintf(os.Stderr, "resbench: no kernel calibration cache (%v); calibrating for this run only\n", err)
+		path = ""
 	}
-	defer unlock()
 	cal := loadCalibration(path)
 	sig := sha256.Sum256([]byte(g.String()))
 	planKey := hex.EncodeToString(sig[:12])
@@ -249,6 +253,9 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	}
 	freshHeap() // for the plan being compiled, as for the candidates
 	cal.Plans[planKey] = chosen
+	if path == "" {
+		return chosen, nil
+	}
 	if err := cal.save(path); err != nil {
 		// The choice is still good for this run; only the cache is lost.
 		fmt.Fprintf(os.Stderr, "resbench: cannot save the kernel calibration to %s: %v\n", path, err)

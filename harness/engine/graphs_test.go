@@ -2,6 +2,8 @@ package engine
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -89,4 +91,22 @@ func TestElementwiseOnSliceView(t *testing.T) {
 	f := g.Add("flat", &graph.Flatten{}, s)
 	g.Output = g.Add("relu", &graph.ReLU{}, f)
 	checkAgainstOracle(t, g)
+}
+
+// TestAutoWithoutCache: when the calibration cache cannot be created (here
+// its directory would be under a regular file), auto still plans, for this
+// run only.
+func TestAutoWithoutCache(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RESBENCH_CACHE_DIR", filepath.Join(file, "cache"))
+	g := graph.New("nocache", kernels.Shape{N: 1, C: 8, H: 12, W: 12})
+	g.Output = testConv(g, "conv", g.Input, 16, 3, 1, 1, 1)
+	p, err := Compile(g, Config{Kernel: KernelAuto, Threads: 1})
+	if err != nil {
+		t.Fatalf("auto without a cache: %v", err)
+	}
+	p.Close()
 }
