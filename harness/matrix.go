@@ -86,6 +86,11 @@ func (m *Matrix) Validate() error {
 			return fmt.Errorf("batch and thread counts must be positive, got %d", b)
 		}
 	}
+	for _, t := range m.Threads {
+		if t > engine.MaxThreads() {
+			return fmt.Errorf("%d threads is more than %d (4 per CPU); use at most %d", t, engine.MaxThreads(), engine.MaxThreads())
+		}
+	}
 	if m.Size < variants.MinSize {
 		return fmt.Errorf("size %d is too small; the models need at least %d", m.Size, variants.MinSize)
 	}

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -67,6 +68,7 @@ type Step struct {
 
 // Plan is a compiled graph ready to run. Close it to stop its workers.
 type Plan struct {
+	closed bool // by Close: its pool is gone
 	Graph  *graph.Graph
 	Config Config
 	Steps  []Step
@@ -113,6 +115,12 @@ func Compile(g *graph.Graph, cfg Config) (*Plan, error) {
 	}
 	if cfg.Threads <= 0 {
 		cfg.Threads = 1
+	}
+	// Each worker has its own GEMM and transform scratch (megabytes), and
+	// workers beyond the CPUs only wait for one: a typo like --threads 200
+	// should be an error, not gigabytes.
+	if most := MaxThreads(); cfg.Threads > most {
+		return nil, fmt.Errorf("%d threads is more than %d (4 per CPU of this machine's %d); use at most %d", cfg.Threads, most, runtime.NumCPU(), most)
 	}
 	if err := kernels.TierErr(); err != nil {
 		return nil, err
@@ -351,7 +359,19 @@ func (p *Plan) Close() {
 		p.pool.Close()
 	}
 	p.pool = nil
+	p.closed = true
 }
+
+// checkOpen panics with a clear message on a closed plan, whose convs'
+// pool is gone (they would panic deeper, with "Run on closed Pool").
+func (p *Plan) checkOpen() {
+	if p.closed {
+		panic("engine: Run on a closed Plan")
+	}
+}
+
+// MaxThreads is the most threads a plan may use: 4 per CPU.
+func MaxThreads() int { return 4 * runtime.NumCPU() }
 
 // Input is the plan's input buffer (N×3×H×W, NCHW); fill it, then Run.
 func (p *Plan) Input() []float32 { return p.bufs[p.Graph.Input.ID] }
@@ -388,6 +408,7 @@ func (p *Plan) ValueNCHW(name string) []float32 {
 
 // Run executes one inference on the contents of Input.
 func (p *Plan) Run() {
+	p.checkOpen()
 	if p.labels != nil {
 		p.runLabelled()
 		return
@@ -414,6 +435,7 @@ type StepTime struct{ Start, End time.Duration }
 // (for a Chrome/Perfetto trace). It allocates the result; use Run or
 // RunTimed for timed runs.
 func (p *Plan) RunTraced() []StepTime {
+	p.checkOpen()
 	ts := make([]StepTime, len(p.Steps))
 	t0 := time.Now()
 	for i := range p.Steps {
@@ -434,6 +456,7 @@ func (p *Plan) RunTraced() []StepTime {
 // RunTimed executes one inference and adds each step's wall time to its
 // Elapsed.
 func (p *Plan) RunTimed() {
+	p.checkOpen()
 	for i := range p.Steps {
 		s := &p.Steps[i]
 		if p.labels != nil {

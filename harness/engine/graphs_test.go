@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
@@ -109,4 +111,25 @@ func TestAutoWithoutCache(t *testing.T) {
 		t.Fatalf("auto without a cache: %v", err)
 	}
 	p.Close()
+}
+
+// TestThreadLimitAndClosedPlan: an absurd thread count is an error, not
+// gigabytes of scratch; running a closed plan panics with a clear message.
+func TestThreadLimitAndClosedPlan(t *testing.T) {
+	g := graph.New("small", kernels.Shape{N: 1, C: 8, H: 8, W: 8})
+	g.Output = testConv(g, "conv", g.Input, 8, 3, 1, 1, 1)
+	if _, err := Compile(g, Config{Kernel: KernelIm2col, Threads: MaxThreads() + 1}); err == nil || !strings.Contains(err.Error(), "use at most") {
+		t.Errorf("%d threads: %v", MaxThreads()+1, err)
+	}
+	p, err := Compile(g, Config{Kernel: KernelIm2col, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "closed Plan") {
+			t.Errorf("Run after Close: %v", r)
+		}
+	}()
+	p.Run()
 }
