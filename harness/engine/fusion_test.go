@@ -59,3 +59,34 @@ func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
 		})
 	}
 }
+
+// Fused graphs at batch 2 on two threads (the combination test above runs
+// batch 1 on one thread): every fusion on, every kernel, against the
+// oracle of the unfused graph, on one model of each block family.
+func TestFusedBatchTwoThreads(t *testing.T) {
+	for _, name := range []string{"resnet18", "resnet50-v2", "se-resnext50"} {
+		t.Run(name, func(t *testing.T) {
+			g := build(t, name, variants.Options{Size: 32, Batch: 2})
+			x := randomInput(g.Input.Shape.Elems(), 7)
+			o, err := oracle.New(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(o.Run(x))
+			applicable, err := fusion.Applicable(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fused, _, err := fusion.Apply(g, applicable, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kernel := range Kernels() {
+				got := runPlan(t, fused, Config{Kernel: kernel, Threads: 2}, x)
+				if d := Compare(got, want); d.RelL2 > Tolerance(kernel) {
+					t.Errorf("kernel=%s: rel L2 %.3g (tol %.g)", kernel, d.RelL2, Tolerance(kernel))
+				}
+			}
+		})
+	}
+}
