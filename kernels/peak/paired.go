@@ -44,6 +44,7 @@ func Paired(tier isa.Tier, pool *parallel.Pool, flops float64, minPairs int, min
 	var ratios []float64
 	prev := rounds.Run()
 	start := time.Now()
+	minPairs = max(minPairs, 1)
 	for len(calls) < 10000 && (len(calls) < minPairs || time.Since(start) < minDur) {
 		op() // warm the caches: see the doc comment
 		t0 := time.Now()
@@ -66,6 +67,7 @@ type Rounds struct {
 	fpi        float64
 	rates      []float64
 	chunkRates [][]float64
+	ranOn      []int // the worker that ran each task of the last round
 	roundFn    func(task, worker int) // r.round, bound once: a method value allocates
 }
 
@@ -75,7 +77,7 @@ func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
 	run, chunk, fpi := fmaLoop(tier)
 	threads := pool.Threads()
 	r := &Rounds{pool: pool, run: run, chunk: chunk, fpi: fpi,
-		rates: make([]float64, threads), chunkRates: make([][]float64, threads)}
+		rates: make([]float64, threads), chunkRates: make([][]float64, threads), ranOn: make([]int, threads)}
 	r.roundFn = r.round
 	run(chunk) // page in, clock up
 	return r
@@ -85,16 +87,27 @@ func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
 // and returns the sum of the workers' rates in GFLOP/s. A worker's rate is
 // its median ~50 µs chunk's, so a timer interrupt that lands in the round
 // does not count against the peak.
+//
+// If a helper was late and another worker ran its task after its own, the
+// tasks did not run at once and their rates must not be added: the round
+// then counts as the rate of one thread (the best task's), what the
+// machine gave the pool at that moment.
 func (r *Rounds) Run() float64 {
 	r.pool.Run(len(r.rates), r.roundFn)
-	sum := 0.0
-	for _, rate := range r.rates {
+	sum, best, together := 0.0, 0.0, true
+	for task, rate := range r.rates {
 		sum += rate
+		best = max(best, rate)
+		together = together && r.ranOn[task] == task
+	}
+	if !together {
+		return best
 	}
 	return sum
 }
 
 func (r *Rounds) round(task, worker int) {
+	r.ranOn[task] = worker
 	rs := r.chunkRates[task][:0]
 	t0 := time.Now()
 	for c0 := t0; c0.Sub(t0) < round; {

@@ -71,15 +71,22 @@ func FMAPeak(tier isa.Tier, d time.Duration) (gflops float64) {
 }
 
 // FMAPeakThreads runs the FMA loop on threads goroutines (each locked to an
-// OS thread) at the same time for about d and returns the sum of their
-// rates in GFLOP/s; each thread's rate is its best ~2 ms round.
+// OS thread) at the same time for about d and returns their joint rate in
+// GFLOP/s: the best ~2 ms window of wall time, counting the work every
+// thread did inside that window. Each thread's best round added up instead
+// would overstate the peak whenever the threads do not all run at once
+// (more threads than GOMAXPROCS or than the CPUs a container may use):
+// each would still find full-speed rounds, just not at the same time.
 func FMAPeakThreads(tier isa.Tier, threads int, d time.Duration) (gflops float64) {
 	run, chunk, fpi := fmaLoop(tier)
 	threads = max(threads, 1)
-	rates := make([]float64, threads)
+	windows := max(1, int(d/round))
+	work := make([][]float64, threads) // iterations per thread per window
 	var wg sync.WaitGroup
+	var t0 time.Time
 	start := make(chan struct{})
 	for t := 0; t < threads; t++ {
+		work[t] = make([]float64, windows)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -87,26 +94,31 @@ func FMAPeakThreads(tier isa.Tier, threads int, d time.Duration) (gflops float64
 			defer runtime.UnlockOSThread()
 			run(chunk / 10) // warm up (clock ramp, page in code)
 			<-start
-			end := time.Now().Add(d)
-			for {
-				t0 := time.Now()
-				iters := 0
-				for time.Since(t0) < round {
-					run(chunk)
-					iters += chunk
+			span := time.Duration(windows) * round
+			for c0 := time.Since(t0); c0 < span; {
+				run(chunk)
+				c1 := time.Since(t0)
+				// Share the chunk among the windows it overlaps, in
+				// proportion to its time in each.
+				for w := int(c0 / round); w < windows && time.Duration(w)*round < c1; w++ {
+					lo, hi := max(c0, time.Duration(w)*round), min(c1, time.Duration(w+1)*round)
+					if hi > lo {
+						work[t][w] += float64(chunk) * float64(hi-lo) / float64(c1-c0)
+					}
 				}
-				el := time.Since(t0).Seconds()
-				rates[t] = max(rates[t], float64(iters)*fpi/el/1e9)
-				if time.Now().After(end) {
-					return
-				}
+				c0 = c1
 			}
 		}()
 	}
+	t0 = time.Now()
 	close(start)
 	wg.Wait()
-	for _, r := range rates {
-		gflops += r
+	for w := range windows {
+		iters := 0.0
+		for t := range work {
+			iters += work[t][w]
+		}
+		gflops = max(gflops, iters*fpi/round.Seconds()/1e9)
 	}
 	return gflops
 }

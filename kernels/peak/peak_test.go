@@ -1,6 +1,7 @@
 package peak
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -41,6 +42,19 @@ func TestFMAPeakThreads(t *testing.T) {
 	t.Logf("%v: 1 thread %.1f, 2 threads %.1f GFLOP/s", isa.Detected(), one, two)
 	if !(two > one*0.9) {
 		t.Errorf("2-thread peak %.1f below 1-thread %.1f", two, one)
+	}
+}
+
+// TestFMAPeakThreadsOversubscribed: four threads that can only take turns
+// (GOMAXPROCS 1) have the peak of one, not four. Each thread's best round
+// added up, as before, gave about four times the single-thread peak.
+func TestFMAPeakThreadsOversubscribed(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	one := FMAPeak(isa.Detected(), 100*time.Millisecond)
+	four := FMAPeakThreads(isa.Detected(), 4, 100*time.Millisecond)
+	t.Logf("GOMAXPROCS 1: 1 thread %.1f, 4 threads %.1f GFLOP/s", one, four)
+	if four > 1.6*one {
+		t.Errorf("4 threads taking turns: peak %.1f GFLOP/s, over 1.6× one thread's %.1f", four, one)
 	}
 }
 
