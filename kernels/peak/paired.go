@@ -67,7 +67,7 @@ type Rounds struct {
 	fpi        float64
 	rates      []float64
 	chunkRates [][]float64
-	ranOn      []int // the worker that ran each task of the last round
+	ranOn      []int                  // the worker that ran each task of the last round
 	roundFn    func(task, worker int) // r.round, bound once: a method value allocates
 }
 
