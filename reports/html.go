@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strings"
 
 	"golang.org/x/perf/benchunit"
@@ -192,7 +193,7 @@ func summaryTable(t *Table) htmlTable {
 			}
 			r.Cells = append(r.Cells,
 				htmlCell{Text: median, Class: "num"},
-				htmlCell{Text: scaler.Format(c.Summary.Lo) + " – " + scaler.Format(c.Summary.Hi), Class: "num"},
+				htmlCell{Text: ciText(scaler, c.Summary.Lo, c.Summary.Hi), Class: "num"},
 				htmlCell{Text: c.Summary.PctRangeString(), Class: "num"},
 				htmlCell{Text: fmt.Sprint(len(c.Sample.Values)), Class: "num"},
 				parity)
@@ -354,3 +355,13 @@ img { max-width: 100%; border: 1px solid #ddd; }
 {{end}}</table>
 {{if .Notes}}<ul class="notes">{{range $i, $n := .Notes}}<li>{{sup $i}} {{$n}}</li>{{end}}</ul>
 {{end}}{{end}}`))
+
+// ciText is a confidence interval for a table cell: "lo – hi", or "∞" when
+// the sample is too small for one (benchmath then gives ±Inf bounds), as
+// the ± column says.
+func ciText(scaler benchunit.Scaler, lo, hi float64) string {
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return "∞"
+	}
+	return scaler.Format(lo) + " – " + scaler.Format(hi)
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -224,5 +226,24 @@ func TestHTMLEscapes(t *testing.T) {
 	}
 	if !strings.Contains(p.text, "<script>alert(1)</script>") {
 		t.Errorf("escaped text is missing")
+	}
+}
+
+// TestHTMLSmallSampleCI: with three runs benchmath has no 95% interval
+// (its bounds are ±Inf); the page says ∞, as the ± column does, not
+// "-Inf – +Inf".
+func TestHTMLSmallSampleCI(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "three.txt")
+	text := "cpu: test\nBenchmarkX/n=1 1 100 ns/op\nBenchmarkX/n=1 1 110 ns/op\nBenchmarkX/n=1 1 105 ns/op\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, readAll(t, path), HTMLOptions{NoPlots: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := checkPage(t, buf.String())
+	if strings.Contains(p.text, "Inf") || !strings.Contains(p.text, "∞") {
+		t.Errorf("small-sample interval:\n%s", p.text)
 	}
 }

@@ -20,6 +20,11 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	files := fs.Args()
+	for _, f := range files {
+		if len(f) > 1 && f[0] == '-' {
+			return usagef("compare: %q after the file names is read as a file; put flags before the files", f)
+		}
+	}
 	if len(files) == 0 {
 		return usagef("compare: give one or more result files (resbench run -o, resbench matrix -o, or go test -bench output)")
 	}

@@ -210,6 +210,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--model", "resnet50", "-o", "/nonexistent/dir/out.txt"}, "cannot write results"},
 		{[]string{"run", "--model", "resnet50", "extra"}, `unexpected argument "extra"`},
 		{[]string{"models", "--yaml"}, "flag provided but not defined"},
+		{[]string{"compare", "a.txt", "--html", "out.html"}, "put flags before the files"},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(c.args...)
