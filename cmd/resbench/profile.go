@@ -54,8 +54,19 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Create the output files first, so an unwritable path fails at once.
+	// Create the output files first, so an unwritable path fails at once;
+	// a run that fails or is interrupted removes them rather than leave
+	// empty files that pprof and Perfetto reject.
 	var trace, cpu *os.File
+	cpuDone, traceDone := false, false
+	defer func() {
+		if cpu != nil && !cpuDone {
+			os.Remove(*cpuFile)
+		}
+		if trace != nil && !traceDone {
+			os.Remove(*traceFile)
+		}
+	}()
 	if *traceFile != "" {
 		if trace, err = os.Create(*traceFile); err != nil {
 			return fmt.Errorf("cannot write the trace: %v", err)
@@ -103,6 +114,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		if err := cpu.Close(); err != nil {
 			return fmt.Errorf("writing %s: %v", *cpuFile, err)
 		}
+		cpuDone = true
 		slowest := lp.Rows[0]
 		for _, r := range lp.Rows {
 			if r.Time > slowest.Time {
@@ -118,6 +130,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		if err := trace.Close(); err != nil {
 			return fmt.Errorf("writing %s: %v", *traceFile, err)
 		}
+		traceDone = true
 		fmt.Fprintf(stdout, "trace           %s: one inference, %d steps (open in ui.perfetto.dev or chrome://tracing)\n", *traceFile, len(lp.Trace))
 	}
 	return nil

@@ -222,3 +222,18 @@ func TestUnstartedCPUProfileRemoved(t *testing.T) {
 		t.Errorf("unstarted profile: stat %v, message %q", err, msg.String())
 	}
 }
+
+// TestProfileFailureLeavesNoEmptyFiles: when profile fails after creating
+// its outputs (here the CPU profile's path is unwritable, after the trace
+// was created), the empty trace file is removed.
+func TestProfileFailureLeavesNoEmptyFiles(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "trace.json")
+	_, _, err := runCLI("profile", "--model", "resnet18", "--size", "32", "--trace", trace, "--cpuprofile", filepath.Join(dir, "no", "cpu.pprof"))
+	if err == nil {
+		t.Fatal("an unwritable --cpuprofile was accepted")
+	}
+	if _, err := os.Stat(trace); !os.IsNotExist(err) {
+		t.Errorf("a failed profile left %s behind: %v", trace, err)
+	}
+}
