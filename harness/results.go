@@ -7,6 +7,7 @@ import (
 	"math"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,20 +19,38 @@ import (
 // so that comparisons across machines can be refused.
 type Env struct {
 	GOOS, GOARCH string
-	CPU          string
-	Cores        int
-	GoVersion    string
-	Commit       string
-	Date         string
+	// GOAMD64 is the build's amd64 level: at v3 the compiler fuses the
+	// generic tier's multiply-adds, which doubles its peak.
+	GOAMD64   string
+	CPU       string
+	Cores     int
+	GoVersion string
+	Commit    string
+	Date      string
 	// Extra holds further key/value lines (isa, peak-gflops, ...), in order.
 	Extra [][2]string
 }
 
 // CurrentEnv describes this process and machine.
 func CurrentEnv() Env {
-	return Env{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPU: cpuid.CPU.BrandName,
+	return Env{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GOAMD64: goamd64(), CPU: cpuid.CPU.BrandName,
 		Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Commit: commit(),
 		Date: time.Now().UTC().Format(time.RFC3339)}
+}
+
+// goamd64 is the GOAMD64 level the binary was built with ("" off amd64).
+func goamd64() string {
+	if runtime.GOARCH != "amd64" {
+		return ""
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "GOAMD64" {
+				return s.Value
+			}
+		}
+	}
+	return "v1" // the default, not recorded
 }
 
 // commit is the git commit of the working directory, if it is a checkout.
@@ -44,8 +63,12 @@ func commit() string {
 }
 
 func (e Env) config() []benchfmt.Config {
-	kv := [][2]string{{"goos", e.GOOS}, {"goarch", e.GOARCH}, {"cpu", e.CPU},
-		{"cores", fmt.Sprint(e.Cores)}, {"go", e.GoVersion}, {"commit", e.Commit}, {"date", e.Date}}
+	kv := [][2]string{{"goos", e.GOOS}, {"goarch", e.GOARCH}}
+	if e.GOAMD64 != "" {
+		kv = append(kv, [2]string{"goamd64", e.GOAMD64})
+	}
+	kv = append(kv, [][2]string{{"cpu", e.CPU},
+		{"cores", fmt.Sprint(e.Cores)}, {"go", e.GoVersion}, {"commit", e.Commit}, {"date", e.Date}}...)
 	kv = append(kv, e.Extra...)
 	cfg := make([]benchfmt.Config, 0, len(kv))
 	for _, p := range kv {

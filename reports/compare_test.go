@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -215,6 +217,29 @@ func TestCompareGoarchWarns(t *testing.T) {
 	rep := analyze(t, CompareOptions{}, data("synth-old.txt"), data("synth-arm64.txt"))
 	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "goarch") || strings.HasPrefix(rep.Warnings[0], "WARNING") {
 		t.Errorf("warnings = %q, want one quiet goarch warning", rep.Warnings)
+	}
+}
+
+// Builds at different amd64 levels: a quiet warning (only the generic
+// tier's code differs).
+func TestCompareGoamd64Warns(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for _, level := range []string{"v1", "v3"} {
+		b, err := os.ReadFile(data("synth-old.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, level+".txt")
+		text := strings.Replace(string(b), "goarch: amd64\n", "goarch: amd64\ngoamd64: "+level+"\n", 1)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	rep := analyze(t, CompareOptions{}, paths...)
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "goamd64") || strings.HasPrefix(rep.Warnings[0], "WARNING") {
+		t.Errorf("warnings = %q, want one quiet goamd64 warning", rep.Warnings)
 	}
 }
 

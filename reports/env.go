@@ -38,6 +38,9 @@ var envChecks = []struct {
 	{"cpu", true},
 	{"isa", true},
 	{"goarch", false},
+	// The amd64 level changes the generic tier's code (fused multiply-adds
+	// at v3), not the assembly tiers': a warning.
+	{"goamd64", false},
 }
 
 func envNoun(key string) string {
@@ -48,6 +51,8 @@ func envNoun(key string) string {
 		return "ISA tiers (config key isa)"
 	case "goarch":
 		return "architectures (config key goarch)"
+	case "goamd64":
+		return "amd64 levels (config key goamd64)"
 	}
 	return key + " values"
 }
