@@ -10,7 +10,7 @@
 // Result files are in the Go benchmark format
 // (golang.org/design/14313-benchmark-format), as harness.ResultWriter and
 // "go test -bench" write them: "key: value" file configuration lines
-// (goos, goarch, cpu, cores, go, commit, date, isa, peak-gflops,
+// (goos, goarch, goamd64, cpu, cores, go, commit, date, isa, peak-gflops,
 // peak-gflops-threads, params, macs) followed by one line per timed
 // inference, named with key=value parts in a fixed order:
 //
@@ -90,7 +90,7 @@
 //     *EnvError naming each value and the files that recorded it, unless
 //     CompareOptions.Force is set; then a loud "WARNING: FORCED
 //     COMPARISON ..." line opens the output and the tables follow;
-//   - more than one "goarch" value is a warning;
+//   - more than one "goarch" or "goamd64" value is a warning;
 //   - when more than one file is compared and some lack "cpu" or "isa"
 //     (plain "go test -bench" output has cpu but no isa), a warning says
 //     the environment is unknown.
