@@ -89,19 +89,26 @@ func NewRounds(tier isa.Tier, pool *parallel.Pool) *Rounds {
 // does not count against the peak.
 //
 // If a helper was late and another worker ran its task after its own, the
-// tasks did not run at once and their rates must not be added: the round
-// then counts as the rate of one thread (the best task's), what the
+// two tasks did not run at once and their rates must not be added: each
+// worker counts once, with the best of the tasks it ran, which is what the
 // machine gave the pool at that moment.
 func (r *Rounds) Run() float64 {
 	r.pool.Run(len(r.rates), r.roundFn)
-	sum, best, together := 0.0, 0.0, true
-	for task, rate := range r.rates {
-		sum += rate
-		best = max(best, rate)
-		together = together && r.ranOn[task] == task
-	}
-	if !together {
-		return best
+	return jointRate(r.rates, r.ranOn)
+}
+
+// jointRate adds, over workers, the best rate of the tasks each ran
+// (ranOn[task] is the task's worker).
+func jointRate(rates []float64, ranOn []int) float64 {
+	sum := 0.0
+	for w := range rates {
+		best := 0.0
+		for task, rate := range rates {
+			if ranOn[task] == w {
+				best = max(best, rate)
+			}
+		}
+		sum += best
 	}
 	return sum
 }

@@ -126,3 +126,17 @@ func TestPaired(t *testing.T) {
 		t.Errorf("double work measured %.2f× slower, want about 2", r)
 	}
 }
+
+// A round's tasks add up only across workers: tasks one worker ran one
+// after another (a late helper's, taken over) count once.
+func TestJointRate(t *testing.T) {
+	if got := jointRate([]float64{100, 98}, []int{0, 1}); got != 198 {
+		t.Errorf("two workers: %v, want 198", got)
+	}
+	if got := jointRate([]float64{100, 98}, []int{0, 0}); got != 100 {
+		t.Errorf("one worker ran both: %v, want 100", got)
+	}
+	if got := jointRate([]float64{100, 98, 97, 99}, []int{0, 1, 2, 0}); got != 100+98+97 {
+		t.Errorf("three of four workers: %v, want 295", got)
+	}
+}
