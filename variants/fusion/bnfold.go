@@ -28,7 +28,9 @@ func bnFold(g *graph.Graph, log Logger) (int, error) {
 		}
 		src := node.Inputs[0]
 		conv, ok := src.Op.(*graph.Conv2D)
-		if !ok || uses[src] != 1 || len(src.Inputs) != 1 || conv.ReLU {
+		// A fused pool would sit between the conv and the BN (a BN with
+		// a negative scale does not commute with max).
+		if !ok || uses[src] != 1 || len(src.Inputs) != 1 || conv.ReLU || conv.Pool != nil {
 			continue
 		}
 		per := len(conv.Weight) / conv.OutC
@@ -50,6 +52,9 @@ func bnFold(g *graph.Graph, log Logger) (int, error) {
 			conv.ReLU = true
 		}
 		g.ReplaceUses(node, src)
+		// The conv now has the BN's readers: a second BN among them
+		// must not fold into it for all of them.
+		uses[src] = uses[node]
 		log("%s ← %s", src.Name, node.Name)
 		n++
 	}

@@ -33,7 +33,9 @@ func convAdd(g *graph.Graph, log Logger, relu bool) (int, error) {
 		}
 		src, shortcut := node.Inputs[0], node.Inputs[1]
 		conv, ok := src.Op.(*graph.Conv2D)
-		if !ok || uses[src] != 1 || len(src.Inputs) != 1 || conv.ReLU {
+		// The residual is added before a fused pool; this add comes
+		// after it.
+		if !ok || uses[src] != 1 || len(src.Inputs) != 1 || conv.ReLU || conv.Pool != nil {
 			continue
 		}
 		// The node whose output the fused conv replaces.

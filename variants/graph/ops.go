@@ -144,7 +144,10 @@ func (o *Conv2D) Shape(x kernels.Shape) (kernels.ConvShape, error) {
 	if x.C != o.InC {
 		return s, fmt.Errorf("conv expects %d input channels, got %d", o.InC, x.C)
 	}
-	return s, s.Validate()
+	// Validate fills in the output size; the spec leaves the order of
+	// "return s, s.Validate()" open.
+	err := s.Validate()
+	return s, err
 }
 
 func (o *Conv2D) infer(in []kernels.Shape) (kernels.Shape, error) {
