@@ -2,13 +2,11 @@ package engine
 
 import (
 	"flag"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/fusion"
-	"github.com/resbench/resbench/variants/oracle"
 )
 
 var fullPowerSet = flag.Bool("fusion-powerset", false, "run every subset of the applicable fusion passes, not just none/each/all/all-but-one")
@@ -26,12 +24,7 @@ func TestFusionCombosMatchUnfusedOracle(t *testing.T) {
 			// 32x32 keeps every layer type (the last feature map is 1x1)
 			// while the combinations multiply the work.
 			g := build(t, spec.Name, variants.Options{Size: 32})
-			x := randomInput(g.Input.Shape.Elems(), 5)
-			o, err := oracle.New(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := slices.Clone(o.Run(x))
+			x, want := reference(t, g, 5)
 			applicable, err := fusion.Applicable(g)
 			if err != nil {
 				t.Fatal(err)
@@ -67,12 +60,7 @@ func TestFusedBatchTwoThreads(t *testing.T) {
 	for _, name := range []string{"resnet18", "resnet50-v2", "se-resnext50"} {
 		t.Run(name, func(t *testing.T) {
 			g := build(t, name, variants.Options{Size: 32, Batch: 2})
-			x := randomInput(g.Input.Shape.Elems(), 7)
-			o, err := oracle.New(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := slices.Clone(o.Run(x))
+			x, want := reference(t, g, 7)
 			applicable, err := fusion.Applicable(g)
 			if err != nil {
 				t.Fatal(err)

@@ -35,18 +35,26 @@ func testConv(g *graph.Graph, name string, x *graph.Node, out, k, stride, pad in
 		DilH: 1, DilW: 1, Groups: 1, Weight: randWeights(out*in*k*k, seed), Bias: randWeights(out, seed+100)}, x)
 }
 
+// reference is a random input for g (from seed) and g's float64 oracle
+// output on it.
+func reference(t *testing.T, g *graph.Graph, seed uint64) ([]float32, []float64) {
+	t.Helper()
+	x := randomInput(g.Input.Shape.Elems(), seed)
+	o, err := oracle.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, slices.Clone(o.Run(x))
+}
+
 // checkAgainstOracle compiles g (after the given fusion passes) for every
 // kernel on one and two threads and compares each output with the oracle
 // of g unfused.
 func checkAgainstOracle(t *testing.T, g *graph.Graph, passes ...string) {
 	t.Helper()
-	x := randomInput(g.Input.Shape.Elems(), 3)
-	o, err := oracle.New(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := slices.Clone(o.Run(x))
+	x, want := reference(t, g, 3)
 	fused := g
+	var err error
 	if len(passes) > 0 {
 		if fused, _, err = fusion.Apply(g, passes, nil); err != nil {
 			t.Fatal(err)
