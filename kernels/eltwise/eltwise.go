@@ -9,6 +9,10 @@
 // reference both must match and the one used on the generic tier. These
 // operators are bound by memory bandwidth, not arithmetic, so 256-bit
 // vectors already saturate it and the AVX-512 tier uses the AVX2 routines.
+//
+// The routines keep NaN as Go's max does (a broken kernel stays visible
+// downstream); of +0 and -0 the assembly may return either where Go's max
+// returns +0, values that compare equal.
 package eltwise
 
 import "github.com/resbench/resbench/kernels/internal/isa"

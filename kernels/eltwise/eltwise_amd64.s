@@ -113,11 +113,20 @@ TEXT ·max3Asm(SB), NOSPLIT, $0-40
 	MOVQ c+16(FP), BX
 	MOVQ m+24(FP), DI
 	MOVQ n+32(FP), CX
+	// MAXPS returns its second source when either input is NaN, so one
+	// VMAXPS per input would drop a NaN of a or b. max(b, a) and then
+	// max(c, ·) keep a's; where b or c is NaN (unordered) the result is
+	// b+c, which is NaN there, as Go's max gives.
 max3loop:
 	VMOVUPS (SI), Y4
-	VMAXPS (DX), Y4, Y4
-	VMAXPS (BX), Y4, Y4
-	VMOVUPS Y4, (DI)
+	VMOVUPS (DX), Y5
+	VMOVUPS (BX), Y6
+	VMAXPS Y4, Y5, Y7
+	VMAXPS Y7, Y6, Y7
+	VCMPPS $3, Y6, Y5, Y8
+	VADDPS Y6, Y5, Y9
+	VBLENDVPS Y8, Y9, Y7, Y7
+	VMOVUPS Y7, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DX
 	ADDQ $32, BX

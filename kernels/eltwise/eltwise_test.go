@@ -132,6 +132,36 @@ func TestMax3(t *testing.T) {
 	})
 }
 
+// TestMax3KeepsNaN: a NaN in any of the three inputs is NaN in the
+// maximum, as Go's max gives, so a broken conv before a max pool stays
+// visible. MAXPS alone returns its second operand when either is NaN.
+func TestMax3KeepsNaN(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		nan := float32(math.NaN())
+		for which := range 3 {
+			for _, other := range []float32{-1, 0, 2, float32(math.Inf(1)), float32(math.Inf(-1))} {
+				var in [3][]float32
+				for j := range in {
+					in[j] = make([]float32, 27)
+					for i := range in[j] {
+						in[j][i] = other
+					}
+				}
+				for _, i := range []int{0, 9, 26} { // vector lanes and the scalar tail
+					in[which][i] = nan
+				}
+				m := make([]float32, 27)
+				Max3(in[0], in[1], in[2], m)
+				for i, v := range m {
+					if isNaN := math.IsNaN(float64(v)); isNaN != (i == 0 || i == 9 || i == 26) {
+						t.Fatalf("NaN in input %d, others %v: Max3[%d] = %v", which, other, i, v)
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestReLUKeepsNaN(t *testing.T) {
 	tiers(t, func(t *testing.T) {
 		x := make([]float32, 16)
