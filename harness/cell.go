@@ -130,9 +130,25 @@ type LatencyStats struct {
 	Min, Median, P90, P99, Max time.Duration
 	Q1, Q3                     time.Duration
 	// CILow and CIHigh bound the median with 95% confidence
-	// (distribution-free, from binomial order statistics).
+	// (distribution-free, from binomial order statistics) when CI95 is
+	// set. Below 6 runs no order statistics reach 95%: CI95 is false and
+	// they are the extremes, which bracket it with 1 − 2·½ⁿ (75% at n = 3).
 	CILow, CIHigh time.Duration
+	CI95          bool
 	N             int
+}
+
+// MinCI95Runs is the fewest runs whose order statistics bracket the
+// median with 95% confidence.
+const MinCI95Runs = 6
+
+// CIText describes the median's confidence interval for a summary line,
+// formatting durations with f.
+func (s LatencyStats) CIText(f func(time.Duration) string) string {
+	if !s.CI95 {
+		return fmt.Sprintf("no 95%% CI of the median below %d runs", MinCI95Runs)
+	}
+	return fmt.Sprintf("median 95%% CI %s–%s", f(s.CILow), f(s.CIHigh))
 }
 
 // Stats computes order statistics with the nearest-rank method.
@@ -155,6 +171,7 @@ func Stats(ds []time.Duration) LatencyStats {
 		Q1: rank(0.25), Q3: rank(0.75), N: n}
 	j := medianCIRank(n)
 	st.CILow, st.CIHigh = s[max(0, j-1)], s[min(n-1, n-j)]
+	st.CI95 = n >= MinCI95Runs
 	return st
 }
 
@@ -286,7 +303,7 @@ func done(lat []time.Duration, elapsed time.Duration, opt RunOptions) bool {
 	}
 	st := Stats(lat)
 	med := float64(st.Median)
-	return float64(st.CIHigh-st.CILow)/2 <= opt.TargetCI*med
+	return st.CI95 && float64(st.CIHigh-st.CILow)/2 <= opt.TargetCI*med
 }
 
 // finish reduces the timed runs to the summary figures. allocs is the heap

@@ -91,6 +91,14 @@ func TestStoppingRule(t *testing.T) {
 	if done(steady, time.Millisecond, RunOptions{MinCount: 5, MaxCount: 100, MinTime: time.Second}) {
 		t.Error("must reach MinTime")
 	}
+	// Five equal runs have a zero-width [min, max], but that brackets the
+	// median with 94% only: no 95% interval yet, so keep timing.
+	if s := Stats(steady[:5]); s.CI95 || !Stats(steady[:6]).CI95 {
+		t.Errorf("CI95 at n=5 %v, n=6 %v: want false, true", s.CI95, Stats(steady[:6]).CI95)
+	}
+	if done(steady[:5], time.Second, opt) {
+		t.Error("the CI target needs at least 6 runs")
+	}
 	if !done(noisy, time.Second, RunOptions{MinCount: 5, MaxCount: 12, TargetCI: 0.001}) {
 		t.Error("must stop at MaxCount")
 	}

@@ -238,6 +238,7 @@ type CellJSON struct {
 	MinNS           int64    `json:"min_ns"`
 	CILowNS         int64    `json:"median_ci_low_ns"`
 	CIHighNS        int64    `json:"median_ci_high_ns"`
+	CI95            bool     `json:"median_ci_95"` // false below 6 runs: the bounds are then min and max
 	ImagesPerSec    float64  `json:"images_per_sec"`
 	GFLOPS          float64  `json:"gflops"`
 	Noisy           bool     `json:"noisy"`
@@ -256,7 +257,7 @@ type CellJSON struct {
 func writeJSON(f *os.File, r *Result) error {
 	ns := func(d time.Duration) int64 { return d.Nanoseconds() }
 	j := CellJSON{Name: r.Cell.Name(), Cell: r.Cell, MedianNS: ns(r.Stats.Median), P90NS: ns(r.Stats.P90), P99NS: ns(r.Stats.P99),
-		MinNS: ns(r.Stats.Min), CILowNS: ns(r.Stats.CILow), CIHighNS: ns(r.Stats.CIHigh), ImagesPerSec: r.ImagesPerSec, GFLOPS: r.GFLOPS,
+		MinNS: ns(r.Stats.Min), CILowNS: ns(r.Stats.CILow), CIHighNS: ns(r.Stats.CIHigh), CI95: r.Stats.CI95, ImagesPerSec: r.ImagesPerSec, GFLOPS: r.GFLOPS,
 		Noisy: r.Noisy, MACs: r.MACs, Params: r.Params, ActivationBytes: r.ActivationBytes, LowerBoundBytes: r.LowerBoundBytes,
 		WeightBytes: r.WeightBytes, HeapBytes: r.HeapPeakBytes, MaxRSSBytes: r.MaxRSSBytes, AllocsPerRun: r.AllocsPerRun, Parity: r.Parity}
 	for _, d := range r.Latencies {

@@ -238,8 +238,12 @@ func printMatrixSummary(w io.Writer, s *harness.MatrixSummary, pk harness.Peak) 
 		if r.Noisy {
 			noisy = "noisy"
 		}
-		fmt.Fprintf(tw, "%.2f\t±%.1f%%\t%.2f\t%.1f\t%.0f%%\t%s\t%s\t %s\n", ms(r.Stats.Median),
-			50*float64(r.Stats.CIHigh-r.Stats.CILow)/float64(r.Stats.Median), ms(r.Stats.P99), r.GFLOPS, 100*r.GFLOPS/peakT, parity, noisy, r.Cell.Name())
+		ci := fmt.Sprintf("±%.1f%%", 50*float64(r.Stats.CIHigh-r.Stats.CILow)/float64(r.Stats.Median))
+		if !r.Stats.CI95 {
+			ci = fmt.Sprintf("n<%d", harness.MinCI95Runs)
+		}
+		fmt.Fprintf(tw, "%.2f\t%s\t%.2f\t%.1f\t%.0f%%\t%s\t%s\t %s\n", ms(r.Stats.Median),
+			ci, ms(r.Stats.P99), r.GFLOPS, 100*r.GFLOPS/peakT, parity, noisy, r.Cell.Name())
 	}
 	tw.Flush()
 }

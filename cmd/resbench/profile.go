@@ -250,8 +250,8 @@ func printProfile(w io.Writer, lp *harness.LayerProfile, prof *reports.CPUProfil
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "sum of layers   %s ms per inference (the TIME column's total; mean of the middle 50%% of %d timed inferences)\n", ms(lp.LayerSum), lp.Timed)
-	fmt.Fprintf(w, "end-to-end      %s ms per inference (mean of the middle 50%% of %d untimed inferences, one after each timed one; median %s ms, 95%% CI %s–%s)\n",
-		ms(lp.EndToEndMid), e.N, ms(e.Median), ms(e.CILow), ms(e.CIHigh))
+	fmt.Fprintf(w, "end-to-end      %s ms per inference (mean of the middle 50%% of %d untimed inferences, one after each timed one; median %s ms, %s)\n",
+		ms(lp.EndToEndMid), e.N, ms(e.Median), e.CIText(func(d time.Duration) string { return ms(d) + " ms" }))
 	fmt.Fprintf(w, "sum/end-to-end  %.3f (%s)\n", ratio, verdict)
 	fmt.Fprintf(w, "timer overhead  %s ms per timed inference (its wall time, median %s ms, beyond the sum of its steps)\n", ms(lp.TimerOverhead), ms(lp.TimedWall.Median))
 

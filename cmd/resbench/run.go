@@ -157,7 +157,7 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	s := r.Stats
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Nanoseconds())/1e6) }
 	fmt.Fprintf(w, "%s\n", r.Cell.Name())
-	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d, median 95%% CI %s–%s)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N, ms(s.CILow), ms(s.CIHigh))
+	fmt.Fprintf(w, "  latency     median %s  p90 %s  p99 %s  min %s  (n=%d, %s)\n", ms(s.Median), ms(s.P90), ms(s.P99), ms(s.Min), s.N, s.CIText(ms))
 	if r.Noisy {
 		fmt.Fprintf(w, "  WARNING     noisy: IQR is %.0f%% of the median (over 10%%); the machine may be busy\n", 100*float64(s.Q3-s.Q1)/float64(s.Median))
 	}
