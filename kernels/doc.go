@@ -3,8 +3,8 @@
 // algorithm, and (in subpackages) the implementations themselves: naive
 // reference loops and their float64 twin,
 // the packed SGEMM with its assembly microkernels, im2col, Winograd, direct
-// blocked convolution, grouped convolution, and the element-wise and pooling
-// ops.
+// blocked convolution (with kernels for ResNeXt's narrow groups), and the
+// element-wise and pooling ops.
 //
 // kernels knows nothing of graphs, statistics, profiles or plots: it is the
 // bottom of the dependency chain kernels ← variants ← harness ← reports ← cmd.

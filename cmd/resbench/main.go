@@ -283,8 +283,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return usagef("unknown command %q; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate", args[0])
 	}
 	if args[0] != "help" {
-		// A forced ISA tier the CPU lacks must stop us here, before any
-		// kernel could hit an illegal instruction.
+		// A forced ISA tier the CPU lacks is an error here: the kernels
+		// would quietly run the detected tier instead, which is not what
+		// was asked for.
 		if err := kernels.TierErr(); err != nil {
 			return err
 		}

@@ -5,7 +5,7 @@
 // allocation and no per-inference setup. Run is the executor: it walks the
 // plan's steps in order, optionally timing each one.
 //
-// The float64 Oracle in this package runs the same graph with the same
+// The float64 oracle (package variants/oracle) runs the same graph with the
 // naive kernels at double precision: it is what every fast path's accuracy
 // is measured against.
 package engine

@@ -83,9 +83,10 @@ func at(p *float32, i int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointe
 // refKernel is the pure-Go microkernel: the reference loop of the assembly
 // routines for a tile of p pixels × T lanes (vl per vector) with icn input
 // channels per block step (with group > 0, lane j reads channel i of its own
-// group of 4 instead of channel i of the block). It accumulates in the same
-// order as the assembly (taps, then accumulate, bias, residual, ReLU) but
-// without fused multiply-adds.
+// group of group lanes, 4 or 8, instead of channel i of the block). It
+// accumulates in the same order as the assembly (taps, then accumulate,
+// bias, residual, ReLU); its multiply-adds are fused only where the compiler
+// does so (GOAMD64=v3 and above).
 func refKernel(p, T, vl, icn, group int, src, wts, dst *float32, nstrips, nicb, nkh, nkw, pixStride, kwStride, khStride, icbStride, wkhStride, wicbStride, dstBlk int, bias, res *float32, flags int) {
 	if p*T > maxRefAcc {
 		panic("direct: reference tile too large")

@@ -176,7 +176,7 @@ func sgemmKernel4x16Generic(a, b, _, c *float32, kc, ldc, ntiles int, bias, res 
 // sgemmKernelGeneric computes ntiles stacked rows×16 tiles (rows ≤ 4) from
 // A panels of stride 4 and B panels of stride 16, in pure Go; same reference
 // loop as sgemmKernel6x16AVX2 with astride=4, bstride=16 (multiply and add
-// are not fused).
+// fused only where the compiler does so, at GOAMD64=v3 and above).
 func sgemmKernelGeneric(rows int, a, b, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	const mr, nr = 4, 16
 	bs := unsafe.Slice(b, kc*nr)

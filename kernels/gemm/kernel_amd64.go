@@ -22,8 +22,9 @@ package gemm
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel1x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -46,8 +47,9 @@ func sgemmKernel1x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel1x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -83,8 +85,9 @@ func sgemmKernel1x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel2x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -107,8 +110,9 @@ func sgemmKernel2x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel2x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -144,8 +148,9 @@ func sgemmKernel2x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel3x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -168,8 +173,9 @@ func sgemmKernel3x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc i
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel3x16AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -205,8 +211,9 @@ func sgemmKernel3x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel4x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -263,8 +270,9 @@ func sgemmKernel4x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel5x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -321,8 +329,9 @@ func sgemmKernel5x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel6x8AVX2(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -379,8 +388,9 @@ func sgemmKernel6x16AVX2Strided(a *float32, b *float32, ldb int, c *float32, kc 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel1x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -403,8 +413,9 @@ func sgemmKernel1x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel1x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -440,8 +451,9 @@ func sgemmKernel1x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel2x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -464,8 +476,9 @@ func sgemmKernel2x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel2x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -501,8 +514,9 @@ func sgemmKernel2x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel3x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -525,8 +539,9 @@ func sgemmKernel3x16AVX512(a *float32, b *float32, bnext *float32, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel3x32AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -562,8 +577,9 @@ func sgemmKernel3x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel4x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -620,8 +636,9 @@ func sgemmKernel4x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel5x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -678,8 +695,9 @@ func sgemmKernel5x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel6x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -736,8 +754,9 @@ func sgemmKernel6x32AVX512Strided(a *float32, b *float32, ldb int, c *float32, k
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 //
 //go:noescape
 func sgemmKernel7x16AVX512(a *float32, b *float32, bnext *float32, c *float32, kc int, ldc int, ntiles int, bias *float32, res *float32, ldr int, flags int)
@@ -958,7 +977,7 @@ func sgemmWide8x49AVX512(a *float32, b *float32, c *float32, kc int, ldc int, nt
 
 // sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),
-// b points at the column in a packed B panel (row k at b[k*bstride]),
+// b points at the column in B's own rows, unpacked (row k at b[k*bstride]),
 // out gets 8 floats per panel, rows 0..7 of the tile (zero past the
 // panel's rows). Reference loop:
 //
@@ -975,7 +994,7 @@ func sgemmCol6AVX2(a *float32, b *float32, out *float32, kc int, npanels int, bs
 
 // sgemmCol8AVX2 computes one column of C for npanels stacked 8-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][8] each),
-// b points at the column in a packed B panel (row k at b[k*bstride]),
+// b points at the column in B's own rows, unpacked (row k at b[k*bstride]),
 // out gets 8 floats per panel, rows 0..7 of the tile (zero past the
 // panel's rows). Reference loop:
 //

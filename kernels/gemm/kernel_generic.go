@@ -22,8 +22,9 @@ package gemm
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel1x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -46,8 +47,9 @@ func sgemmKernel1x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel1x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -70,8 +72,9 @@ func sgemmKernel1x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel2x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -94,8 +97,9 @@ func sgemmKernel2x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel2x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -118,8 +122,9 @@ func sgemmKernel2x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel3x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -142,8 +147,9 @@ func sgemmKernel3x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res 
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel3x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 16, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -166,8 +172,9 @@ func sgemmKernel3x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel4x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -211,8 +218,9 @@ func sgemmKernel4x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel5x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -256,8 +264,9 @@ func sgemmKernel5x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel6x8AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 8, 6, 16, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -301,8 +310,9 @@ func sgemmKernel6x16AVX2(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel1x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -325,8 +335,9 @@ func sgemmKernel1x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel1x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(1, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -349,8 +360,9 @@ func sgemmKernel1x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel2x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -373,8 +385,9 @@ func sgemmKernel2x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel2x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(2, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -397,8 +410,9 @@ func sgemmKernel2x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel3x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -421,8 +435,9 @@ func sgemmKernel3x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel3x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(3, 32, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -445,8 +460,9 @@ func sgemmKernel3x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel4x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(4, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -490,8 +506,9 @@ func sgemmKernel4x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel5x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(5, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -535,8 +552,9 @@ func sgemmKernel5x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel6x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(6, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -580,8 +598,9 @@ func sgemmKernel6x32AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, r
 //			if flags&flagReLU != 0       { acc = max(acc, 0) } // NaN stays NaN
 //			c[r*ldc+j] = acc
 //
-// To hide FMA latency this kernel sums even and odd k steps into two
-// partial accumulators, added before the epilogue.
+// To hide FMA latency the assembly sums even and odd k steps into two
+// partial accumulators, added before the epilogue; the Go twin sums in
+// k order, so the last bits may differ.
 func sgemmKernel7x16AVX512(a, b, bnext, c *float32, kc, ldc, ntiles int, bias, res *float32, ldr, flags int) {
 	refKernel(7, 16, 8, 32, a, b, c, kc, ldc, ntiles, bias, res, ldr, flags)
 }
@@ -958,7 +977,7 @@ func sgemmWide8x49AVX512(a, b, c *float32, kc, ldc, ntiles int, bias, res *float
 
 // sgemmCol6AVX2 computes one column of C for npanels stacked 6-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][6] each),
-// b points at the column in a packed B panel (row k at b[k*bstride]),
+// b points at the column in B's own rows, unpacked (row k at b[k*bstride]),
 // out gets 8 floats per panel, rows 0..7 of the tile (zero past the
 // panel's rows). Reference loop:
 //
@@ -975,7 +994,7 @@ func sgemmCol6AVX2(a, b, out *float32, kc, npanels, bstride int) {
 
 // sgemmCol8AVX2 computes one column of C for npanels stacked 8-row tiles
 // (AVX2+FMA): a holds npanels packed A micro-panels ([kc][8] each),
-// b points at the column in a packed B panel (row k at b[k*bstride]),
+// b points at the column in B's own rows, unpacked (row k at b[k*bstride]),
 // out gets 8 floats per panel, rows 0..7 of the tile (zero past the
 // panel's rows). Reference loop:
 //

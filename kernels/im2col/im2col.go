@@ -18,7 +18,8 @@
 // that wrote it.
 //
 // Grouped convolutions run one GEMM per group. For ResNeXt's narrow groups
-// (4 or 8 channels) that is a poor GEMM; package grouped has the fast path.
+// (4 or 8 channels) that is a poor GEMM; package direct's grouped kernels
+// are the fast path.
 package im2col
 
 import (
@@ -449,8 +450,9 @@ func (c *Conv) subsampleRow(src, dst []float32, p0, p1 int) {
 	}
 }
 
-// UnfoldRange is Unfold for output pixels [p0, p1) only (row-major pixel
-// index oh·OutW + ow): dst gets p1−p0 values.
+// UnfoldRange writes tap (kh, kw) of one input plane src for output pixels
+// [p0, p1) (row-major pixel index oh·OutW + ow): dst[p−p0] is the input the
+// tap reads for pixel p, 0 in the padding.
 func UnfoldRange(src, dst []float32, s *kernels.ConvShape, kh, kw, p0, p1 int) {
 	for p := p0; p < p1; {
 		oh, ow := p/s.OutW, p%s.OutW

@@ -3,9 +3,10 @@
 // reference, with guard values around every buffer and every ISA tier
 // forced in turn.
 //
-// An implementation registers itself in its own package's tests:
+// Each implementation has a test in this package's own tests
+// (conformance_test.go, im2col_test.go, ...):
 //
-//	func TestConformance(t *testing.T) {
+//	func TestIm2col(t *testing.T) {
 //		kerneltest.Run(t, kerneltest.Impl{Name: "im2col", New: ..., Tol: 1e-5})
 //	}
 //

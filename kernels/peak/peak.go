@@ -6,8 +6,9 @@
 // registers (12 ymm chains for AVX2, 24 zmm chains for AVX-512: more than
 // FMA latency × FMA ports on current x86 cores), no memory access, so it is
 // bound by FMA throughput only. The Generic tier's "peak" is a pure-Go scalar
-// loop of 12 independent multiply-add chains (Go does not fuse on amd64: one
-// MULSS + one ADDSS, counted as 2 flops), the ceiling of portable scalar code.
+// loop of 12 independent multiply-add chains (2 flops each: a MULSS and an
+// ADDSS, or one fused VFMADD when built with GOAMD64=v3 or above, which
+// result files record), the ceiling of portable scalar code.
 //
 // Measurements are split into rounds of about 2 ms; the best round is
 // reported (a ceiling, robust against the preemptions of a shared machine).

@@ -47,8 +47,9 @@ func kernelDoc(v vecISA, rows, nvec, astride, bstride int) []string {
 	}
 	if rows*nvec < minChains {
 		doc = append(doc, "",
-			"To hide FMA latency this kernel sums even and odd k steps into two",
-			"partial accumulators, added before the epilogue.")
+			"To hide FMA latency the assembly sums even and odd k steps into two",
+			"partial accumulators, added before the epilogue; the Go twin sums in",
+			"k order, so the last bits may differ.")
 	}
 	return doc
 }
@@ -74,7 +75,7 @@ func colDoc(astride int) []string {
 	return []string{
 		fmt.Sprintf("%s computes one column of C for npanels stacked %d-row tiles", colName(astride), astride),
 		fmt.Sprintf("(AVX2+FMA): a holds npanels packed A micro-panels ([kc][%d] each),", astride),
-		"b points at the column in a packed B panel (row k at b[k*bstride]),",
+		"b points at the column in B's own rows, unpacked (row k at b[k*bstride]),",
 		"out gets 8 floats per panel, rows 0..7 of the tile (zero past the",
 		"panel's rows). Reference loop:",
 		"",
