@@ -816,8 +816,8 @@ func TestSplit(t *testing.T) {
 
 // TestAVX512DriverWithReferenceKernels runs the Go driver with the AVX-512
 // tier's tile shape and blocking (mr=8, nr=32, vl=16, kc=192, …) on every
-// machine, with its assembly kernels replaced by the reference loop (same
-// signature and contract). Together with the AVX2 runs of the shared
+// machine, with all its assembly (microkernels, wide and column kernels,
+// packers) replaced by the reference loops (same signature and contract). Together with the AVX2 runs of the shared
 // generator's output, this covers everything of that tier except executing
 // its instructions.
 func TestAVX512DriverWithReferenceKernels(t *testing.T) {
@@ -834,6 +834,7 @@ func TestAVX512DriverWithReferenceKernels(t *testing.T) {
 		refPackB(cfg.nr, dst, src, kc, ldb, npanels, pstride)
 	}
 	cfg.copyRows = refCopyRows
+	cfg.col = func(a, b, out *float32, kc, npanels, bstride int) { refCol(cfg.mr, a, b, out, kc, npanels, bstride) }
 	for nvec := range cfg.wide {
 		for tail := range cfg.wide[nvec] {
 			if cfg.wide[nvec][tail] != nil {
