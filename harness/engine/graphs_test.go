@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/fusion"
 	"github.com/resbench/resbench/variants/graph"
 	"github.com/resbench/resbench/variants/oracle"
@@ -140,4 +141,78 @@ func TestThreadLimitAndClosedPlan(t *testing.T) {
 		}
 	}()
 	p.Run()
+}
+
+// TestTiersFormsAndStrideMatchOracle forces every ISA tier the CPU has in
+// turn (the direct kernel's blocked layout is 16 lanes at AVX-512 and 8
+// below, Winograd's transforms and the element-wise ops follow the tier),
+// and builds the model options no other engine test compiles: ResNeXt forms
+// a and b (split branches summed or concatenated) and the stride on the
+// first 1x1. Unfused and with every applicable fusion, batch 2 on two
+// threads, against the float64 oracle of the unfused graph. It sets the
+// process-wide tier, so it must not run in parallel with other tests.
+func TestTiersFormsAndStrideMatchOracle(t *testing.T) {
+	prev := kernels.ActiveTier()
+	defer kernels.SetTier(prev)
+	type model struct {
+		name string
+		opt  variants.Options
+	}
+	models := []model{
+		{"se-resnext50", variants.Options{Size: 32, Batch: 2}},
+		{"resnet50-v2", variants.Options{Size: 32, Batch: 2}},
+		{"resnext50", variants.Options{Size: 32, Batch: 2, Form: variants.FormA}},
+		{"se-resnext50", variants.Options{Size: 32, Batch: 2, Form: variants.FormB}},
+		{"resnet50", variants.Options{Size: 32, Batch: 2, StrideOn1x1: true}},
+	}
+	type graphs struct {
+		plain, fused *graph.Graph
+		x            []float32
+		want         []float64
+	}
+	built := make([]graphs, len(models))
+	for i, m := range models {
+		g := build(t, m.name, m.opt)
+		x, want := reference(t, g, uint64(10+i))
+		applicable, err := fusion.Applicable(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused, _, err := fusion.Apply(g, applicable, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		built[i] = graphs{g, fused, x, want}
+	}
+	for _, tier := range kernels.Tiers() {
+		if !kernels.TierSupported(tier) {
+			t.Logf("isa=%v: not on this CPU, skipped", tier)
+			continue
+		}
+		if err := kernels.SetTier(tier); err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range models {
+			b := built[i]
+			for _, kernel := range []string{KernelIm2col, KernelDirect, KernelWinogradF4} {
+				for _, g := range []*graph.Graph{b.plain, b.fused} {
+					p, err := Compile(g, Config{Kernel: kernel, Threads: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					copy(p.Input(), b.x)
+					p.Run()
+					got := slices.Clone(p.Output())
+					p.Close()
+					name := fmt.Sprintf("isa=%v %s form=%c stride-on-1x1=%v kernel=%s fused=%v", tier, m.name, m.opt.Form, m.opt.StrideOn1x1, kernel, g == b.fused)
+					if p.Tier != tier.String() {
+						t.Errorf("%s: plan built for %s", name, p.Tier)
+					}
+					if d := Compare(got, b.want); d.RelL2 > Tolerance(kernel) || TopK(got[:1000], 1)[0] != TopK(b.want[:1000], 1)[0] {
+						t.Errorf("%s: rel L2 %.3g against the oracle (tolerance %.g)", name, d.RelL2, Tolerance(kernel))
+					}
+				}
+			}
+		}
+	}
 }
