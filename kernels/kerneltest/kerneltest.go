@@ -123,11 +123,13 @@ var EdgeShapes = func() []Shape {
 	return s
 }()
 
-// Epilogues every case is run with.
+// Epilogues every case is run with: the plain conv, the conv+BN+ReLU of
+// v1 blocks, their conv+BN+add+ReLU, and the bias-free, ReLU-free residual
+// add of pre-activation blocks' last conv (preact-conv-add).
 var epilogues = []struct {
 	name           string
 	bias, res, act bool
-}{{"plain", false, false, false}, {"bias+relu", true, false, true}, {"bias+residual+relu", true, true, true}}
+}{{"plain", false, false, false}, {"bias+relu", true, false, true}, {"bias+residual+relu", true, true, true}, {"residual", false, true, false}}
 
 type reference struct {
 	in, w, bias, res []float32
