@@ -59,7 +59,10 @@ func (c Cell) Name() string {
 type RunOptions struct {
 	Warmup   int // untimed inferences first (benchdnn and torch both warm up)
 	MinCount int
-	MaxCount int // 0 means MinCount: a fixed count
+	// MaxCount 0 means a fixed count of MinCount, unless MinTime or
+	// TargetCI asks for more runs: then no cap (MinTime, the CI target or
+	// MaxTime ends the timing), and CIMaxCount for a CI target alone.
+	MaxCount int
 	MinTime  time.Duration
 	MaxTime  time.Duration // 0: no limit beyond MaxCount
 	// TargetCI is the relative half-width of the median's 95% confidence
@@ -71,7 +74,7 @@ type RunOptions struct {
 	Parity int
 	// Progress, if set, is called after every inference with the phase
 	// ("warmup", "timed" or "parity"), the number done and the number
-	// planned (for timed runs, MaxCount).
+	// planned (for timed runs, MaxCount, or 0 when open-ended).
 	Progress func(phase string, done, total int)
 	// FusionLog, if set, receives one line per rewrite the passes make.
 	FusionLog fusion.Logger
@@ -224,7 +227,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if opt.MinCount < 1 {
 		return nil, fmt.Errorf("count %d must be positive", opt.MinCount)
 	}
-	opt.MaxCount = max(opt.MaxCount, opt.MinCount)
+	opt.MaxCount = effectiveMaxCount(opt)
 	g, err := c.Build(opt.Seed)
 	if err != nil {
 		return nil, err
@@ -254,7 +257,11 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	}
 	var allocs uint64
 	counter := newAllocCounter()
-	res.Latencies = make([]time.Duration, 0, opt.MaxCount)
+	res.Latencies = make([]time.Duration, 0, min(opt.MaxCount, 1<<16))
+	progressTotal := opt.MaxCount
+	if opt.MaxCount == math.MaxInt {
+		progressTotal = 0
+	}
 	start := time.Now()
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
@@ -271,7 +278,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 		allocs += counter.read() - a0
 		res.Latencies = append(res.Latencies, d)
 		if opt.Progress != nil {
-			opt.Progress("timed", i+1, opt.MaxCount)
+			opt.Progress("timed", i+1, progressTotal)
 		}
 		if done(res.Latencies, time.Since(start), opt) {
 			break
@@ -286,6 +293,23 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 		res.Parity = p
 	}
 	return res, nil
+}
+
+// CIMaxCount caps the timed runs of a CI target given without MaxCount,
+// MinTime or MaxTime: on a noisy machine the target may never be met.
+const CIMaxCount = 10000
+
+// effectiveMaxCount applies RunOptions.MaxCount's defaults.
+func effectiveMaxCount(opt RunOptions) int {
+	switch {
+	case opt.MaxCount > 0:
+		return max(opt.MaxCount, opt.MinCount)
+	case opt.MinTime > 0 || opt.MaxTime > 0 && opt.TargetCI > 0:
+		return math.MaxInt
+	case opt.TargetCI > 0:
+		return max(CIMaxCount, opt.MinCount)
+	}
+	return opt.MinCount
 }
 
 // done is the stopping rule of RunOptions.

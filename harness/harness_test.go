@@ -75,6 +75,34 @@ func TestStats(t *testing.T) {
 	}
 }
 
+// --min-time and --target-ci without --max-count keep timing past --count:
+// a fixed count is the default only when nothing asks for more.
+func TestMaxCountDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		opt  RunOptions
+		want int
+	}{
+		{RunOptions{MinCount: 3}, 3},
+		{RunOptions{MinCount: 3, MinTime: time.Second}, math.MaxInt},
+		{RunOptions{MinCount: 3, TargetCI: 0.02}, CIMaxCount},
+		{RunOptions{MinCount: 3, TargetCI: 0.02, MaxTime: time.Second}, math.MaxInt},
+		{RunOptions{MinCount: 3, MaxCount: 5, MinTime: time.Second}, 5},
+		{RunOptions{MinCount: 30, MaxCount: 5}, 30},
+	} {
+		if got := effectiveMaxCount(tc.opt); got != tc.want {
+			t.Errorf("%+v: max count %d, want %d", tc.opt, got, tc.want)
+		}
+	}
+	c := Cell{Model: "resnet18", Form: variants.FormC, Fusion: "all", Kernel: "im2col", Size: 32, Batch: 1, Threads: 1}
+	res, err := Measure(context.Background(), c, RunOptions{MinCount: 2, MinTime: 200 * time.Millisecond, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Latencies); n <= 2 || res.Stats.Min*time.Duration(n) < 100*time.Millisecond {
+		t.Errorf("--count 2 --min-time 200ms stopped after %d inferences of %v", n, res.Stats.Median)
+	}
+}
+
 func TestStoppingRule(t *testing.T) {
 	steady := ms(10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10)
 	noisy := ms(10, 30, 5, 22, 9, 40, 3, 18, 27, 11, 2, 35)

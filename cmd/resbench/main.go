@@ -67,6 +67,9 @@
 //	    --count N           minimum timed inferences (default 10)
 //	    --max-count N       keep timing up to N inferences while the median's
 //	                        confidence interval is wider than --target-ci
+//	                        (default: --count; no cap with --min-time, or
+//	                        with --target-ci and --max-time; 10000 with
+//	                        --target-ci alone)
 //	    --min-time D        time for at least D in total (e.g. 2s)
 //	    --max-time D        stop timing after D even if --target-ci is not met
 //	    --target-ci F       stop once the median's 95% confidence interval is

@@ -30,7 +30,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	threads := fs.String("threads", "1", "thread counts")
 	size := fs.Int("size", def.Size, "input size")
 	count := fs.Int("count", 10, "minimum timed runs per cell")
-	maxCount := fs.Int("max-count", 0, "maximum timed runs per cell")
+	maxCount := fs.Int("max-count", 0, "maximum timed runs per cell (0: --count, or open-ended with --min-time/--target-ci)")
 	warmup := fs.Int("warmup", 2, "warm-up runs per cell")
 	minTime := fs.Duration("min-time", 0, "minimum timed duration per cell")
 	maxTime := fs.Duration("max-time", 0, "maximum timed duration per cell")

@@ -31,7 +31,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	batch := positiveFlag(fs, "batch", 1, "batch size")
 	threads := positiveFlag(fs, "threads", runtime.NumCPU(), "threads")
 	count := positiveFlag(fs, "count", 10, "minimum timed runs")
-	maxCount := fs.Int("max-count", 0, "maximum timed runs (0: --count)")
+	maxCount := fs.Int("max-count", 0, "maximum timed runs (0: --count, or open-ended with --min-time/--target-ci)")
 	minTime := fs.Duration("min-time", 0, "minimum total timed duration")
 	maxTime := fs.Duration("max-time", 0, "stop timing after this long (0: no limit)")
 	targetCI := fs.Float64("target-ci", 0, "stop when the median's 95% CI is within ±this fraction")
@@ -86,7 +86,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", cell.Model, cell.Name(), *size, *size, *batch)
 	start := time.Now()
 	progress := func(phase string, done, total int) {
-		fmt.Fprintf(stderr, "\r%-6s %d/%d  (%.1fs elapsed)   ", phase, done, total, time.Since(start).Seconds())
+		of := fmt.Sprintf("/%d", total)
+		if total <= 0 {
+			of = "" // open-ended: --min-time or --target-ci decides
+		}
+		fmt.Fprintf(stderr, "\r%-6s %d%s  (%.1fs elapsed)   ", phase, done, of, time.Since(start).Seconds())
 	}
 	opt := harness.RunOptions{Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
