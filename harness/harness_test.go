@@ -431,6 +431,30 @@ func TestMatrixRoundsInterleaveAndResume(t *testing.T) {
 		Kernel: "im2col", Size: 32, Batch: 1, Threads: 1}.Name()] != 3 || d.Kept != d.Size {
 		t.Errorf("after resume: %v %v", d, err)
 	}
+	// A parity failure the file already holds is still reported when every
+	// cell is resumed.
+	data, _ = os.ReadFile(out)
+	lines = strings.SplitAfter(string(data), "\n")
+	marked := 0
+	for i, l := range lines {
+		if strings.Contains(l, "fusion=none") && strings.Contains(l, " 0 parity-fail") {
+			lines[i] = strings.Replace(l, " 0 parity-fail", " 1 parity-fail", 1)
+			marked++
+		}
+	}
+	if marked == 0 {
+		t.Fatalf("no parity-fail unit on the fusion=none lines:\n%s", data)
+	}
+	if err := os.WriteFile(out, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = mr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Resumed != 2 || sum.Failed != 1 || len(sum.FailedCells) != 1 || !strings.Contains(sum.FailedCells[0], "fusion=none") {
+		t.Errorf("resumed run: %d resumed, %d failed %v; want 2 resumed and the fusion=none cell failed", sum.Resumed, sum.Failed, sum.FailedCells)
+	}
 	// Another number of rounds is refused.
 	mr.Rounds = 2
 	if _, err := mr.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "matrix-rounds") {

@@ -19,6 +19,9 @@ type Done struct {
 	// each visit as one block of lines.
 	Visits   map[string]int
 	Settings map[string]string
+	// ParityFailed holds the cells with a whole visit whose lines say
+	// parity-fail 1, so that a resumed matrix still reports them.
+	ParityFailed map[string]bool
 	// Kept is the length of the file's valid prefix: whole lines of whole
 	// cells. A run killed mid-write leaves a partial line or a partial
 	// cell after it, which resuming cuts off.
@@ -32,7 +35,7 @@ type Done struct {
 // stops before it.
 // A missing file is an empty Done.
 func ScanResults(path string) (*Done, error) {
-	d := &Done{Cells: map[string]bool{}, Visits: map[string]int{}, Settings: map[string]string{}}
+	d := &Done{Cells: map[string]bool{}, Visits: map[string]int{}, Settings: map[string]string{}, ParityFailed: map[string]bool{}}
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return d, nil
@@ -56,8 +59,11 @@ func ScanResults(path string) (*Done, error) {
 		case strings.HasPrefix(line, "Benchmark"):
 			fields := strings.Fields(line)
 			name := strings.TrimPrefix(fields[0], "Benchmark")
-			runs := -1
+			runs, failed := -1, false
 			for i := 3; i < len(fields); i += 2 {
+				if fields[i] == "parity-fail" && fields[i-1] != "0" {
+					failed = true
+				}
 				if fields[i] == "runs" {
 					// benchfmt writes 1000000 as 1e+06.
 					if v, err := strconv.ParseFloat(fields[i-1], 64); err == nil && v == math.Trunc(v) && v < math.MaxInt32 {
@@ -73,6 +79,9 @@ func ScanResults(path string) (*Done, error) {
 			}
 			count++
 			if count == want {
+				if failed {
+					d.ParityFailed[cur] = true
+				}
 				d.Cells[cur] = true
 				d.Visits[cur]++
 				cur = "" // the next line starts a new visit, even of this cell

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,6 +48,8 @@ type MatrixSummary struct {
 	// Total cells; Resumed: cells the file already held whole (every
 	// visit); Measured: cells this run measured at least one visit of.
 	Total, Resumed, Measured, Failed, Noisy int
+	// FailedCells names the Failed cells, sorted.
+	FailedCells []string
 	// Results are the cells measured by this run, each merging the visits
 	// it measured.
 	Results []*Result
@@ -119,7 +122,13 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 	merged := map[string]*Result{}
 	measured := 0
 	start := time.Now()
-	defer func() { sum.tally(merged) }()
+	failedBefore := map[string]bool{}
+	for _, c := range cells {
+		if done.ParityFailed[c.Name()] {
+			failedBefore[c.Name()] = true
+		}
+	}
+	defer func() { sum.tally(merged, failedBefore) }()
 	for r := range rounds {
 		for _, c := range cells {
 			name := c.Name()
@@ -213,18 +222,25 @@ func (res *Result) merge(v *Result) {
 	}
 }
 
-// tally counts the measured cells, and those that failed parity or are
-// noisy over all their runs.
-func (s *MatrixSummary) tally(merged map[string]*Result) {
-	s.Measured, s.Failed, s.Noisy = len(merged), 0, 0
-	for _, res := range merged {
-		if res.Parity != nil && res.Parity.Failed {
-			s.Failed++
+// tally counts the measured cells, those that failed parity (now, or in
+// a visit the file already held: failedBefore) and those noisy over the
+// runs measured now.
+func (s *MatrixSummary) tally(merged map[string]*Result, failedBefore map[string]bool) {
+	s.Measured, s.Noisy = len(merged), 0
+	s.FailedCells = s.FailedCells[:0]
+	for name := range failedBefore {
+		s.FailedCells = append(s.FailedCells, name)
+	}
+	for name, res := range merged {
+		if res.Parity != nil && res.Parity.Failed && !failedBefore[name] {
+			s.FailedCells = append(s.FailedCells, name)
 		}
 		if res.Noisy {
 			s.Noisy++
 		}
 	}
+	slices.Sort(s.FailedCells)
+	s.Failed = len(s.FailedCells)
 }
 
 // CellJSON is the JSON form of a measured cell.

@@ -163,7 +163,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "results in %s (benchstat %s, or resbench compare)\n", *out, *out)
 	if sum.Failed > 0 {
-		return fmt.Errorf("%d cells FAILED their parity check (see the summary)", sum.Failed)
+		return fmt.Errorf("%d cells FAILED their parity check: %s; resbench accuracy --model M --kernel K names the layer that breaks",
+			sum.Failed, strings.Join(sum.FailedCells, ", "))
 	}
 	return nil
 }
