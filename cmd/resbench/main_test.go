@@ -240,6 +240,11 @@ func TestRunKeepsResultsFile(t *testing.T) {
 	if b, err := os.ReadFile(old); err != nil || string(b) != "earlier results\n" {
 		t.Errorf("failed runs changed the results file: %q, %v", b, err)
 	}
+	// An unwritable plan path fails before the run, not after it.
+	_, stderr, err := runCLI("run", "--model", "resnet18", "--size", "32", "--count", "1", "--parity", "0", "-o", old, "--plan", filepath.Join(dir, "no", "plan.txt"))
+	if err == nil || !strings.Contains(err.Error(), "cannot write the plan") || strings.Contains(stderr, "building") {
+		t.Fatalf("an unwritable --plan: %v, after:\n%s", err, stderr)
+	}
 	fresh := filepath.Join(dir, "fresh.txt")
 	if _, _, err := runCLI("run", "--model", "resnet18", "-o", fresh, "--cpuprofile", filepath.Join(dir, "no", "cpu.prof")); err == nil {
 		t.Fatal("an unwritable --cpuprofile was accepted")

@@ -73,6 +73,22 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
+	// The plan file likewise: opened now, written after the run.
+	var planOut *os.File
+	planWritten := false
+	if *planFile != "" && *planFile != "-" {
+		_, statErr := os.Stat(*planFile)
+		created := errors.Is(statErr, os.ErrNotExist)
+		if planOut, err = os.OpenFile(*planFile, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+			return fmt.Errorf("cannot write the plan: %v", err)
+		}
+		defer func() {
+			planOut.Close()
+			if created && !planWritten {
+				os.Remove(*planFile)
+			}
+		}()
+	}
 	if err := prof.open(); err != nil {
 		return err
 	}
@@ -113,9 +129,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "\ninterrupted: reporting the %d timed inferences that finished\n", len(res.Latencies))
 	}
 	if *planFile != "" {
-		if err := writePlan(*planFile, stdout, res.Plan); err != nil {
+		if err := writePlan(*planFile, planOut, stdout, res.Plan); err != nil {
 			return err
 		}
+		planWritten = true
 	}
 	for _, r := range res.Fusion {
 		if r.Rewrites == 0 {
@@ -182,19 +199,19 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	fmt.Fprintf(w, "              Go heap %s, max RSS %s, %.1f allocs/inference\n", mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
 }
 
-func writePlan(path string, stdout io.Writer, p *engine.Plan) error {
+// writePlan writes p to stdout for path "-", else to f (path, opened
+// before the run), replacing what it held.
+func writePlan(path string, f *os.File, stdout io.Writer, p *engine.Plan) error {
 	if path == "-" {
 		return p.WritePlan(stdout)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("cannot write the plan: %v", err)
-	}
-	if err := p.WritePlan(f); err != nil {
-		f.Close()
+	if err := f.Truncate(0); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
-	return f.Close()
+	if err := p.WritePlan(f); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	return nil
 }
 
 // printKernelSummary says which kernels the plan's steps got, in one line.
