@@ -114,6 +114,18 @@ func TestModelsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &models); err != nil {
 		t.Fatal(err)
 	}
+	// Every object has the keys the manual lists.
+	var objects []map[string]any
+	if err := json.Unmarshal([]byte(out), &objects); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objects {
+		for _, key := range []string{"name", "aliases", "family", "depth", "params", "macs"} {
+			if _, ok := o[key]; !ok {
+				t.Errorf("%v: no key %q", o["name"], key)
+			}
+		}
+	}
 	want := map[string][2]float64{
 		"resnet18": {11689512, 1.814}, "resnet34": {21797672, 3.664}, "resnet50": {25557032, 4.089},
 		"resnet101": {44549160, 7.801}, "resnet152": {60192808, 11.514}, "resnext50-32x4d": {25028904, 4.230},
