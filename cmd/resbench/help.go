@@ -43,6 +43,15 @@ func commandManual(cmd string) string {
 }
 
 func cmdHelp(args []string, stdout, stderr io.Writer) error {
+	switch {
+	case len(args) > 1:
+		return usagef("help takes at most one command, got %q", args)
+	case len(args) == 1 && args[0] != "help":
+		if commandManual(args[0]) == "" {
+			return usagef("no command %q; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate", args[0])
+		}
+		return printCommandManual(stdout, args[0])
+	}
 	_, err := io.WriteString(stdout, manual())
 	return err
 }

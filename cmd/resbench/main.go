@@ -212,8 +212,8 @@
 //	    ever be significant (under 4 a side at level 0.05). Files from
 //	    different CPUs or ISA tiers are refused unless --force.
 //
-//	help
-//	    Print this manual.
+//	help [COMMAND]
+//	    Print this manual, or only COMMAND's part of it.
 //
 // Benchmark names are key=value paths with keys in a fixed order, for
 // example
@@ -295,7 +295,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	err := cmd(args[1:], stdout, stderr)
 	if errors.Is(err, errHelp) {
-		_, err = io.WriteString(stdout, "Usage: resbench "+strings.TrimRight(commandManual(args[0]), "\n")+"\n\nThe whole manual: resbench help\n")
+		err = printCommandManual(stdout, args[0])
 	}
+	return err
+}
+
+func printCommandManual(w io.Writer, cmd string) error {
+	_, err := io.WriteString(w, "Usage: resbench "+strings.TrimRight(commandManual(cmd), "\n")+"\n\nThe whole manual: resbench help\n")
 	return err
 }

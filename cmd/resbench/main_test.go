@@ -65,6 +65,19 @@ func TestModelsGolden(t *testing.T) {
 	golden(t, "models.golden", out)
 }
 
+// "help run" prints run's part of the manual, as "run --help" does; an
+// unknown command is an error.
+func TestHelpCommand(t *testing.T) {
+	out, _, err := runCLI("help", "run")
+	want, _, _ := runCLI("run", "--help")
+	if err != nil || out != want || !strings.HasPrefix(out, "Usage: resbench run") || strings.Contains(out, "Commands:") {
+		t.Errorf("help run: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI("help", "bogus"); err == nil || !strings.Contains(err.Error(), "commands: help, machine") {
+		t.Errorf("help bogus: %v", err)
+	}
+}
+
 func TestHelpGolden(t *testing.T) {
 	out, _, err := runCLI("help")
 	if err != nil {
