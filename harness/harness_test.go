@@ -325,6 +325,15 @@ func TestMatrixValidate(t *testing.T) {
 	if err := m.Validate(); err != nil || len(m.Models) != 1 || len(m.Batches) != 1 {
 		t.Errorf("repeated values: %v, models %v, batches %v", err, m.Models, m.Batches)
 	}
+	m.StrideOn1x1 = []bool{true}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "bottleneck") {
+		t.Errorf("--stride-on 1x1 over basic-block models only: %v", err)
+	}
+	m.Models = []string{"resnet18", "resnet50"}
+	if err := m.Validate(); err != nil {
+		t.Errorf("--stride-on 1x1 with a bottleneck model in the list: %v", err)
+	}
+	m.StrideOn1x1 = nil
 	m.Kernels = nil
 	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "--kernels has no value") {
 		t.Errorf("empty kernels axis: %v", err)

@@ -55,12 +55,19 @@ func (m *Matrix) Validate() error {
 			return fmt.Errorf("matrix: %s has no value; every axis needs at least one", axis.flag)
 		}
 	}
+	bottleneck := false
 	for i, name := range m.Models {
 		spec, err := variants.Lookup(name)
 		if err != nil {
 			return err
 		}
 		m.Models[i] = spec.Name
+		bottleneck = bottleneck || spec.Bottleneck
+	}
+	// Basic blocks have one layout: a 1x1 sweep over them alone would
+	// quietly measure the default.
+	if slices.Contains(m.StrideOn1x1, true) && !bottleneck {
+		return fmt.Errorf("matrix: --stride-on 1x1 applies to bottleneck models (depth 50 and up); none of %s has them", strings.Join(m.Models, ", "))
 	}
 	// A value given twice (or a model by two aliases) is one cell: the
 	// progress and the cell count must not count it twice.
