@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,6 +98,11 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		}}
 	lp, err := harness.ProfileLayers(ctx, cell, opt)
 	fmt.Fprintln(stderr)
+	if errors.Is(err, context.Canceled) {
+		// The table's shares and the profile's comparison need the whole
+		// run; a part of it would be reported as if it were one.
+		return fmt.Errorf("interrupted: a profile reports only a whole run, so nothing was written; a shorter one takes --min-time (now %v) and --count (now %d)", *minTime, *count)
+	}
 	if err != nil {
 		return err
 	}
