@@ -52,9 +52,10 @@ type CompareOptions struct {
 }
 
 // alwaysIgnored are configuration keys that change with every run of the
-// same cell on the same machine; a cell that merges two runs is expected
-// to vary in them.
-const alwaysIgnored = "date,peak-gflops,peak-gflops-threads"
+// same cell on the same machine (a cell that merges two runs is expected
+// to vary in them), and the cell's counts, which follow from its name
+// (model, size, batch): kept, they would split -col /batch into tables.
+const alwaysIgnored = "date,peak-gflops,peak-gflops-threads,params,macs"
 
 // A Report is the analysis of a set of result files: the environment
 // they share, warnings about it, and one Table per unit.

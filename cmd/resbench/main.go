@@ -221,7 +221,14 @@
 //	BenchmarkModel/model=se-resnext50-32x4d/form=c/fusion=none/kernel=naive/size=224/batch=1/threads=1
 //
 // so that benchstat can slice them (benchstat -col /kernel out.txt). The form
-// key appears for ResNeXt models only.
+// key appears for ResNeXt models only. Result files also carry config lines
+// that change from run to run (date, peak-gflops, peak-gflops-threads) or
+// follow from the cell's name (params, macs); stock benchstat starts a new
+// table wherever one differs, so give it
+//
+//	benchstat -ignore date,peak-gflops,peak-gflops-threads,params,macs OLD NEW
+//
+// to compare two files (resbench compare ignores them itself).
 //
 // Environment:
 //
