@@ -78,6 +78,9 @@ type RunOptions struct {
 	Progress func(phase string, done, total int)
 	// FusionLog, if set, receives one line per rewrite the passes make.
 	FusionLog fusion.Logger
+	// CalibrationLog, if set, receives the auto kernel's notes (see
+	// engine.Config.Log).
+	CalibrationLog func(format string, args ...any)
 	// Oracles caches float64 oracle outputs across cells (nil: none).
 	Oracles *OracleCache
 	// Layers overrides kernels per layer.
@@ -238,7 +241,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv, Labels: opt.Labels})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv, Labels: opt.Labels, Log: opt.CalibrationLog})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type ProfileOptions struct {
 	// ("warmup" or "timed"), the number done and the minimum planned.
 	Progress  func(phase string, done, total int)
 	FusionLog fusion.Logger
+	// CalibrationLog: as RunOptions.CalibrationLog.
+	CalibrationLog func(format string, args ...any)
 }
 
 // LayerRow is one step of a profiled plan: a layer (a graph node, fused
@@ -130,7 +132,7 @@ func ProfileLayers(ctx context.Context, c Cell, opt ProfileOptions) (*LayerProfi
 		p := ActivePeak(c.Threads, 200*time.Millisecond)
 		pk = &p
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Labels: true})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Labels: true, Log: opt.CalibrationLog})
 	if err != nil {
 		return nil, err
 	}

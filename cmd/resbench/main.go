@@ -307,6 +307,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// stderrLog writes notes (the auto kernel's calibration) as lines on w.
+func stderrLog(w io.Writer) func(format string, args ...any) {
+	return func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+}
+
 func printCommandManual(w io.Writer, cmd string) error {
 	_, err := io.WriteString(w, "Usage: resbench "+strings.TrimRight(commandManual(cmd), "\n")+"\n\nThe whole manual: resbench help\n")
 	return err

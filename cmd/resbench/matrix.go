@@ -104,7 +104,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		return usagef("matrix: --count must be positive; --max-count, --warmup, --parity, --min-time, --max-time, --target-ci not negative")
 	}
 	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut, Rounds: *rounds,
-		Opt: harness.RunOptions{Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
+		Opt: harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2), Labels: prof.labels()}}
 	if *shard != "" {
 		if mr.ShardI, mr.ShardN, err = harness.ParseShard(*shard); err != nil {

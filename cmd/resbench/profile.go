@@ -86,7 +86,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "profiling %s at %dx%d, batch %d, for at least %d timed inferences and %v...\n", cell.Name(), *size, *size, *batch, *count, *minTime)
 	start := time.Now()
 	var shown time.Time
-	opt := harness.ProfileOptions{Warmup: warmup, Count: *count, MinTime: *minTime, Seed: *seed, CPUProfile: true,
+	opt := harness.ProfileOptions{CalibrationLog: stderrLog(stderr), Warmup: warmup, Count: *count, MinTime: *minTime, Seed: *seed, CPUProfile: true,
 		Progress: func(phase string, done, total int) {
 			// At most ten lines a second: small models run thousands of
 			// inferences.

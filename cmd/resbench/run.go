@@ -108,7 +108,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "\r%-6s %d%s  (%.1fs elapsed)   ", phase, done, of, time.Since(start).Seconds())
 	}
-	opt := harness.RunOptions{Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
+	opt := harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
 	if *verbose {
 		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }

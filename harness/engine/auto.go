@@ -172,6 +172,20 @@ func shapeKey(s kernels.ConvShape) string {
 	return fmt.Sprintf("n%d c%d %dx%d o%d k%dx%d s%d p%d d%d g%d", s.N, s.InC, s.H, s.W, s.OutC, s.KH, s.KW, s.StrideH, s.PadH, s.DilH, s.Groups)
 }
 
+// logf passes a note to Config.Log, if set.
+func (p *Plan) logf(format string, args ...any) {
+	if p.Config.Log != nil {
+		p.Config.Log(format, args...)
+	}
+}
+
+func cacheName(path string) string {
+	if path == "" {
+		return "no file: kept for this run only"
+	}
+	return path
+}
+
 // autoLayers returns the kernel auto assigns to each conv node of g.
 func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	calibMu.Lock()
@@ -186,7 +200,7 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "resbench: no kernel calibration cache (%v); calibrating for this run only\n", err)
+		p.logf("no kernel calibration cache (%v); calibrating for this run only", err)
 		path = ""
 	}
 	cal := loadCalibration(path)
@@ -195,6 +209,7 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	if layers, ok := cal.Plans[planKey]; ok {
 		return layers, nil
 	}
+	p.logf("auto: choosing a kernel per layer by timing each on this machine (once; cached in %s)...", cacheName(path))
 	best := map[string]string{}     // all kernels
 	bestNCHW := map[string]string{} // layout-compatible with im2col
 	direct := map[string]string{}
@@ -258,7 +273,7 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	}
 	if err := cal.save(path); err != nil {
 		// The choice is still good for this run; only the cache is lost.
-		fmt.Fprintf(os.Stderr, "resbench: cannot save the kernel calibration to %s: %v\n", path, err)
+		p.logf("cannot save the kernel calibration to %s: %v", path, err)
 	}
 	return chosen, nil
 }

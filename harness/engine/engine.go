@@ -49,6 +49,10 @@ type Config struct {
 	// layer=layer3.0.conv2). The contexts are built at plan time, so a
 	// labelled run allocates nothing either.
 	Labels bool
+	// Log, if set, receives notes on the auto kernel's calibration: that
+	// it is measuring (the first time on a machine, 10–20 s per model on 2
+	// cores) and a cache it cannot use. nil drops them.
+	Log func(format string, args ...any)
 	// pool, if set, is a pool the plan borrows instead of starting its
 	// own, and does not close: auto's candidate plans run on the pool of
 	// the plan being calibrated (see pickPlan).
