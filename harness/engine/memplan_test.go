@@ -116,8 +116,9 @@ func sameClass(g *graph.Graph, mp memPlan, a, b *graph.Node, last []int) bool {
 	// Walk from b back through first-input in-place parents.
 	for n := b; n != nil && n.ID > a.ID; {
 		var next *graph.Node
-		for _, in := range n.Inputs {
-			if mp.offset[in.ID] == mp.offset[n.ID] && last[in.ID] == n.ID {
+		_, flat := n.Op.(*graph.Flatten)
+		for i, in := range n.Inputs {
+			if mp.offset[in.ID] == mp.offset[n.ID] && last[in.ID] == n.ID && (flat || inPlaceOK(n, i)) {
 				next = in
 				break
 			}
