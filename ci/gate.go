@@ -113,7 +113,9 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		return findings[i].Change > findings[j].Change
 	})
 	bad := 0
-	for _, f := range findings {
+	verdicts := make([]string, len(findings))
+	width := 0
+	for i, f := range findings {
 		verdict := "ok"
 		switch {
 		case f.Missing:
@@ -130,11 +132,14 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		if f.Failed || f.Regression || f.Missing || f.TooFew {
 			bad++
 		}
+		verdicts[i], width = verdict, max(width, len(verdict))
+	}
+	for i, f := range findings {
 		if f.Missing {
-			fmt.Fprintf(w, "%-24s %8s  %s\n", verdict, "", f.Name)
+			fmt.Fprintf(w, "%-*s %8s  %s\n", width, verdicts[i], "", f.Name)
 			continue
 		}
-		fmt.Fprintf(w, "%-24s %+7.1f%%  %s\n", verdict, 100*f.Change, f.Name)
+		fmt.Fprintf(w, "%-*s %+7.1f%%  %s\n", width, verdicts[i], 100*f.Change, f.Name)
 	}
 	if bad > 0 {
 		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (use at least 4 per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), baseline)

@@ -92,6 +92,9 @@ func Parse(list string) ([]string, error) {
 	want := map[string]bool{}
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
+		if name == "none" || name == "all" {
+			return nil, fmt.Errorf("fusion %q: %s stands alone, not in a list; give it by itself, or list passes of %s", list, name, strings.Join(valid, ", "))
+		}
 		if !slices.Contains(valid, name) {
 			return nil, fmt.Errorf("unknown fusion pass %q; valid: none, all, or a comma-separated list of %s", name, strings.Join(valid, ", "))
 		}
