@@ -227,8 +227,8 @@ func RandomInput(x []float32, seed uint64) {
 // together with a Result holding the timed runs finished so far (nil if
 // none), so an interrupted run loses nothing it measured.
 func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
-	if opt.MinCount < 1 {
-		return nil, fmt.Errorf("count %d must be positive", opt.MinCount)
+	if err := opt.Check(); err != nil {
+		return nil, err
 	}
 	opt.MaxCount = effectiveMaxCount(opt)
 	g, err := c.Build(opt.Seed)
@@ -296,6 +296,24 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 		res.Parity = p
 	}
 	return res, nil
+}
+
+// Check refuses settings that contradict each other or cannot be met, in
+// the command-line flags' names.
+func (opt RunOptions) Check() error {
+	switch {
+	case opt.MinCount < 1:
+		return fmt.Errorf("--count %d must be positive", opt.MinCount)
+	case opt.MaxCount < 0 || opt.MinTime < 0 || opt.MaxTime < 0 || opt.Parity < 0 || opt.Warmup < 0:
+		return fmt.Errorf("--max-count, --min-time, --max-time, --parity and --warmup must not be negative")
+	case math.IsNaN(opt.TargetCI) || math.IsInf(opt.TargetCI, 0) || opt.TargetCI < 0:
+		return fmt.Errorf("--target-ci %v must be a fraction ≥ 0, e.g. 0.02", opt.TargetCI)
+	case opt.MaxCount > 0 && opt.MaxCount < opt.MinCount:
+		return fmt.Errorf("--max-count %d is below --count %d; raise it or drop it", opt.MaxCount, opt.MinCount)
+	case opt.MaxTime > 0 && opt.MinTime > opt.MaxTime:
+		return fmt.Errorf("--min-time %v exceeds --max-time %v", opt.MinTime, opt.MaxTime)
+	}
+	return nil
 }
 
 // CIMaxCount caps the timed runs of a CI target given without MaxCount,

@@ -236,6 +236,12 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--model", "resnet50", "extra"}, `unexpected argument "extra"`},
 		{[]string{"models", "--yaml"}, "flag provided but not defined"},
 		{[]string{"compare", "a.txt", "--html", "out.html"}, "put flags before the files"},
+		{[]string{"run", "--model", "resnet50", "--count", "20", "--max-count", "5"}, "--max-count 5 is below --count 20"},
+		{[]string{"run", "--model", "resnet50", "--target-ci", "NaN"}, "--target-ci NaN must be a fraction"},
+		{[]string{"run", "--model", "resnet50", "--min-time", "2s", "--max-time", "1s"}, "--min-time 2s exceeds --max-time 1s"},
+		{[]string{"matrix", "-o", "/dev/null", "--count", "20", "--max-count", "5"}, "--max-count 5 is below --count 20"},
+		{[]string{"run", "--model", "resnet50", "--fusion", "none,bn-fold"}, "none stands alone"},
+		{[]string{"help", "bogus"}, `no command "bogus"`},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(c.args...)

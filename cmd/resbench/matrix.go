@@ -100,12 +100,12 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *rounds < 1 {
 		return usagef("matrix: --rounds %d must be at least 1", *rounds)
 	}
-	if *count < 1 || *maxCount < 0 || *warmup < 0 || *parity < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 {
-		return usagef("matrix: --count must be positive; --max-count, --warmup, --parity, --min-time, --max-time, --target-ci not negative")
-	}
 	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut, Rounds: *rounds,
 		Opt: harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2), Labels: prof.labels()}}
+	if err := mr.Opt.Check(); err != nil {
+		return usagef("matrix: %v", err)
+	}
 	if *shard != "" {
 		if mr.ShardI, mr.ShardN, err = harness.ParseShard(*shard); err != nil {
 			return err

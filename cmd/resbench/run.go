@@ -47,8 +47,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if *model == "" {
 		return usagef("run: --model is required; try --model se-resnext50 (\"resbench models\" lists all)")
 	}
-	if *maxCount < 0 || *minTime < 0 || *maxTime < 0 || *targetCI < 0 || *parity < 0 {
-		return usagef("run: --max-count, --min-time, --max-time, --target-ci and --parity must not be negative")
+	timing := harness.RunOptions{MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime, TargetCI: *targetCI, Parity: *parity}
+	if err := timing.Check(); err != nil {
+		return usagef("run: %v", err)
 	}
 	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *strideOn, *size, *batch, *threads)
 	if err != nil {
