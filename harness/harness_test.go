@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -510,5 +511,21 @@ func TestMatrixJSONPartialLine(t *testing.T) {
 	var rec map[string]any
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
 		t.Errorf("the new record does not parse: %v\n%s", err, lines[1])
+	}
+}
+
+// A matrix stopped before its first cell leaves no empty results file.
+func TestMatrixInterruptedBeforeFirstCell(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.txt")
+	m := Matrix{Models: []string{"resnet18"}, Forms: []variants.Form{variants.FormC}, Fusions: "all",
+		Kernels: []string{"im2col"}, Batches: []int{1}, Threads: []int{1}, Size: 32}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	mr := &MatrixRun{Matrix: m, Out: out, Opt: RunOptions{MinCount: 2, Seed: 1}}
+	if _, err := mr.Run(ctx); err == nil {
+		t.Fatal("a cancelled matrix reported no error")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an interrupted matrix with no cell left %s: %v", out, err)
 	}
 }

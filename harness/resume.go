@@ -129,7 +129,11 @@ func (d *Done) CheckSettings(want [][2]string) error {
 	var extra []string
 	for k, have := range d.Settings {
 		if !wanted[k] && !(k == "matrix-strides" && have == "3x3") {
-			extra = append(extra, fmt.Sprintf("%s: file has %q, this run none", k, have))
+			this := "none"
+			if k == "matrix-strides" {
+				this = "3x3 (the default)"
+			}
+			extra = append(extra, fmt.Sprintf("%s: file has %q, this run %s", k, have, this))
 		}
 	}
 	sort.Strings(extra)

@@ -65,11 +65,20 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		cells = Shard(cells, mr.ShardI, mr.ShardN)
 	}
 	settings := append(mr.Matrix.Settings(mr.Opt), [2]string{"matrix-rounds", strconv.Itoa(max(mr.Rounds, 1))})
+	_, statErr := os.Stat(mr.Out)
+	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := os.OpenFile(mr.Out, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write results: %v", err)
 	}
 	defer f.Close()
+	// A run stopped before its first cell leaves no empty file behind
+	// (compare refuses one; a rerun starts afresh either way).
+	defer func() {
+		if st, err := f.Stat(); created && err == nil && st.Size() == 0 {
+			os.Remove(mr.Out)
+		}
+	}()
 	// Two runs on one file would each append from where they started and
 	// cut each other's cells (shards need an -o each).
 	if err := filelock.TryLock(f); err != nil {

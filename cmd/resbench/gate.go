@@ -15,6 +15,11 @@ func cmdGate(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	for _, f := range fs.Args() {
+		if len(f) > 1 && f[0] == '-' {
+			return usagef("gate: %q after the file names is read as a file; put flags before the files", f)
+		}
+	}
 	if fs.NArg() != 2 {
 		return usagef("gate: want BASELINE NEW, two result files")
 	}
