@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -334,12 +335,48 @@ func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.Co
 		resWhole, res = guarded(outLen)
 		kernels.ToBlocked(l, outS, r.res, res)
 	}
+	// First a run on another input with the same workspace, so that a
+	// kernel that relies on a fresh (zero) workspace or keeps state from
+	// one run to the next is caught by the real run below.
+	decoy := make([]float32, len(in))
+	for i := range decoy {
+		decoy[i] = float32(i%13) - 6
+	}
+	conv.Run(decoy, out, res, ws)
 	// Poison the output so a kernel that skips elements is caught.
 	for i := range out {
 		out[i] = sentinel
 	}
+	inCopy, resCopy := slices.Clone(in), slices.Clone(res)
 	conv.Run(in, out, res, ws)
 	what := fmt.Sprintf("%s %+v %s", conv.Name(), s, epilogues[ei].name)
+	// The engine reads a conv's input and residual again later (the
+	// shortcut, the other branch): a conv must leave them as they were.
+	for _, b := range []struct {
+		name      string
+		now, then []float32
+	}{{"input", in, inCopy}, {"residual", res, resCopy}} {
+		for i := range b.now {
+			if math.Float32bits(b.now[i]) != math.Float32bits(b.then[i]) {
+				t.Fatalf("%s: the run changed its %s at %d: %v, was %v", what, b.name, i, b.now[i], b.then[i])
+			}
+		}
+	}
+	// Channels past OutC in the last block of a blocked output are zero,
+	// as the next layer's zero weights for them assume (0·NaN is NaN).
+	if bl := l.Block(); bl > 1 {
+		ocb := (outS.C + bl - 1) / bl
+		plane := outS.H * outS.W
+		for n := range outS.N {
+			for p := range plane {
+				for j := outS.C - (ocb-1)*bl; j < bl; j++ {
+					if v := out[((n*ocb+ocb-1)*plane+p)*bl+j]; math.Float32bits(v) != 0 {
+						t.Fatalf("%s: padding lane %d of image %d pixel %d = %v, want +0", what, j, n, p, v)
+					}
+				}
+			}
+		}
+	}
 	checkGuards(t, what+" input", inWhole, inLen)
 	checkGuards(t, what+" output", outWhole, outLen)
 	checkGuards(t, what+" workspace", wsWhole, conv.WorkspaceLen())

@@ -28,12 +28,16 @@ func (r *recorder) Helper()                           {}
 // broken wraps the naive conv and damages its work in one way.
 type broken struct {
 	*naive.Conv
-	damage func(out []float32)
+	damage       func(out []float32)
+	damageInputs func(in, res []float32) // if set
 }
 
 func (b broken) Run(in, out, res, ws []float32) {
 	b.Conv.Run(in, out, res, ws)
 	b.damage(out)
+	if b.damageInputs != nil {
+		b.damageInputs(in, res)
+	}
 }
 
 func TestSuiteCatchesBrokenKernels(t *testing.T) {
@@ -41,13 +45,16 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 	cs := s.ConvShape()
 	r := ref(s)
 	for _, c := range []struct {
-		name, want string
-		damage     func(out []float32)
+		name, want   string
+		damage       func(out []float32)
+		damageInputs func(in, res []float32)
 	}{
-		{"writes past the end", "guard value", func(out []float32) { unsafe.Slice(&out[0], len(out)+1)[len(out)] = 1 }},
-		{"off by 1e-3", "want", func(out []float32) { out[7] += 1e-3 }},
-		{"skips an element", "want", func(out []float32) { out[len(out)-1] = sentinel }},
-		{"NaN", "want", func(out []float32) { out[0] = float32(0) / float32(len(out)-len(out)) }},
+		{"scribbles on its input", "changed its input", func([]float32) {}, func(in, _ []float32) { in[3] = -in[3] - 1 }},
+		{"scribbles on its residual", "changed its residual", func([]float32) {}, func(_, res []float32) { res[0]++ }},
+		{"writes past the end", "guard value", func(out []float32) { unsafe.Slice(&out[0], len(out)+1)[len(out)] = 1 }, nil},
+		{"off by 1e-3", "want", func(out []float32) { out[7] += 1e-3 }, nil},
+		{"skips an element", "want", func(out []float32) { out[len(out)-1] = sentinel }, nil},
+		{"NaN", "want", func(out []float32) { out[0] = float32(0) / float32(len(out)-len(out)) }, nil},
 	} {
 		spec := kernels.ConvSpec{Shape: cs, Weight: r.w, Bias: r.bias, ReLU: true}
 		nc, _ := naive.NewConv(spec)
@@ -55,7 +62,7 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			checkOne(rec, Impl{Name: "broken", Tol: 1e-5}, broken{nc, c.damage}, s, cs, r, 2, true)
+			checkOne(rec, Impl{Name: "broken", Tol: 1e-5}, broken{nc, c.damage, c.damageInputs}, s, cs, r, 2, true)
 		}()
 		<-done
 		if !strings.Contains(rec.msg, c.want) {
