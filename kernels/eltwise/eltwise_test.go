@@ -3,6 +3,8 @@ package eltwise
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
@@ -295,6 +297,56 @@ func TestSubsamplePixels(t *testing.T) {
 				}
 				guardsIntact(t, sw, n)
 				guardsIntact(t, dw, rows*cols*b)
+			}
+		}
+	})
+}
+
+// TestInPlace: the engine writes element-wise ops over a dying input
+// (memplan's in-place rule), so each op called with its output aliasing
+// an input must give the bits of the same call into a fresh buffer.
+func TestInPlace(t *testing.T) {
+	tiers(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		const n = 8*16 + 5 // vector blocks and a scalar tail
+		fill := func() []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(r.NormFloat64())
+			}
+			return v
+		}
+		scale, shift := fill()[:16], fill()[:16]
+		for _, c := range []struct {
+			name string
+			op   func(x, r, y []float32)
+			// alias picks which input the output overwrites: 0 = x, 1 = r
+			aliases []int
+		}{
+			{"ScaleShift", func(x, _, y []float32) { ScaleShift(x, y, 1.5, -0.25, true) }, []int{0}},
+			{"ScaleAdd", func(x, r, y []float32) { ScaleAdd(x, r, y, 0.75, true) }, []int{0, 1}},
+			{"Add", func(x, r, y []float32) { Add(x, r, y, true) }, []int{0, 1}},
+			{"ScaleShiftBlocked", func(x, _, y []float32) { ScaleShiftBlocked(x[:128], y[:128], scale, shift, true) }, []int{0}},
+			{"ScaleAddBlocked", func(x, r, y []float32) { ScaleAddBlocked(x[:128], r[:128], y[:128], scale, true) }, []int{0, 1}},
+		} {
+			x, res := fill(), fill()
+			want := make([]float32, n)
+			c.op(x, res, want)
+			for _, a := range c.aliases {
+				x2, res2 := slices.Clone(x), slices.Clone(res)
+				out := x2
+				if a == 1 {
+					out = res2
+				}
+				c.op(x2, res2, out)
+				for i := range want {
+					if strings.HasSuffix(c.name, "Blocked") && i >= 128 {
+						break
+					}
+					if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s with its output over input %d: [%d] = %v, a fresh output gave %v", c.name, a, i, out[i], want[i])
+					}
+				}
 			}
 		}
 	})
