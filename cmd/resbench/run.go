@@ -135,8 +135,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		planWritten = true
 	}
+	// A pass asked for by name that found nothing to rewrite is worth a
+	// line; under "all" most models leave some passes idle by design.
 	for _, r := range res.Fusion {
-		if r.Rewrites == 0 {
+		if r.Rewrites == 0 && (*verbose || *fusionFlag != "all") {
 			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
 		}
 	}
