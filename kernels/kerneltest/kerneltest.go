@@ -124,13 +124,14 @@ var EdgeShapes = func() []Shape {
 	return s
 }()
 
-// Epilogues every case is run with: the plain conv, the conv+BN+ReLU of
-// v1 blocks, their conv+BN+add+ReLU, and the bias-free, ReLU-free residual
-// add of pre-activation blocks' last conv (preact-conv-add).
+// Epilogues every edge case is run with: the plain conv, the conv+BN+ReLU
+// of v1 blocks, the bias-free, ReLU-free residual add of pre-activation
+// blocks' last conv (preact-conv-add), and last the full one,
+// conv+BN+add+ReLU, which the zoo shapes run alone (see Run).
 var epilogues = []struct {
 	name           string
 	bias, res, act bool
-}{{"plain", false, false, false}, {"bias+relu", true, false, true}, {"bias+residual+relu", true, true, true}, {"residual", false, true, false}}
+}{{"plain", false, false, false}, {"bias+relu", true, false, true}, {"residual", false, true, false}, {"bias+residual+relu", true, true, true}}
 
 type reference struct {
 	in, w, bias, res []float32
@@ -335,17 +336,22 @@ func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.Co
 		resWhole, res = guarded(outLen)
 		kernels.ToBlocked(l, outS, r.res, res)
 	}
-	// First a run on another input with the same workspace, so that a
-	// kernel that relies on a fresh (zero) workspace or keeps state from
-	// one run to the next is caught by the real run below.
+	// First a run on another input, so that a kernel that keeps state from
+	// one run to the next (in the Conv or the workspace) is caught by the
+	// real run below.
 	decoy := make([]float32, len(in))
 	for i := range decoy {
 		decoy[i] = float32(i%13) - 6
 	}
 	conv.Run(decoy, out, res, ws)
-	// Poison the output so a kernel that skips elements is caught.
+	// Poison the output so a kernel that skips elements is caught, and
+	// the workspace again, so one that set it up in its first run only
+	// (the engine shares one workspace between layers) is caught too.
 	for i := range out {
 		out[i] = sentinel
+	}
+	for i := range ws {
+		ws[i] = sentinel
 	}
 	inCopy, resCopy := slices.Clone(in), slices.Clone(res)
 	conv.Run(in, out, res, ws)
@@ -370,8 +376,8 @@ func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.Co
 		for n := range outS.N {
 			for p := range plane {
 				for j := outS.C - (ocb-1)*bl; j < bl; j++ {
-					if v := out[((n*ocb+ocb-1)*plane+p)*bl+j]; math.Float32bits(v) != 0 {
-						t.Fatalf("%s: padding lane %d of image %d pixel %d = %v, want +0", what, j, n, p, v)
+					if v := out[((n*ocb+ocb-1)*plane+p)*bl+j]; v != 0 {
+						t.Fatalf("%s: padding lane %d of image %d pixel %d = %v, want 0", what, j, n, p, v)
 					}
 				}
 			}

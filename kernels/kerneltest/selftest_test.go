@@ -62,7 +62,7 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			checkOne(rec, Impl{Name: "broken", Tol: 1e-5}, broken{nc, c.damage, c.damageInputs}, s, cs, r, 2, true)
+			checkOne(rec, Impl{Name: "broken", Tol: 1e-5}, broken{nc, c.damage, c.damageInputs}, s, cs, r, len(epilogues)-1, true)
 		}()
 		<-done
 		if !strings.Contains(rec.msg, c.want) {
