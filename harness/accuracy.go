@@ -22,13 +22,14 @@ type LayerError struct {
 // each layer's output with the float64 oracle's. The errors accumulate
 // from layer to layer, which shows where drift enters and how it grows;
 // the conformance suite (kernels/kerneltest) measures each kernel's own
-// error on single layers.
-func LayerAccuracy(c Cell, seed uint64) ([]LayerError, error) {
+// error on single layers. calibrationLog, if set, receives the auto
+// kernel's notes (engine.Config.Log).
+func LayerAccuracy(c Cell, seed uint64, calibrationLog func(format string, args ...any)) ([]LayerError, error) {
 	g, err := c.Build(seed)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, KeepAll: true})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, KeepAll: true, Log: calibrationLog})
 	if err != nil {
 		return nil, err
 	}

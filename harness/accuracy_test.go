@@ -18,7 +18,7 @@ func TestLayerAccuracyEveryModel(t *testing.T) {
 		}
 		for _, k := range []string{engine.KernelIm2col, engine.KernelWinogradF2, engine.KernelWinogradF4, engine.KernelWinogradF6, engine.KernelDirect} {
 			c := Cell{Model: spec.Name, Form: variants.FormC, Fusion: "none", Kernel: k, Size: 32, Batch: 1, Threads: 1}
-			layers, err := LayerAccuracy(c, 3)
+			layers, err := LayerAccuracy(c, 3, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -99,8 +99,14 @@ func TestMaxCountDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(res.Latencies); n <= 2 || res.Stats.Min*time.Duration(n) < 100*time.Millisecond {
-		t.Errorf("--count 2 --min-time 200ms stopped after %d inferences of %v", n, res.Stats.Median)
+	// The timed inferences themselves add up to nearly the 200 ms (the
+	// loop's own work between them is small), however loaded the machine.
+	var sum time.Duration
+	for _, d := range res.Latencies {
+		sum += d
+	}
+	if n := len(res.Latencies); n <= 2 || sum < 150*time.Millisecond {
+		t.Errorf("--count 2 --min-time 200ms stopped after %d inferences, %v in all", n, sum)
 	}
 }
 

@@ -72,13 +72,6 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		return nil, fmt.Errorf("cannot write results: %v", err)
 	}
 	defer f.Close()
-	// A run stopped before its first cell leaves no empty file behind
-	// (compare refuses one; a rerun starts afresh either way).
-	defer func() {
-		if st, err := f.Stat(); created && err == nil && st.Size() == 0 {
-			os.Remove(mr.Out)
-		}
-	}()
 	// Two runs on one file would each append from where they started and
 	// cut each other's cells (shards need an -o each).
 	if err := filelock.TryLock(f); err != nil {
@@ -87,6 +80,15 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 		}
 		return nil, fmt.Errorf("locking %s: %v", mr.Out, err)
 	}
+	// A run stopped before its first cell leaves no empty file behind
+	// (compare refuses one; a rerun starts afresh either way). Only the
+	// lock holder may: a refused second run must not unlink the file the
+	// first is writing.
+	defer func() {
+		if st, err := f.Stat(); created && err == nil && st.Size() == 0 {
+			os.Remove(mr.Out)
+		}
+	}()
 	done, err := ScanResults(mr.Out)
 	if err != nil {
 		return nil, err

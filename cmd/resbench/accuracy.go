@@ -43,7 +43,7 @@ func cmdAccuracy(args []string, stdout, stderr io.Writer) error {
 	}
 	c := harness.Cell{Model: spec.Name, Form: f, Fusion: "none", Kernel: *kernel, Size: *size, Batch: 1, Threads: *threads}
 	fmt.Fprintf(stderr, "running %s and its float64 oracle...\n", c.Name())
-	layers, err := harness.LayerAccuracy(c, *seed)
+	layers, err := harness.LayerAccuracy(c, *seed, stderrLog(stderr))
 	if err != nil {
 		return err
 	}

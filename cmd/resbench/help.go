@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -42,13 +43,17 @@ func commandManual(cmd string) string {
 	return b.String()
 }
 
+// commandNames lists the commands in the manual's order (commands, the
+// dispatch table, cannot be read here: it holds cmdHelp).
+var commandNames = []string{"help", "machine", "models", "fusions", "run", "profile", "accuracy", "matrix", "compare", "gate"}
+
 func cmdHelp(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case len(args) > 1:
 		return usagef("help takes at most one command, got %q", args)
 	case len(args) == 1 && args[0] != "help":
-		if commandManual(args[0]) == "" {
-			return usagef("no command %q; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate", args[0])
+		if !slices.Contains(commandNames, args[0]) {
+			return usagef("no command %q; commands: %s", args[0], strings.Join(commandNames, ", "))
 		}
 		return printCommandManual(stdout, args[0])
 	}

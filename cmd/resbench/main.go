@@ -283,14 +283,14 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("no command given; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate")
+		return usagef("no command given; commands: %s", strings.Join(commandNames, ", "))
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			return cmdHelp(nil, stdout, stderr)
 		}
-		return usagef("unknown command %q; commands: help, machine, models, fusions, run, profile, accuracy, matrix, compare, gate", args[0])
+		return usagef("unknown command %q; commands: %s", args[0], strings.Join(commandNames, ", "))
 	}
 	if args[0] != "help" {
 		// A forced ISA tier the CPU lacks is an error here: the kernels

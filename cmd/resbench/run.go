@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/resbench/resbench/harness"
@@ -136,9 +137,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		planWritten = true
 	}
 	// A pass asked for by name that found nothing to rewrite is worth a
-	// line; under "all" most models leave some passes idle by design.
+	// line; under "all" (or all-but-one) most models leave some passes
+	// idle by design.
+	byName := *fusionFlag != "all" && !strings.HasPrefix(*fusionFlag, "all-but-")
 	for _, r := range res.Fusion {
-		if r.Rewrites == 0 && (*verbose || *fusionFlag != "all") {
+		if r.Rewrites == 0 && (*verbose || byName) {
 			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
 		}
 	}
@@ -208,10 +211,17 @@ func writePlan(path string, f *os.File, stdout io.Writer, p *engine.Plan) error 
 	if path == "-" {
 		return p.WritePlan(stdout)
 	}
-	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("writing %s: %v", path, err)
+	// Only a regular file has old contents to drop (a device or pipe
+	// refuses ftruncate).
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("writing %s: %v", path, err)
+		}
 	}
 	if err := p.WritePlan(f); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
+	}
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil

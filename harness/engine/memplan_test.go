@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/resbench/resbench/variants"
@@ -37,13 +38,8 @@ func overlapErr(g *graph.Graph, mp memPlan) error {
 		if _, flat := b.Op.(*graph.Flatten); flat && b.Inputs[0] == a {
 			return true
 		}
-		reads, idx := 0, -1
-		for i, in := range b.Inputs {
-			if in == a {
-				reads, idx = reads+1, i
-			}
-		}
-		return reads == 1 && last[a.ID] == b.ID && inPlaceOK(b, idx)
+		idx := slices.Index(b.Inputs, a)
+		return idx >= 0 && readsOnce(b, a) && last[a.ID] == b.ID && inPlaceOK(b, idx)
 	}
 	for _, a := range g.Nodes {
 		for _, b := range g.Nodes[a.ID+1:] {
@@ -107,6 +103,18 @@ func TestOverlapCheckerFires(t *testing.T) {
 	}
 }
 
+// readsOnce reports whether n has in among its inputs exactly once: an op
+// that reads an input twice (Add(a, b, a)) must not write over it.
+func readsOnce(n, in *graph.Node) bool {
+	k := 0
+	for _, x := range n.Inputs {
+		if x == in {
+			k++
+		}
+	}
+	return k == 1
+}
+
 // sameClass accepts overlaps along a chain of in-place writes (a → x → b,
 // each written over the one before as it dies).
 func sameClass(g *graph.Graph, mp memPlan, a, b *graph.Node, last []int) bool {
@@ -118,7 +126,7 @@ func sameClass(g *graph.Graph, mp memPlan, a, b *graph.Node, last []int) bool {
 		var next *graph.Node
 		_, flat := n.Op.(*graph.Flatten)
 		for i, in := range n.Inputs {
-			if mp.offset[in.ID] == mp.offset[n.ID] && last[in.ID] == n.ID && (flat || inPlaceOK(n, i)) {
+			if mp.offset[in.ID] == mp.offset[n.ID] && last[in.ID] == n.ID && (flat || inPlaceOK(n, i) && readsOnce(n, in)) {
 				next = in
 				break
 			}

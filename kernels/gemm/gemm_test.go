@@ -835,6 +835,7 @@ func TestAVX512DriverWithReferenceKernels(t *testing.T) {
 	}
 	cfg.copyRows = refCopyRows
 	cfg.col = func(a, b, out *float32, kc, npanels, bstride int) { refCol(cfg.mr, a, b, out, kc, npanels, bstride) }
+	cfg.kernS = [maxMR + 1]stridedKernel{} // packed B only: no strided assembly either
 	for nvec := range cfg.wide {
 		for tail := range cfg.wide[nvec] {
 			if cfg.wide[nvec][tail] != nil {
