@@ -373,7 +373,7 @@ func TestScanResultsTruncated(t *testing.T) {
 	// A setting the file has and the new run lacks (a sweep over both
 	// stride layouts resumed without --stride-on) is a difference too.
 	d.Settings["matrix-strides"] = "3x3,1x1"
-	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err == nil || !strings.Contains(err.Error(), `matrix-strides: file has "3x3,1x1", this run none`) {
+	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err == nil || !strings.Contains(err.Error(), `matrix-strides: file has "3x3,1x1", this run 3x3 (the default)`) {
 		t.Errorf("dropped stride axis: %v", err)
 	}
 	d.Settings["matrix-strides"] = "3x3"
