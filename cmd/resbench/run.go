@@ -63,33 +63,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	var outFile *os.File
 	written := false
 	if *out != "" {
-		_, statErr := os.Stat(*out)
-		created := errors.Is(statErr, os.ErrNotExist)
-		if outFile, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+		var closeOut func(bool)
+		if outFile, closeOut, err = openBeforeRun(*out); err != nil {
 			return fmt.Errorf("cannot write results: %v", err)
 		}
-		defer func() {
-			outFile.Close()
-			if created && !written {
-				os.Remove(*out)
-			}
-		}()
+		defer func() { closeOut(written) }()
 	}
 	// The plan file likewise: opened now, written after the run.
 	var planOut *os.File
 	planWritten := false
 	if *planFile != "" && *planFile != "-" {
-		_, statErr := os.Stat(*planFile)
-		created := errors.Is(statErr, os.ErrNotExist)
-		if planOut, err = os.OpenFile(*planFile, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+		var closePlan func(bool)
+		if planOut, closePlan, err = openBeforeRun(*planFile); err != nil {
 			return fmt.Errorf("cannot write the plan: %v", err)
 		}
-		defer func() {
-			planOut.Close()
-			if created && !planWritten {
-				os.Remove(*planFile)
-			}
-		}()
+		defer func() { closePlan(planWritten) }()
 	}
 	if err := prof.open(); err != nil {
 		return err
@@ -203,6 +191,24 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	fmt.Fprintf(w, "  memory      activations %s planned (liveness lower bound %s) + workspace %s, weights %s packed\n",
 		mib(p.ActivationBytes), mib(p.LowerBoundBytes), mib(p.WorkspaceBytes), mib(p.WeightBytes))
 	fmt.Fprintf(w, "              Go heap %s, max RSS %s, %.1f allocs/inference\n", mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
+}
+
+// openBeforeRun opens path for writing without truncating it, so that an
+// unwritable path fails before a long run and a failed run leaves an
+// existing file as it was. done(written) closes it, and removes a file this
+// run created but never wrote.
+func openBeforeRun(path string) (f *os.File, done func(written bool), err error) {
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+		return nil, nil, err
+	}
+	return f, func(written bool) {
+		f.Close()
+		if created && !written {
+			os.Remove(path)
+		}
+	}, nil
 }
 
 // writePlan writes p to stdout for path "-", else to f (path, opened

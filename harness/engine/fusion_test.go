@@ -61,14 +61,7 @@ func TestFusedBatchTwoThreads(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := build(t, name, variants.Options{Size: 32, Batch: 2})
 			x, want := reference(t, g, 7)
-			applicable, err := fusion.Applicable(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fused, _, err := fusion.Apply(g, applicable, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			fused := fuseApplicable(t, g)
 			for _, kernel := range Kernels() {
 				got := runPlan(t, fused, Config{Kernel: kernel, Threads: 2}, x)
 				if d := Compare(got, want); d.RelL2 > Tolerance(kernel) {

@@ -48,6 +48,20 @@ func reference(t *testing.T, g *graph.Graph, seed uint64) ([]float32, []float64)
 	return x, slices.Clone(o.Run(x))
 }
 
+// fuseApplicable applies every fusion pass that applies to g.
+func fuseApplicable(t *testing.T, g *graph.Graph) *graph.Graph {
+	t.Helper()
+	applicable, err := fusion.Applicable(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused, _, err := fusion.Apply(g, applicable, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fused
+}
+
 // checkAgainstOracle compiles g (after the given fusion passes) for every
 // kernel on one and two threads and compares each output with the oracle
 // of g unfused.
@@ -174,15 +188,7 @@ func TestTiersFormsAndStrideMatchOracle(t *testing.T) {
 	for i, m := range models {
 		g := build(t, m.name, m.opt)
 		x, want := reference(t, g, uint64(10+i))
-		applicable, err := fusion.Applicable(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fused, _, err := fusion.Apply(g, applicable, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		built[i] = graphs{g, fused, x, want}
+		built[i] = graphs{g, fuseApplicable(t, g), x, want}
 	}
 	for _, tier := range kernels.Tiers() {
 		if !kernels.TierSupported(tier) {
