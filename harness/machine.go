@@ -63,6 +63,21 @@ type Peak struct {
 	GFLOPSAll float64 `json:"gflops_all_threads"`
 }
 
+// For returns the FMA ceiling of a run on threads, for a Peak whose
+// GFLOPSAll was measured on allThreads: the measured figure for one thread
+// and for allThreads, in between the one-thread figure scaled, capped at
+// the measured all-thread figure (two threads of a machine whose cores share
+// a clock budget do not reach twice one).
+func (p Peak) For(threads, allThreads int) float64 {
+	switch {
+	case threads <= 1:
+		return p.GFLOPS1
+	case threads >= allThreads:
+		return p.GFLOPSAll
+	}
+	return min(p.GFLOPS1*float64(threads), p.GFLOPSAll)
+}
+
 // MeasureMachine reads the CPU description and measures the FMA peak of
 // every supported tier (1 thread and all threads), the triad bandwidth and,
 // with more than one thread, the FMA scaling, spending about d on each

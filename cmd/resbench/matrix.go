@@ -153,7 +153,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		err = perr
 	}
 	if sum != nil {
-		printMatrixSummary(stdout, sum, pk)
+		printMatrixSummary(stdout, sum, pk, maxInt(m.Threads))
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -217,7 +217,10 @@ func progressBar(done, total, width int) string {
 	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
 }
 
-func printMatrixSummary(w io.Writer, s *harness.MatrixSummary, pk harness.Peak) {
+// printMatrixSummary prints the cells' table; %peak is against pk, the
+// active tier's peak measured in this process on peakThreads threads (and
+// on one).
+func printMatrixSummary(w io.Writer, s *harness.MatrixSummary, pk harness.Peak, peakThreads int) {
 	fmt.Fprintf(w, "matrix: %d cells, %d measured now, %d resumed from the file, %d FAILED parity, %d noisy\n",
 		s.Total, s.Measured, s.Resumed, s.Failed, s.Noisy)
 	if len(s.Results) == 0 {
@@ -233,7 +236,7 @@ func printMatrixSummary(w io.Writer, s *harness.MatrixSummary, pk harness.Peak) 
 				parity = "FAILED"
 			}
 		}
-		peakT := pk.GFLOPS1 * float64(r.Cell.Threads)
+		peakT := pk.For(r.Cell.Threads, peakThreads)
 		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 		noisy := ""
 		if r.Noisy {
