@@ -21,12 +21,14 @@ type Machine struct {
 	// Cores is what CPUID reports per package: in a virtual machine the
 	// host's topology (254 on a 2-vCPU Zen 5 guest), not what this
 	// process can use; CPUs is the logical CPUs online to it.
-	Cores    int      `json:"cores"`
-	CPUs     int      `json:"cpus"`
-	Threads  int      `json:"threads"` // logical CPUs Go can use
-	L1DBytes int      `json:"l1d_bytes"`
-	L2Bytes  int      `json:"l2_bytes"`
-	L3Bytes  int      `json:"l3_bytes"`
+	Cores   int `json:"cores"`
+	CPUs    int `json:"cpus"`
+	Threads int `json:"threads"` // logical CPUs Go can use
+	// Cache sizes are 0, and left out of the JSON, where CPUID does not
+	// report the level (hypervisors often hide L3).
+	L1DBytes int      `json:"l1d_bytes,omitempty"`
+	L2Bytes  int      `json:"l2_bytes,omitempty"`
+	L3Bytes  int      `json:"l3_bytes,omitempty"`
 	Features []string `json:"features"` // the SIMD features resbench cares about
 	// Detected is the best tier this CPU supports; Active the one in use
 	// (RESBENCH_ISA may force a lower one).
@@ -78,6 +80,9 @@ func (p Peak) For(threads, allThreads int) float64 {
 	return min(p.GFLOPS1*float64(threads), p.GFLOPSAll)
 }
 
+// reported maps cpuid's -1 for a cache level it could not read to 0.
+func reported(bytes int) int { return max(bytes, 0) }
+
 // MeasureMachine reads the CPU description and measures the FMA peak of
 // every supported tier (1 thread and all threads), the triad bandwidth and,
 // with more than one thread, the FMA scaling, spending about d on each
@@ -85,7 +90,7 @@ func (p Peak) For(threads, allThreads int) float64 {
 func MeasureMachine(d time.Duration) Machine {
 	m := Machine{CPU: cpuid.CPU.BrandName, Vendor: cpuid.CPU.VendorString, Family: cpuid.CPU.Family, Model: cpuid.CPU.Model,
 		Cores: cpuid.CPU.PhysicalCores, CPUs: runtime.NumCPU(), Threads: runtime.GOMAXPROCS(0),
-		L1DBytes: cpuid.CPU.Cache.L1D, L2Bytes: cpuid.CPU.Cache.L2, L3Bytes: cpuid.CPU.Cache.L3,
+		L1DBytes: reported(cpuid.CPU.Cache.L1D), L2Bytes: reported(cpuid.CPU.Cache.L2), L3Bytes: reported(cpuid.CPU.Cache.L3),
 		Detected: kernels.DetectedTier().String(), Active: kernels.ActiveTier().String()}
 	for _, f := range []cpuid.FeatureID{cpuid.SSE4, cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512BW, cpuid.AVX512DQ, cpuid.AVX512VNNI, cpuid.AMXFP16} {
 		if cpuid.CPU.Supports(f) {

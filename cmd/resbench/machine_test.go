@@ -35,6 +35,9 @@ func TestMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Contains(out, `_bytes": -`) {
+		t.Errorf("a cache size is negative in the JSON:\n%s", out)
+	}
 	var m struct {
 		CPUs    int `json:"cpus"`
 		Threads int `json:"threads"`
