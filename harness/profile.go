@@ -239,15 +239,19 @@ func ProfileLayers(ctx context.Context, c Cell, opt ProfileOptions) (*LayerProfi
 	return lp, nil
 }
 
+// MinMiddleRuns is the fewest runs whose middle 50% profile tables take;
+// below it they average all runs.
+const MinMiddleRuns = 4
+
 // middleRuns returns the indices of the runs whose total lies within the
 // interquartile range of the totals (nearest rank), or all of them when
-// there are fewer than 4.
+// there are fewer than MinMiddleRuns.
 func middleRuns(totals []time.Duration) []int {
 	idx := make([]int, len(totals))
 	for i := range idx {
 		idx[i] = i
 	}
-	if len(totals) < 4 {
+	if len(totals) < MinMiddleRuns {
 		return idx
 	}
 	st := Stats(totals)

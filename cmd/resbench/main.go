@@ -102,7 +102,8 @@
 //	    GFLOP/s, share of the FMA peak measured in the same process, and its
 //	    share of the CPU profile's layer-labelled samples; then the same by
 //	    kernel. Times are means over the timed inferences whose total is in
-//	    the middle 50%, so a run slowed by the machine does not skew them.
+//	    the middle 50% (all of them below 4 runs), so a run slowed by the
+//	    machine does not skew them.
 //	    Below the table: the sum of the layer times against the end-to-end
 //	    latency of the untimed inferences (mean of their middle 50%, and
 //	    their median), and their ratio; the profile's sample count (the

@@ -177,7 +177,11 @@ func printProfile(w io.Writer, lp *harness.LayerProfile, prof *reports.CPUProfil
 	}
 	c := lp.Cell
 	fmt.Fprintf(w, "%s\n", c.Name())
-	fmt.Fprintf(w, "  time      mean per inference over the %d of %d timed inferences whose total is in the middle 50%%\n", lp.Middle, lp.Timed)
+	if lp.Timed < harness.MinMiddleRuns {
+		fmt.Fprintf(w, "  time      mean per inference over all %d timed inferences (under %d, none is left out)\n", lp.Timed, harness.MinMiddleRuns)
+	} else {
+		fmt.Fprintf(w, "  time      mean per inference over the %d of %d timed inferences whose total is in the middle 50%%\n", lp.Middle, lp.Timed)
+	}
 	fmt.Fprintf(w, "  %%peak     of the measured %s FMA peak, %.1f GFLOP/s on %s\n", lp.Peak.Tier, lp.Peak.GFLOPSAll, threadsText(c.Threads))
 	fmt.Fprintf(w, "  %%pprof    share of the CPU profile's layer-labelled samples (%d samples)\n\n", layers.LabelledSamples)
 
@@ -255,9 +259,16 @@ func printProfile(w io.Writer, lp *harness.LayerProfile, prof *reports.CPUProfil
 		verdict = "NOT within 5%"
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "sum of layers   %s ms per inference (the TIME column's total; mean of the middle 50%% of %d timed inferences)\n", ms(lp.LayerSum), lp.Timed)
-	fmt.Fprintf(w, "end-to-end      %s ms per inference (mean of the middle 50%% of %d untimed inferences, one after each timed one; median %s ms, %s)\n",
-		ms(lp.EndToEndMid), e.N, ms(e.Median), e.CIText(func(d time.Duration) string { return ms(d) + " ms" }))
+	// The middle 50% of n runs, or all of them when too few to cut one.
+	meanOf := func(n int) string {
+		if n < harness.MinMiddleRuns {
+			return fmt.Sprintf("mean of all %d", n)
+		}
+		return fmt.Sprintf("mean of the middle 50%% of %d", n)
+	}
+	fmt.Fprintf(w, "sum of layers   %s ms per inference (the TIME column's total; %s timed inferences)\n", ms(lp.LayerSum), meanOf(lp.Timed))
+	fmt.Fprintf(w, "end-to-end      %s ms per inference (%s untimed inferences, one after each timed one; median %s ms, %s)\n",
+		ms(lp.EndToEndMid), meanOf(e.N), ms(e.Median), e.CIText(func(d time.Duration) string { return ms(d) + " ms" }))
 	fmt.Fprintf(w, "sum/end-to-end  %.3f (%s)\n", ratio, verdict)
 	fmt.Fprintf(w, "timer overhead  %s ms per timed inference (its wall time, median %s ms, beyond the sum of its steps)\n", ms(lp.TimerOverhead), ms(lp.TimedWall.Median))
 

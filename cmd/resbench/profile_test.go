@@ -29,7 +29,8 @@ func TestProfileCommand(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Model/model=resnet18/fusion=all/kernel=auto/size=32", "sum of layers", "end-to-end", "sum/end-to-end",
-		"pprof samples", "carries a layer label", "total variation distance", "layer4.1.conv2", "conv3x3/1"} {
+		"pprof samples", "carries a layer label", "total variation distance", "layer4.1.conv2", "conv3x3/1",
+		"whose total is in the middle 50%", "mean of the middle 50% of "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -127,6 +128,10 @@ func TestProfileSortTop(t *testing.T) {
 	}
 	if !strings.Contains(out, "only ") || !strings.Contains(out, "raise --min-time") {
 		t.Errorf("a short profile must say its sample count is low:\n%s", out)
+	}
+	// Three runs are too few to cut a middle 50%: the text must say all.
+	if strings.Contains(out, "middle 50%") || !strings.Contains(out, "over all 3 timed inferences") || !strings.Contains(out, "mean of all 3 timed") {
+		t.Errorf("a 3-run profile must say it averages all runs:\n%s", out)
 	}
 }
 
