@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -117,17 +116,11 @@ func reportSpeedup(b *testing.B, rounds1, rounds2 *peak.Rounds, op1, op2 func())
 		t2 = append(t2, time.Since(t0).Seconds())
 		fmaX = append(fmaX, r2/r1)
 	}
-	m1, m2 := median(t1), median(t2)
+	m1, m2 := peak.Median(t1), peak.Median(t2)
 	b.ReportMetric(m1/m2, "x-vs-1-thread")
 	b.ReportMetric(m1*1e6, "us-1-thread")
 	b.ReportMetric(m2*1e6, "us-2-threads")
-	b.ReportMetric(median(fmaX), "fma-x-vs-1-thread")
-}
-
-// median of a non-empty slice (sorted in place).
-func median(v []float64) float64 {
-	slices.Sort(v)
-	return v[len(v)/2]
+	b.ReportMetric(peak.Median(fmaX), "fma-x-vs-1-thread")
 }
 
 // BenchmarkSgemm times C = A·B with A packed once (as the engine does with

@@ -55,7 +55,7 @@ func Paired(tier isa.Tier, pool *parallel.Pool, flops float64, minPairs int, min
 		ratios = append(ratios, 100*rate/((prev+next)/2))
 		prev = next
 	}
-	return PairedResult{GFLOPS: median(calls), PctPeak: median(ratios), Pairs: len(calls)}
+	return PairedResult{GFLOPS: Median(calls), PctPeak: Median(ratios), Pairs: len(calls)}
 }
 
 // Rounds measures the FMA peak of a pool's threads in short rounds, to be
@@ -124,12 +124,12 @@ func (r *Rounds) round(task, worker int) {
 		c0 = c1
 	}
 	r.chunkRates[task] = rs
-	r.rates[task] = median(rs)
+	r.rates[task] = Median(rs)
 }
 
-// median of a non-empty slice (sorted in place); the mean of the middle two
-// for an even length.
-func median(v []float64) float64 {
+// Median of a non-empty slice (sorted in place); the mean of the middle two
+// for an even length, as the harness's latency statistics take it.
+func Median(v []float64) float64 {
 	slices.Sort(v)
 	n := len(v)
 	if n%2 == 1 {
