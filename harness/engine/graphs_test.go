@@ -163,7 +163,8 @@ func TestThreadLimitAndClosedPlan(t *testing.T) {
 // and builds the model options no other engine test compiles: ResNeXt forms
 // a and b (split branches summed or concatenated) and the stride on the
 // first 1x1. Unfused and with every applicable fusion, batch 2 on two
-// threads, against the float64 oracle of the unfused graph. It sets the
+// threads, against the float64 oracle of the unfused graph (-short: the
+// active tier only). It sets the
 // process-wide tier, so it must not run in parallel with other tests.
 func TestTiersFormsAndStrideMatchOracle(t *testing.T) {
 	prev := kernels.ActiveTier()
@@ -193,6 +194,10 @@ func TestTiersFormsAndStrideMatchOracle(t *testing.T) {
 	for _, tier := range kernels.Tiers() {
 		if !kernels.TierSupported(tier) {
 			t.Logf("isa=%v: not on this CPU, skipped", tier)
+			continue
+		}
+		if testing.Short() && tier != prev {
+			t.Logf("isa=%v: -short runs only the active tier, %v", tier, prev)
 			continue
 		}
 		if err := kernels.SetTier(tier); err != nil {
