@@ -7,8 +7,11 @@
 // not a regression worth a red build, and a 20% change that the test
 // cannot separate from noise is not proven). But a slowdown beyond the
 // minimum effect on samples too small for the test ever to reach
-// significance (fewer than 4 runs a side at alpha 0.05, as with go test's
-// default -count 1) fails: on them the gate could catch nothing.
+// significance fails: on them the gate could catch nothing. The smallest
+// p-value the test can give n1 and n2 runs is 2/C(n1+n2, n1), when every
+// run of one side is slower than every run of the other: at alpha 0.05
+// that takes 4 runs a side, or 2 against 10, and 1 run (go test's default
+// -count 1) against any number is never enough.
 //
 // Baselines are ordinary result files (resbench run -o, resbench matrix
 // -o, or go test -bench output). The gate refuses to compare files from
@@ -50,9 +53,30 @@ type Finding struct {
 	Failed     bool // parity failure in the new results
 	Missing    bool // in the baseline, not in the new results
 	// TooFew marks a slowdown beyond the minimum effect that the samples
-	// are too small to test (Mann-Whitney needs 4 runs a side at
-	// alpha 0.05): not proven, but not cleared either.
+	// are too small to test (minP above alpha): not proven, but not
+	// cleared either.
 	TooFew bool
+}
+
+// minP is the smallest two-sided p-value of the Mann-Whitney U test on
+// samples of n1 and n2 values, reached when they do not overlap:
+// 2/C(n1+n2, n1).
+func minP(n1, n2 int) float64 {
+	c := 1.0 // C(n1+n2, n1), built as ∏ (n2+i)/i
+	for i := 1; i <= n1; i++ {
+		c = c * float64(n2+i) / float64(i)
+	}
+	return min(1, 2/c)
+}
+
+// runsPerSide is the fewest runs a side (the same on both) whose minP is
+// at most alpha.
+func runsPerSide(alpha float64) int {
+	n := 1
+	for minP(n, n) > alpha {
+		n++
+	}
+	return n
 }
 
 // Gate compares baseline with current and writes a verdict per benchmark
@@ -92,7 +116,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 				f.Change = f.New/f.Old - 1
 				f.P = c.Comparison.P
 				f.Regression = c.Significant() && f.Change > opt.MaxSlowdown
-				f.TooFew = !f.Regression && f.Change > opt.MaxSlowdown && len(c.Comparison.Warnings) > 0
+				f.TooFew = !f.Regression && f.Change > opt.MaxSlowdown && minP(c.Comparison.N1, c.Comparison.N2) > opt.Alpha
 			}
 			findings = append(findings, f)
 		}
@@ -142,7 +166,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		fmt.Fprintf(w, "%-*s %+7.1f%%  %s\n", width, verdicts[i], 100*f.Change, f.Name)
 	}
 	if bad > 0 {
-		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (use at least 4 per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), baseline)
+		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (at alpha %g use at least %d per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), opt.Alpha, runsPerSide(opt.Alpha), baseline)
 	}
 	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.0f%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil

@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,5 +111,38 @@ func TestGateTooFewRuns(t *testing.T) {
 	_, err := Gate(&out, firstRunOf("synth-faster30.txt"), firstRunOf("synth-old.txt"), Options{MaxSlowdown: 0.05})
 	if err == nil || !strings.Contains(out.String(), "TOO FEW RUNS") {
 		t.Errorf("a 43%% slowdown on one run per side passed the gate: %v\n%s", err, out.String())
+	}
+	// One run against many is as untestable (p ≥ 2/11 for 1 against 10),
+	// though benchmath only warns when both sides are small.
+	for _, pair := range [][2]string{
+		{firstRunOf("synth-faster30.txt"), filepath.Join(data, "synth-old.txt")},
+		{filepath.Join(data, "synth-faster30.txt"), firstRunOf("synth-old.txt")},
+	} {
+		out.Reset()
+		_, err := Gate(&out, pair[0], pair[1], Options{MaxSlowdown: 0.05})
+		if err == nil || !strings.Contains(out.String(), "TOO FEW RUNS") {
+			t.Errorf("a 43%% slowdown on one run against many passed the gate: %v\n%s", err, out.String())
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "at least 4 per side") {
+		t.Errorf("the error should say how many runs alpha 0.05 needs: %v", err)
+	}
+}
+
+func TestMinP(t *testing.T) {
+	for _, c := range []struct {
+		n1, n2 int
+		want   float64
+	}{
+		{1, 1, 1}, {1, 10, 2.0 / 11}, {10, 1, 2.0 / 11}, {3, 3, 2.0 / 20}, {4, 4, 2.0 / 70}, {10, 2, 2.0 / 66}, {2, 10, 2.0 / 66},
+	} {
+		if got := minP(c.n1, c.n2); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("minP(%d, %d) = %v, want %v", c.n1, c.n2, got, c.want)
+		}
+	}
+	for alpha, want := range map[float64]int{0.05: 4, 0.01: 5, 0.1: 3, 0.001: 7} {
+		if got := runsPerSide(alpha); got != want {
+			t.Errorf("runsPerSide(%v) = %d, want %d", alpha, got, want)
+		}
 	}
 }

@@ -210,7 +210,9 @@
 //	    machine and tiny effects do not. It also fails if a benchmark of
 //	    BASELINE is missing from NEW, if the files share no benchmark, or
 //	    if a slowdown beyond F comes from too few runs for the test to
-//	    ever be significant (under 4 a side at level 0.05). Files from
+//	    ever be significant: the smallest p-value of n1 against n2 runs is
+//	    2/C(n1+n2, n1), so level 0.05 needs 4 runs a side (or 2 against
+//	    10), and one run against any number never suffices. Files from
 //	    different CPUs or ISA tiers are refused unless --force.
 //
 //	help [COMMAND]
@@ -223,13 +225,17 @@
 //
 // so that benchstat can slice them (benchstat -col /kernel out.txt). The form
 // key appears for ResNeXt models only. Result files also carry config lines
-// that change from run to run (date, peak-gflops, peak-gflops-threads) or
-// follow from the cell's name (params, macs); stock benchstat starts a new
-// table wherever one differs, so give it
+// that differ between files (commit, and in matrix files the matrix-*
+// settings), change from run to run (date, peak-gflops,
+// peak-gflops-threads) or follow from the cell's name (params, macs).
+// Stock benchstat starts a new table wherever a config line differs (its
+// default -table .config), which would put two commits' files in separate
+// tables with nothing compared, and footnotes cells that vary in one; so
+// give it
 //
-//	benchstat -ignore date,peak-gflops,peak-gflops-threads,params,macs OLD NEW
+//	benchstat -table "" -ignore date,peak-gflops,peak-gflops-threads,params,macs OLD NEW
 //
-// to compare two files (resbench compare ignores them itself).
+// to compare two files (resbench compare does the same itself).
 //
 // Environment:
 //
