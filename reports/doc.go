@@ -45,7 +45,8 @@
 // .fullname" when -row /model merges fusion variants, "benchmarks vary in
 // .file, commit" when -col /fusion merges two files), as in benchstat. The keys date, peak-gflops and
 // peak-gflops-threads are excluded from the residue because they change
-// with every run (CompareOptions.Ignore adds more).
+// with every run, and params and macs because they follow from the cell's
+// name (CompareOptions.Ignore adds more).
 //
 // # Statistics
 //

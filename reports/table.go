@@ -28,7 +28,8 @@ type CompareOptions struct {
 	// Ignore lists further keys (projection syntax) whose variation
 	// within a cell is expected and should not be warned about. The
 	// per-run measurement keys date, peak-gflops and
-	// peak-gflops-threads are always ignored.
+	// peak-gflops-threads, and params and macs, which follow from the
+	// cell's name, are always ignored.
 	Ignore string
 	// Alpha is the significance level of the Mann-Whitney U test; 0
 	// means 0.05.
