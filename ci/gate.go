@@ -52,6 +52,7 @@ type Finding struct {
 	Regression bool
 	Failed     bool // parity failure in the new results
 	Missing    bool // in the baseline, not in the new results
+	Compared   bool // in both: Old, Change and P are set
 	// TooFew marks a slowdown beyond the minimum effect that the samples
 	// are too small to test (minP above alpha): not proven, but not
 	// cleared either.
@@ -112,8 +113,12 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 			}
 			f := Finding{Name: row.StringValues(), New: c.Summary.Center, Failed: c.Failed > 0, P: math.NaN()}
 			if b := c.Baseline; b != nil {
+				f.Compared = true
 				f.Old = b.Summary.Center
-				f.Change = f.New/f.Old - 1
+				f.Change = f.New/f.Old - 1 // +Inf from 0 to more
+				if f.Old == 0 && f.New == 0 {
+					f.Change = 0
+				}
 				f.P = c.Comparison.P
 				f.Regression = c.Significant() && f.Change > opt.MaxSlowdown
 				f.TooFew = !f.Regression && f.Change > opt.MaxSlowdown && minP(c.Comparison.N1, c.Comparison.N2) > opt.Alpha
@@ -123,7 +128,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	}
 	compared := 0
 	for _, f := range findings {
-		if f.Old != 0 && !f.Missing {
+		if f.Compared {
 			compared++
 		}
 	}
@@ -147,10 +152,10 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		case f.Failed:
 			verdict = "PARITY FAILED"
 		case f.Regression:
-			verdict = fmt.Sprintf("REGRESSION (> %.0f%%, p=%.3f)", 100*opt.MaxSlowdown, f.P)
+			verdict = fmt.Sprintf("REGRESSION (> %.4g%%, p=%.3f)", 100*opt.MaxSlowdown, f.P)
 		case f.TooFew:
 			verdict = "TOO FEW RUNS to test"
-		case f.Old == 0:
+		case !f.Compared:
 			verdict = "new (no baseline)"
 		}
 		if f.Failed || f.Regression || f.Missing || f.TooFew {
@@ -168,6 +173,6 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	if bad > 0 {
 		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (at alpha %g use at least %d per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), opt.Alpha, runsPerSide(opt.Alpha), baseline)
 	}
-	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.0f%% with significance\n", len(findings), 100*opt.MaxSlowdown)
+	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.4g%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil
 }

@@ -26,6 +26,13 @@ func TestGatePassesNoise(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a rerun of the same configuration failed the gate: %v\n%s", err, out.String())
 	}
+	if !strings.Contains(out.String(), "more than 5% with") {
+		t.Errorf("the verdict should name the 5%% threshold:\n%s", out.String())
+	}
+	out.Reset()
+	if _, err := Gate(&out, filepath.Join(data, "synth-old.txt"), filepath.Join(data, "synth-rerun.txt"), Options{MaxSlowdown: 0.025}); err != nil || !strings.Contains(out.String(), "more than 2.5% with") {
+		t.Errorf("a 2.5%% threshold must print as such: %v\n%s", err, out.String())
+	}
 	// A big threshold lets even a real slowdown through: the minimum
 	// effect is honoured.
 	if _, err := Gate(&out, filepath.Join(data, "synth-faster30.txt"), filepath.Join(data, "synth-old.txt"), Options{MaxSlowdown: 0.5}); err != nil {
@@ -144,5 +151,34 @@ func TestMinP(t *testing.T) {
 		if got := runsPerSide(alpha); got != want {
 			t.Errorf("runsPerSide(%v) = %d, want %d", alpha, got, want)
 		}
+	}
+}
+
+// A benchmark at 0 ns/op (benchfmt leaves a zero's unit "ns/op" where it
+// rewrites others to sec/op) is still compared with the same benchmark's
+// non-zero runs: 0 → 0.3 ns is a regression, 0 → 0 is no change.
+func TestGateZeroBaseline(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, vals ...string) string {
+		var b strings.Builder
+		b.WriteString("goos: linux\ngoarch: amd64\ncpu: TestCPU\nisa: avx2\n")
+		for _, v := range vals {
+			b.WriteString("BenchmarkNop 1000000000 " + v + " ns/op\n")
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	zeros := write("zeros.txt", "0", "0", "0", "0", "0", "0")
+	slower := write("slower.txt", "0.3", "0.31", "0.32", "0.3", "0.33", "0.34")
+	var out strings.Builder
+	if _, err := Gate(&out, zeros, slower, Options{MaxSlowdown: 0.05}); err == nil || !strings.Contains(out.String(), "REGRESSION") {
+		t.Errorf("0 → 0.3 ns/op passed the gate: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	if _, err := Gate(&out, zeros, write("zeros2.txt", "0", "0", "0", "0", "0", "0"), Options{MaxSlowdown: 0.05}); err != nil || strings.Contains(out.String(), "NaN") {
+		t.Errorf("0 → 0 ns/op: %v\n%s", err, out.String())
 	}
 }

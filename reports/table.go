@@ -292,11 +292,18 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 		row, col, residue := rowBy.Project(k.res), colBy.Project(k.res), residueBy.Project(k.res)
 		ck := CellKey{row, col}
 		for _, v := range k.res.Values {
-			g := grids[v.Unit]
+			// benchfmt tidies a unit only when that changes the value,
+			// so 0 ns/op keeps "ns/op" beside the sec/op of the same
+			// benchmark's other runs: tidy every value here.
+			value, unit := v.Value, v.Unit
+			if scale, tidy := benchunit.Tidy(1, unit); tidy != unit {
+				value, unit = value*scale, tidy
+			}
+			g := grids[unit]
 			if g == nil {
 				g = &builder{rows: map[benchproc.Key]struct{}{}, cols: map[benchproc.Key]struct{}{}, cells: map[CellKey]*builderCell{}}
-				grids[v.Unit] = g
-				unitOrder = append(unitOrder, v.Unit)
+				grids[unit] = g
+				unitOrder = append(unitOrder, unit)
 			}
 			c := g.cells[ck]
 			if c == nil {
@@ -305,7 +312,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 				g.rows[row] = struct{}{}
 				g.cols[col] = struct{}{}
 			}
-			c.values = append(c.values, v.Value)
+			c.values = append(c.values, value)
 			c.results = append(c.results, k.res)
 			c.residue[residue] = struct{}{}
 			if k.failed {
