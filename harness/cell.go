@@ -346,9 +346,12 @@ func done(lat []time.Duration, elapsed time.Duration, opt RunOptions) bool {
 	case opt.TargetCI <= 0:
 		return true
 	}
+	// Within ±F of the median on both sides: the interval's ends are
+	// order statistics, so it can be lopsided, and its half-width alone
+	// could pass with one end further out than F.
 	st := Stats(lat)
 	med := float64(st.Median)
-	return st.CI95 && float64(st.CIHigh-st.CILow)/2 <= opt.TargetCI*med
+	return st.CI95 && float64(max(st.CIHigh-st.Median, st.Median-st.CILow)) <= opt.TargetCI*med
 }
 
 // finish reduces the timed runs to the summary figures. allocs is the heap

@@ -134,6 +134,14 @@ func TestStoppingRule(t *testing.T) {
 	if done(steady[:5], time.Second, opt) {
 		t.Error("the CI target needs at least 6 runs")
 	}
+	// At n = 6 the interval is [min, max]: here [1000, 1059] around a
+	// median of 1000, a half-width under 3% but an upper end 5.9% out.
+	if done(ms(1000, 1000, 1000, 1000, 1000, 1059), time.Second, RunOptions{MinCount: 5, MaxCount: 100, TargetCI: 0.03}) {
+		t.Error("a lopsided interval with one end beyond ±F must not stop")
+	}
+	if !done(ms(1000, 1000, 1000, 1000, 1000, 1029), time.Second, RunOptions{MinCount: 5, MaxCount: 100, TargetCI: 0.03}) {
+		t.Error("an interval within ±F on both sides should stop")
+	}
 	if !done(noisy, time.Second, RunOptions{MinCount: 5, MaxCount: 12, TargetCI: 0.001}) {
 		t.Error("must stop at MaxCount")
 	}
