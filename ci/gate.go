@@ -87,6 +87,10 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
 	}
+	// Negated so that NaN is refused: a NaN threshold passes everything.
+	if !(opt.MaxSlowdown >= 0 && opt.MaxSlowdown < math.Inf(1)) || !(opt.Alpha > 0 && opt.Alpha < 1) {
+		return nil, fmt.Errorf("gate: max slowdown %v must be finite and ≥ 0, alpha %v in (0, 1)", opt.MaxSlowdown, opt.Alpha)
+	}
 	files, err := reports.ReadFiles([]string{"baseline=" + baseline, "current=" + current})
 	if err != nil {
 		return nil, err

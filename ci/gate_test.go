@@ -182,3 +182,12 @@ func TestGateZeroBaseline(t *testing.T) {
 		t.Errorf("0 → 0 ns/op: %v\n%s", err, out.String())
 	}
 }
+
+func TestGateRefusesNaNOptions(t *testing.T) {
+	for _, opt := range []Options{{MaxSlowdown: math.NaN()}, {MaxSlowdown: math.Inf(1)}, {MaxSlowdown: 0.05, Alpha: math.NaN()}, {MaxSlowdown: -1}} {
+		var out strings.Builder
+		if _, err := Gate(&out, filepath.Join(data, "synth-faster30.txt"), filepath.Join(data, "synth-old.txt"), opt); err == nil {
+			t.Errorf("options %+v accepted", opt)
+		}
+	}
+}

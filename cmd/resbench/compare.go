@@ -28,8 +28,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {
 		return usagef("compare: give one or more result files (resbench run -o, resbench matrix -o, or go test -bench output)")
 	}
-	if *alpha <= 0 || *alpha >= 1 {
-		return usagef("compare: --alpha must be between 0 and 1")
+	if !(*alpha > 0 && *alpha < 1) { // NaN fails too
+		return usagef("compare: --alpha %v: want a level between 0 and 1 (e.g. 0.05)", *alpha)
 	}
 	opt := reports.CompareOptions{Col: *col, Row: *row, Filter: *filter, Alpha: *alpha, Force: *force}
 	if err := reports.CompareTo(stdout, stderr, files, opt); err != nil {

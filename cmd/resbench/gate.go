@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"math"
 
 	"github.com/resbench/resbench/ci"
 )
@@ -23,8 +24,13 @@ func cmdGate(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 2 {
 		return usagef("gate: want BASELINE NEW, two result files")
 	}
-	if *maxSlowdown < 0 || *alpha <= 0 || *alpha >= 1 {
-		return usagef("gate: --max-slowdown must not be negative and --alpha must be in (0,1)")
+	// Written so that NaN fails too: every comparison with NaN is false,
+	// and a NaN threshold would pass every regression.
+	if !(*maxSlowdown >= 0 && *maxSlowdown < math.Inf(1)) {
+		return usagef("gate: --max-slowdown %v: want a finite fraction ≥ 0 (0.05 = 5%%)", *maxSlowdown)
+	}
+	if !(*alpha > 0 && *alpha < 1) {
+		return usagef("gate: --alpha %v: want a level between 0 and 1 (e.g. 0.05)", *alpha)
 	}
 	_, err := ci.Gate(stdout, fs.Arg(0), fs.Arg(1), ci.Options{MaxSlowdown: *maxSlowdown, Alpha: *alpha, Force: *force, Filter: *filter})
 	return err

@@ -242,6 +242,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"matrix", "-o", "/dev/null", "--count", "20", "--max-count", "5"}, "--max-count 5 is below --count 20"},
 		{[]string{"run", "--model", "resnet50", "--fusion", "none,bn-fold"}, "none stands alone"},
 		{[]string{"help", "bogus"}, `no command "bogus"`},
+		{[]string{"gate", "--max-slowdown", "NaN", "a.txt", "b.txt"}, "--max-slowdown NaN: want a finite fraction"},
+		{[]string{"gate", "--max-slowdown", "Inf", "a.txt", "b.txt"}, "--max-slowdown +Inf: want a finite fraction"},
+		{[]string{"gate", "--alpha", "NaN", "a.txt", "b.txt"}, "--alpha NaN: want a level between 0 and 1"},
+		{[]string{"compare", "--alpha", "NaN", "a.txt"}, "--alpha NaN: want a level between 0 and 1"},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(c.args...)
