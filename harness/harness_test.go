@@ -402,6 +402,23 @@ func TestScanResultsTruncated(t *testing.T) {
 	if _, err := ScanResults(path); err == nil || !strings.Contains(err.Error(), "not written by resbench matrix") {
 		t.Errorf("foreign file: %v", err)
 	}
+	// Notes or JSON given as -o by mistake: refused, not cut to nothing.
+	for _, text := range []string{"my notes\nmore notes\n", `{"cell": "x"}` + "\n", "goos: linux\nTODO: measure\n"} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ScanResults(path); err == nil || !strings.Contains(err.Error(), "not a resbench results file") {
+			t.Errorf("%q scanned as results: %v", text, err)
+		}
+	}
+	// A header alone (a run killed before its first cell), with a blank
+	// line and a partial last line, is a results file with nothing done.
+	if err := os.WriteFile(path, []byte("goos: linux\nmatrix-size: 32\n\nBenchmarkModel/mo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ScanResults(path); err != nil || len(d.Cells) != 0 || d.Kept != 0 {
+		t.Errorf("header only: %+v, %v", d, err)
+	}
 }
 
 // With rounds, a matrix visits every cell once per round, in cell order

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ type Done struct {
 	Kept int64
 	Size int64
 }
+
+// configLine matches a Go benchmark format configuration line, "key: value"
+// with a key that starts with a lowercase letter.
+var configLine = regexp.MustCompile(`^[a-z][^\s:]*:(\s|$)`)
 
 // ScanResults reads a results file written by a matrix run. A visit of a
 // cell is whole when it has as many consecutive lines as its "runs" unit
@@ -90,10 +95,16 @@ func ScanResults(path string) (*Done, error) {
 					d.Settings[k] = v
 				}
 			}
-		default:
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasPrefix(k, "matrix-") {
+		case strings.TrimSpace(line) == "":
+		case configLine.MatchString(line):
+			if k, v, _ := strings.Cut(line, ":"); strings.HasPrefix(k, "matrix-") {
 				settings[k] = strings.TrimSpace(v)
 			}
+		default:
+			// Resuming cuts what follows the last whole cell; a file
+			// that is not a results file (notes, JSON given as -o by
+			// mistake) would be cut to nothing.
+			return nil, fmt.Errorf("%s is not a resbench results file (line %q is neither a benchmark nor a config line); give -o a new file or a matrix's earlier results", path, truncate(line))
 		}
 	}
 	return d, nil
