@@ -101,6 +101,15 @@ func (m *Matrix) Validate() error {
 	if m.Size < variants.MinSize {
 		return fmt.Errorf("size %d is too small; the models need at least %d", m.Size, variants.MinSize)
 	}
+	batch := 1
+	for _, b := range m.Batches {
+		batch = max(batch, b)
+	}
+	for _, model := range m.Models {
+		if err := CheckMemory(Cell{Model: model, Size: m.Size, Batch: batch}); err != nil {
+			return fmt.Errorf("matrix: %v", err)
+		}
+	}
 	return nil
 }
 

@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/metrics"
+
+	"github.com/resbench/resbench/variants"
 )
 
 // heapInUse collects garbage and reads the bytes of live heap objects. Read
@@ -35,4 +38,32 @@ func newAllocCounter() *allocCounter {
 func (c *allocCounter) read() uint64 {
 	metrics.Read(c.s)
 	return c.s[0].Value.Uint64()
+}
+
+// CheckMemory refuses a cell whose activations cannot fit in this
+// machine's memory: the input, output and residual of its largest layer
+// in float32, a bound every plan needs. Without it a mistyped --size or
+// --batch ended in the Go runtime's fatal out-of-memory error.
+func CheckMemory(c Cell) error {
+	total := physicalMemory()
+	if total == 0 {
+		return nil // unknown: let the allocation decide
+	}
+	spec, err := variants.Lookup(c.Model)
+	if err != nil {
+		return err
+	}
+	g, err := variants.BuildSpec(spec, variants.Options{Size: c.Size, Batch: c.Batch, Form: c.Form, StrideOn1x1: c.StrideOn1x1, CountOnly: true})
+	if err != nil {
+		return err
+	}
+	var largest uint64
+	for _, n := range g.Nodes {
+		largest = max(largest, uint64(n.Shape.Elems()))
+	}
+	if need := 3 * 4 * largest; need > total {
+		return fmt.Errorf("%s at %dx%d, batch %d, needs at least %.1f GiB for its largest layer's activations; this machine has %.1f GiB: lower the size or the batch",
+			spec.Name, c.Size, c.Size, c.Batch, float64(need)/(1<<30), float64(total)/(1<<30))
+	}
+	return nil
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -123,4 +125,67 @@ func checkBenchfmt(t *testing.T, path string, n int64) {
 	if results == 0 {
 		t.Fatal("no results")
 	}
+}
+
+// run answers SIGTERM (a CI timeout, kill) as it answers Ctrl-C: it stops
+// timing, writes the inferences that finished, and exits with status 2.
+func TestRunKeepsResultsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "resbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "r.txt")
+	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
+		"--parity", "0", "--count", "1000000", "-o", out)
+	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Signal once timing has begun (the progress line counts inferences).
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "timed ") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no timed inference after a minute:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(stderr.String(), "interrupted after") {
+		t.Fatalf("after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte("BenchmarkModel/model=resnet18")) {
+		t.Errorf("the finished inferences are not in %s: %v\n%s", out, err, b)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a child's stderr copier may write
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -118,7 +115,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer prof.close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	pk := harness.ActivePeak(maxInt(m.Threads), 200*time.Millisecond)
 	mr.Env = harness.CurrentEnv()

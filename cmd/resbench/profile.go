@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
@@ -81,7 +80,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		defer cpu.Close()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	fmt.Fprintf(stderr, "profiling %s at %dx%d, batch %d, for at least %d timed inferences and %v...\n", cell.Name(), *size, *size, *batch, *count, *minTime)
 	start := time.Now()

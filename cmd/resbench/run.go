@@ -84,7 +84,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	defer prof.close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	// The roofline ceiling of the tier and thread count in use, measured in
 	// this process so that %peak compares like with like.
@@ -137,7 +137,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if outFile != nil {
 		env := harness.CurrentEnv()
 		env.Extra = append(env.Extra, peakConfig(pk)...)
-		if err := outFile.Truncate(0); err != nil {
+		if err := truncateRegular(outFile); err != nil {
 			return fmt.Errorf("writing %s: %v", *out, err)
 		}
 		w := harness.NewResultWriter(outFile, env)
@@ -211,18 +211,37 @@ func openBeforeRun(path string) (f *os.File, done func(written bool), err error)
 	}, nil
 }
 
+// interruptContext returns a context cancelled by the first SIGINT or
+// SIGTERM, which the commands answer by keeping what they measured. A
+// second signal kills the process as usual: model building and the auto
+// kernel's calibration do not check the context and can take seconds.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+// truncateRegular drops the old contents of f, a file opened before the run
+// without truncating it. Only a regular file has any: a device or pipe
+// (-o /dev/stdout) refuses ftruncate.
+func truncateRegular(f *os.File) error {
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		return f.Truncate(0)
+	}
+	return nil
+}
+
 // writePlan writes p to stdout for path "-", else to f (path, opened
 // before the run), replacing what it held.
 func writePlan(path string, f *os.File, stdout io.Writer, p *engine.Plan) error {
 	if path == "-" {
 		return p.WritePlan(stdout)
 	}
-	// Only a regular file has old contents to drop (a device or pipe
-	// refuses ftruncate).
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		if err := f.Truncate(0); err != nil {
-			return fmt.Errorf("writing %s: %v", path, err)
-		}
+	if err := truncateRegular(f); err != nil {
+		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	if err := p.WritePlan(f); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
@@ -278,6 +297,13 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 	}
 	if cell.StrideOn1x1 && !spec.Bottleneck {
 		return harness.Cell{}, fmt.Errorf("--stride-on 1x1 applies to bottleneck models (depth 50 and up); %s has basic blocks", spec.Name)
+	}
+	// Before the peak measurement, which starts a thread per --threads.
+	if most := engine.MaxThreads(); threads > most {
+		return harness.Cell{}, fmt.Errorf("--threads %d is more than %d (4 per CPU); use at most %d", threads, most, most)
+	}
+	if err := harness.CheckMemory(cell); err != nil {
+		return harness.Cell{}, err
 	}
 	if size < variants.MinSize {
 		return harness.Cell{}, fmt.Errorf("--size %d is too small; the models need at least %d", size, variants.MinSize)
