@@ -15,6 +15,9 @@ import (
 type profiling struct {
 	cpuPath, memPath string
 	cpu, mem         *os.File
+	// cpuDone and memDone close the files (openBeforeRun), removing one
+	// this run created and did not write.
+	cpuDone, memDone func(written bool)
 	running          bool
 	started          bool  // the CPU profile ran: the file holds a profile
 	err              error // from starting the CPU profile in a callback
@@ -31,17 +34,18 @@ func addProfilingFlags(fs *flag.FlagSet) *profiling {
 // layer, op, kernel), so the CPU profile can be cut by layer.
 func (p *profiling) labels() bool { return p.cpuPath != "" }
 
-// open creates the profile files, so that an unwritable path fails
-// before a long run rather than after it.
+// open opens the profile files, so that an unwritable path fails before
+// a long run rather than after it. They are emptied only when written, so
+// a run that ends early leaves an earlier profile as it was.
 func (p *profiling) open() error {
 	var err error
 	if p.cpuPath != "" {
-		if p.cpu, err = os.Create(p.cpuPath); err != nil {
+		if p.cpu, p.cpuDone, err = openBeforeRun(p.cpuPath); err != nil {
 			return fmt.Errorf("cannot write the CPU profile: %v", err)
 		}
 	}
 	if p.memPath != "" {
-		if p.mem, err = os.Create(p.memPath); err != nil {
+		if p.mem, p.memDone, err = openBeforeRun(p.memPath); err != nil {
 			p.close()
 			return fmt.Errorf("cannot write the heap profile: %v", err)
 		}
@@ -52,6 +56,10 @@ func (p *profiling) open() error {
 // start starts the CPU profile, if asked for and not yet running.
 func (p *profiling) start() error {
 	if p.cpu == nil || p.running || p.err != nil {
+		return p.err
+	}
+	if err := truncateRegular(p.cpu); err != nil {
+		p.err = fmt.Errorf("cannot write the CPU profile: %v", err)
 		return p.err
 	}
 	if err := pprof.StartCPUProfile(p.cpu); err != nil {
@@ -90,11 +98,11 @@ func (p *profiling) finish(w io.Writer) error {
 	}
 	if p.cpu != nil {
 		err := p.cpu.Close()
+		p.cpuDone(p.started)
 		switch {
 		case !p.started:
 			// Interrupted or failed before the timed part: an empty
 			// file is no profile, and go tool pprof would reject it.
-			os.Remove(p.cpuPath)
 			fmt.Fprintf(w, "no CPU profile written: the run ended before its timed inferences\n")
 		case err != nil:
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.cpuPath, err))
@@ -105,10 +113,14 @@ func (p *profiling) finish(w io.Writer) error {
 	}
 	if p.mem != nil {
 		runtime.GC()
-		if err := pprof.Lookup("heap").WriteTo(p.mem, 0); err != nil {
+		if err := truncateRegular(p.mem); err != nil {
+			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
+		} else if err := pprof.Lookup("heap").WriteTo(p.mem, 0); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
 		}
-		if err := p.mem.Close(); err != nil {
+		err := p.mem.Close()
+		p.memDone(true)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
 		} else {
 			fmt.Fprintf(w, "wrote the heap profile to %s\n", p.memPath)
@@ -130,13 +142,11 @@ func (p *profiling) close() {
 		pprof.StopCPUProfile()
 		p.running = false
 	}
-	for _, f := range []*os.File{p.cpu, p.mem} {
-		if f != nil {
-			f.Close()
-		}
+	if p.cpu != nil {
+		p.cpuDone(p.started)
 	}
-	if p.cpu != nil && !p.started {
-		os.Remove(p.cpuPath) // empty: see finish
+	if p.mem != nil {
+		p.memDone(false)
 	}
 	p.cpu, p.mem = nil, nil
 }

@@ -54,30 +54,27 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Create the output files first, so an unwritable path fails at once;
-	// a run that fails or is interrupted removes them rather than leave
-	// empty files that pprof and Perfetto reject.
+	// Open the output files first, so an unwritable path fails at once.
+	// They are emptied only when written: a run that fails or is
+	// interrupted leaves an earlier profile as it was, and removes a file
+	// it created rather than leave one that pprof and Perfetto reject.
 	var trace, cpu *os.File
 	cpuDone, traceDone := false, false
-	defer func() {
-		if cpu != nil && !cpuDone {
-			os.Remove(*cpuFile)
-		}
-		if trace != nil && !traceDone {
-			os.Remove(*traceFile)
-		}
-	}()
 	if *traceFile != "" {
-		if trace, err = os.Create(*traceFile); err != nil {
+		f, done, err := openBeforeRun(*traceFile)
+		if err != nil {
 			return fmt.Errorf("cannot write the trace: %v", err)
 		}
-		defer trace.Close()
+		trace = f
+		defer func() { done(traceDone) }()
 	}
 	if *cpuFile != "" {
-		if cpu, err = os.Create(*cpuFile); err != nil {
+		f, done, err := openBeforeRun(*cpuFile)
+		if err != nil {
 			return fmt.Errorf("cannot write the CPU profile: %v", err)
 		}
-		defer cpu.Close()
+		cpu = f
+		defer func() { done(cpuDone) }()
 	}
 
 	ctx, stop := interruptContext()
@@ -113,6 +110,9 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cpu != nil {
+		if err := truncateRegular(cpu); err != nil {
+			return fmt.Errorf("writing %s: %v", *cpuFile, err)
+		}
 		if _, err := cpu.Write(lp.CPUProfile); err != nil {
 			return fmt.Errorf("writing %s: %v", *cpuFile, err)
 		}
@@ -129,6 +129,9 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "cpu profile     %s (e.g. go tool pprof -tagfocus layer=%s %s; -tags lists the labels)\n", *cpuFile, slowest.Layer, *cpuFile)
 	}
 	if trace != nil {
+		if err := truncateRegular(trace); err != nil {
+			return fmt.Errorf("writing %s: %v", *traceFile, err)
+		}
 		if err := reports.WriteTrace(trace, traceInfo(lp), traceSteps(lp)); err != nil {
 			return fmt.Errorf("writing %s: %v", *traceFile, err)
 		}

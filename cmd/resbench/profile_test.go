@@ -227,6 +227,24 @@ func TestUnstartedCPUProfileRemoved(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) || !strings.Contains(msg.String(), "no CPU profile written") {
 		t.Errorf("unstarted profile: stat %v, message %q", err, msg.String())
 	}
+	// An earlier profile at the path is left as it was, not emptied or
+	// removed; a heap profile the run never got to, too.
+	mem := filepath.Join(t.TempDir(), "mem.pprof")
+	for _, f := range []string{path, mem} {
+		if err := os.WriteFile(f, []byte("earlier profile"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = &profiling{cpuPath: path, memPath: mem}
+	if err := p.open(); err != nil {
+		t.Fatal(err)
+	}
+	p.close() // the error path
+	for _, f := range []string{path, mem} {
+		if b, err := os.ReadFile(f); err != nil || string(b) != "earlier profile" {
+			t.Errorf("a run that ended early changed %s: %q, %v", f, b, err)
+		}
+	}
 }
 
 // TestProfileFailureLeavesNoEmptyFiles: when profile fails after creating
@@ -241,5 +259,15 @@ func TestProfileFailureLeavesNoEmptyFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(trace); !os.IsNotExist(err) {
 		t.Errorf("a failed profile left %s behind: %v", trace, err)
+	}
+	// An earlier trace survives a failed profile.
+	if err := os.WriteFile(trace, []byte("earlier trace"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI("profile", "--model", "resnet18", "--size", "32", "--trace", trace, "--cpuprofile", filepath.Join(dir, "no", "cpu.pprof")); err == nil {
+		t.Fatal("an unwritable --cpuprofile was accepted")
+	}
+	if b, err := os.ReadFile(trace); err != nil || string(b) != "earlier trace" {
+		t.Errorf("a failed profile changed the earlier trace: %q, %v", b, err)
 	}
 }
