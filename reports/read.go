@@ -136,7 +136,9 @@ func (e *FormatError) Error() string {
 // parse reads data in the Go benchmark format. Unlike benchstat, which
 // warns about malformed benchmark lines and goes on, it stops at the first
 // one: a result file with a broken line was truncated or edited, and its
-// comparison should not be trusted silently.
+// comparison should not be trusted silently. For the same reason it
+// refuses a last result line without its newline and a last resbench cell
+// with fewer lines than its "runs" count.
 func parse(label, name string, data []byte) (*File, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &FormatError{File: name, Msg: "empty file; expected Go benchmark format (lines like \"BenchmarkName 1 1000 ns/op\")"}
@@ -145,7 +147,19 @@ func parse(label, name string, data []byte) (*File, error) {
 		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
 		return nil, &FormatError{File: name, Line: line, Msg: "binary data; not Go benchmark format"}
 	}
+	// benchfmt drops a partial last line without a word; a file cut
+	// short (or still being written) must not compare as if whole.
+	if last := data[bytes.LastIndexByte(bytes.TrimRight(data, "\n"), '\n')+1:]; data[len(data)-1] != '\n' && bytes.HasPrefix(bytes.TrimSpace(last), []byte("Benchmark")) {
+		return nil, &FormatError{File: name, Line: 1 + bytes.Count(data, []byte("\n")), Msg: "the last line is cut short (no newline): the file was truncated or is still being written"}
+	}
 	f := &File{Label: label}
+	// A resbench run writes a cell's timed runs as consecutive lines that
+	// each say how many there are ("N runs"); the last block must be whole.
+	var block struct {
+		name       string
+		lines      int
+		want, line int
+	}
 	r := new(benchfmt.Reader)
 	r.Reset(bytes.NewReader(data), name, ".file", label)
 	configIndex := make(map[string]int)
@@ -178,7 +192,19 @@ func parse(label, name string, data []byte) (*File, error) {
 				}
 			}
 			f.Results = append(f.Results, res)
+			name := string(res.Name)
+			if runs, ok := res.Value("runs"); ok {
+				if name != block.name || block.lines == block.want {
+					block.name, block.lines, block.want, block.line = name, 0, int(runs), line
+				}
+				block.lines++
+			} else {
+				block.name = ""
+			}
 		}
+	}
+	if block.name != "" && block.lines < block.want {
+		return nil, &FormatError{File: name, Line: block.line, Msg: fmt.Sprintf("Benchmark%s has %d of its %d runs: the file was cut short or is still being written", block.name, block.lines, block.want)}
 	}
 	if err := r.Err(); err != nil {
 		return nil, err
