@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/resbench/resbench/harness/engine"
 	"github.com/resbench/resbench/variants"
@@ -266,7 +267,10 @@ func ReadConfig(name string, r io.Reader) (ConfigFile, error) {
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("%s:%d: want key = value, got %q", name, line, text)
+			if !utf8.ValidString(text) {
+				return nil, fmt.Errorf("%s:%d: not a text file; want lines of key = value", name, line)
+			}
+			return nil, fmt.Errorf("%s:%d: want key = value, got %q", name, line, truncate(text))
 		case !slices.Contains(configKeys, key):
 			return nil, fmt.Errorf("%s:%d: unknown key %q; valid keys: %s", name, line, key, strings.Join(configKeys, ", "))
 		case value == "":

@@ -107,10 +107,18 @@ func (mr *MatrixRun) Run(ctx context.Context) (*MatrixSummary, error) {
 	}
 	var jf *os.File
 	if mr.JSON != "" {
+		_, statErr := os.Stat(mr.JSON)
 		if jf, err = os.OpenFile(mr.JSON, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
 			return nil, fmt.Errorf("cannot write JSON results: %v", err)
 		}
-		defer jf.Close()
+		defer func() {
+			// As with the results file: no empty file from a run
+			// stopped before its first cell.
+			if st, err := jf.Stat(); os.IsNotExist(statErr) && err == nil && st.Size() == 0 {
+				os.Remove(mr.JSON)
+			}
+			jf.Close()
+		}()
 		if err := cutPartialLine(jf); err != nil {
 			return nil, fmt.Errorf("JSON results %s: %v", mr.JSON, err)
 		}

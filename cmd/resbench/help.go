@@ -51,6 +51,8 @@ func cmdHelp(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case len(args) > 1:
 		return usagef("help takes at most one command, got %q", args)
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		return printCommandManual(stdout, "help") // as every other command's --help
 	case len(args) == 1 && args[0] != "help":
 		if !slices.Contains(commandNames, args[0]) {
 			return usagef("no command %q; commands: %s", args[0], strings.Join(commandNames, ", "))

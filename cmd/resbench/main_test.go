@@ -76,6 +76,27 @@ func TestHelpCommand(t *testing.T) {
 	if _, _, err := runCLI("help", "bogus"); err == nil || !strings.Contains(err.Error(), "commands: help, machine") {
 		t.Errorf("help bogus: %v", err)
 	}
+	if out, _, err := runCLI("help", "--help"); err != nil || !strings.HasPrefix(out, "Usage: resbench help") {
+		t.Errorf("help --help: %v\n%s", err, out)
+	}
+}
+
+// A matrix config's errors name the file, the line or key, and what the
+// key wants.
+func TestMatrixConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ text, want string }{
+		{"size = abc\n", "size = abc: not a valid value for --size"},
+		{"\xa4\x11\x8d\x04\xd8z\n", ":1: not a text file"},
+	} {
+		path := filepath.Join(dir, "m.conf")
+		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := runCLI("matrix", "-o", filepath.Join(dir, "m.txt"), "--config", path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("config %q: %v, want %q", c.text, err, c.want)
+		}
+	}
 }
 
 func TestHelpGolden(t *testing.T) {

@@ -63,7 +63,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 				continue
 			}
 			if err := fs.Set(key, value); err != nil {
-				return fmt.Errorf("%s: %s = %s: %v", *configPath, key, value, err)
+				// The flag package says only "parse error" for a bad number.
+				return fmt.Errorf("%s: %s = %s: not a valid value for --%s (%s)", *configPath, key, value, key, fs.Lookup(key).Usage)
 			}
 		}
 	}
@@ -154,6 +155,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			if sumDone(sum) == 0 {
+				return fmt.Errorf("interrupted before the first cell finished; nothing was written to %s", *out)
+			}
 			return fmt.Errorf("interrupted; the %d finished cells are in %s, and running the same command again resumes", sumDone(sum), *out)
 		}
 		return err

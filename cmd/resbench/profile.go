@@ -97,7 +97,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if errors.Is(err, context.Canceled) {
 		// The table's shares and the profile's comparison need the whole
 		// run; a part of it would be reported as if it were one.
-		return fmt.Errorf("interrupted: a profile reports only a whole run, so no table was printed and the --cpuprofile and --trace files were removed; a shorter run takes --min-time (now %v) and --count (now %d)", *minTime, *count)
+		return fmt.Errorf("interrupted: a profile reports only a whole run, so no table was printed and no --cpuprofile or --trace was written (an earlier file at either path is left as it was); a shorter run takes --min-time (now %v) and --count (now %d)", *minTime, *count)
 	}
 	if err != nil {
 		return err

@@ -91,7 +91,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	pk := harness.ActivePeak(*threads, 200*time.Millisecond)
 	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", cell.Model, cell.Name(), *size, *size, *batch)
 	start := time.Now()
+	var shown time.Time
 	progress := func(phase string, done, total int) {
+		// At most ten lines a second: small models run thousands of
+		// inferences.
+		if time.Since(shown) < 100*time.Millisecond && done != total && done != 1 {
+			return
+		}
+		shown = time.Now()
 		of := fmt.Sprintf("/%d", total)
 		if total <= 0 {
 			of = "" // open-ended: --min-time or --target-ci decides
