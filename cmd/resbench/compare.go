@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,15 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if !(*alpha > 0 && *alpha < 1) { // NaN fails too
 		return usagef("compare: --alpha %v: want a level between 0 and 1 (e.g. 0.05)", *alpha)
 	}
+	// "--html OLD NEW" takes OLD as the report's path: refuse to write
+	// the report over a results file rather than destroy it.
+	if *html != "" {
+		if data, err := os.ReadFile(*html); err == nil {
+			if _, err := reports.Read(*html, bytes.NewReader(data)); err == nil {
+				return usagef("compare: --html %s holds benchmark results and would be overwritten; --html takes the report's path, e.g. resbench compare --html report.html OLD NEW", *html)
+			}
+		}
+	}
 	opt := reports.CompareOptions{Col: *col, Row: *row, Filter: *filter, Alpha: *alpha, Force: *force}
 	if err := reports.CompareTo(stdout, stderr, files, opt); err != nil {
 		return err
@@ -38,16 +48,14 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	if *html == "" {
 		return nil
 	}
-	f, err := os.Create(*html)
-	if err != nil {
+	// Rendered whole before the file is touched: a failed report leaves
+	// no empty or partial page.
+	var page bytes.Buffer
+	if err := reports.HTML(&page, files, reports.HTMLOptions{Title: "resbench comparison", Compare: opt}); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*html, page.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("cannot write the HTML report: %v", err)
-	}
-	if err := reports.HTML(f, files, reports.HTMLOptions{Title: "resbench comparison", Compare: opt}); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s\n", *html)
 	return nil

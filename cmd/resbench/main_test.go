@@ -347,4 +347,20 @@ func TestCompare(t *testing.T) {
 	if _, _, err := runCLI("compare", "main.go"); err == nil || !strings.Contains(err.Error(), "not Go benchmark format") {
 		t.Errorf("compare on a Go source file: %v", err)
 	}
+	// "--html OLD NEW" (the flag taken for a switch) must not write the
+	// report over OLD.
+	results, err := os.ReadFile(filepath.Join(dir, "synth-old.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(t.TempDir(), "old.txt")
+	if err := os.WriteFile(old, results, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI("compare", "--html", old, filepath.Join(dir, "synth-faster30.txt")); err == nil || !strings.Contains(err.Error(), "holds benchmark results") {
+		t.Errorf("--html over a results file: %v", err)
+	}
+	if b, _ := os.ReadFile(old); !bytes.Equal(b, results) {
+		t.Error("--html overwrote a results file")
+	}
 }
