@@ -189,3 +189,43 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// -o /dev/stdout with standard output redirected to a file (>> all.txt)
+// appends the results after what was there and what run printed, instead
+// of truncating the file or writing over it from its start.
+func TestRunOutputToRedirectedStdout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "resbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	all := filepath.Join(dir, "all.txt")
+	if err := os.WriteFile(all, []byte("earlier line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(all, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
+		"--count", "3", "--parity", "0", "-o", "/dev/stdout")
+	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
+	cmd.Stdout = f
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	f.Close()
+	b, err := os.ReadFile(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.HasPrefix(text, "earlier line\n") || !strings.Contains(text, "latency") || strings.Count(text, "BenchmarkModel/") != 3 {
+		t.Errorf("the redirected file lost something:\n%s", text)
+	}
+}

@@ -205,9 +205,15 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 // existing file as it was. done(written) closes it, and removes a file this
 // run created but never wrote.
 func openBeforeRun(path string) (f *os.File, done func(written bool), err error) {
-	_, statErr := os.Stat(path)
+	st, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
-	if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+	flags := os.O_WRONLY | os.O_CREATE
+	if statErr == nil && isStdStream(st) {
+		// -o /dev/stdout with stdout redirected to a file: append after
+		// what this process printed there, never write from offset 0.
+		flags |= os.O_APPEND
+	}
+	if f, err = os.OpenFile(path, flags, 0o644); err != nil {
 		return nil, nil, err
 	}
 	return f, func(written bool) {
@@ -232,13 +238,29 @@ func interruptContext() (context.Context, context.CancelFunc) {
 }
 
 // truncateRegular drops the old contents of f, a file opened before the run
-// without truncating it. Only a regular file has any: a device or pipe
-// (-o /dev/stdout) refuses ftruncate.
+// without truncating it. Only a regular file has any (a device or pipe
+// refuses ftruncate), and not one that is also standard output.
 func truncateRegular(f *os.File) error {
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Mode().IsRegular() && !isStdStream(st) {
 		return f.Truncate(0)
 	}
 	return nil
+}
+
+// isStdStream reports whether st is the file behind this process's
+// standard output or error (-o /dev/stdout >> all.txt): it holds what the
+// shell and this process wrote, and must only be appended to.
+func isStdStream(st os.FileInfo) bool {
+	for _, s := range []*os.File{os.Stdout, os.Stderr} {
+		if o, err := s.Stat(); err == nil && os.SameFile(st, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // writePlan writes p to stdout for path "-", else to f (path, opened
