@@ -20,6 +20,7 @@ type profiling struct {
 	cpuDone, memDone func(written bool)
 	running          bool
 	started          bool  // the CPU profile ran: the file holds a profile
+	reached          bool  // start was called: the measured part began
 	err              error // from starting the CPU profile in a callback
 }
 
@@ -53,8 +54,10 @@ func (p *profiling) open() error {
 	return nil
 }
 
-// start starts the CPU profile, if asked for and not yet running.
+// start starts the CPU profile, if asked for and not yet running, when the
+// measured part begins (and lets finish write the heap profile).
 func (p *profiling) start() error {
+	p.reached = true
 	if p.cpu == nil || p.running || p.err != nil {
 		return p.err
 	}
@@ -110,6 +113,11 @@ func (p *profiling) finish(w io.Writer) error {
 			fmt.Fprintf(w, "wrote the CPU profile to %s\n", p.cpuPath)
 		}
 		p.cpu = nil
+	}
+	if p.mem != nil && !p.reached {
+		p.memDone(false)
+		p.mem = nil
+		fmt.Fprintf(w, "no heap profile written: the run ended before its timed inferences\n")
 	}
 	if p.mem != nil {
 		runtime.GC()

@@ -123,6 +123,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	mr.Env.Extra = peakConfig(pk)
 	start := time.Now()
 	mr.Progress = func(done, total int, c harness.Cell, eta time.Duration) {
+		// The first visit: the results file is locked and its settings
+		// checked, so a refused run leaves an earlier profile alone.
+		prof.start()
 		bar := progressBar(done, total, 24)
 		etaText := "ETA --"
 		if eta > 0 {
@@ -142,9 +145,6 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 			status = "  (noisy)"
 		}
 		fmt.Fprintf(stderr, "    median %.2f ms, %.1f GFLOP/s%s\n", float64(r.Stats.Median.Microseconds())/1000, r.GFLOPS, status)
-	}
-	if err := prof.start(); err != nil {
-		return err
 	}
 	sum, err := mr.Run(ctx)
 	if perr := prof.finish(stderr); perr != nil && err == nil {

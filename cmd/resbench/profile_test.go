@@ -245,6 +245,35 @@ func TestUnstartedCPUProfileRemoved(t *testing.T) {
 			t.Errorf("a run that ended early changed %s: %q, %v", f, b, err)
 		}
 	}
+	// finish before the measured part began: no heap profile either.
+	p = &profiling{cpuPath: path, memPath: mem}
+	if err := p.open(); err != nil {
+		t.Fatal(err)
+	}
+	msg.Reset()
+	if err := p.finish(&msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, mem} {
+		if b, err := os.ReadFile(f); err != nil || string(b) != "earlier profile" {
+			t.Errorf("finish before the timed part changed %s: %q, %v", f, b, err)
+		}
+	}
+	if !strings.Contains(msg.String(), "no heap profile written") {
+		t.Errorf("finish before the timed part: %q", msg.String())
+	}
+	// A matrix refused before its first cell (here: -o is not a results
+	// file) leaves an earlier CPU profile alone.
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notes, []byte("my notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI("matrix", "-o", notes, "--models", "resnet18", "--size", "32", "--cpuprofile", path); err == nil {
+		t.Fatal("a matrix on a notes file was accepted")
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "earlier profile" {
+		t.Errorf("a refused matrix changed the CPU profile: %q, %v", b, err)
+	}
 }
 
 // TestProfileFailureLeavesNoEmptyFiles: when profile fails after creating
