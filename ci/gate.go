@@ -11,7 +11,7 @@
 // p-value the test can give n1 and n2 runs is 2/C(n1+n2, n1), when every
 // run of one side is slower than every run of the other: at alpha 0.05
 // that takes 4 runs a side, or 2 against 10, and 1 run (go test's default
-// -count 1) against any number is never enough.
+// -count 1) needs 39 on the other side.
 //
 // Baselines are ordinary result files (resbench run -o, resbench matrix
 // -o, or go test -bench output). The gate refuses to compare files from

@@ -131,8 +131,9 @@ func TestGateTooFewRuns(t *testing.T) {
 			t.Errorf("a 43%% slowdown on one run against many passed the gate: %v\n%s", err, out.String())
 		}
 	}
-	if err == nil || !strings.Contains(err.Error(), "at least 4 per side") {
-		t.Errorf("the error should say how many runs alpha 0.05 needs: %v", err)
+	_, err = Gate(&out, firstRunOf("synth-faster30.txt"), firstRunOf("synth-old.txt"), Options{MaxSlowdown: 0.05, Alpha: 0.01})
+	if err == nil || !strings.Contains(err.Error(), "at alpha 0.01 use at least 5 per side") {
+		t.Errorf("the error should say how many runs alpha 0.01 needs: %v", err)
 	}
 }
 

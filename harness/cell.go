@@ -65,8 +65,9 @@ type RunOptions struct {
 	MaxCount int
 	MinTime  time.Duration
 	MaxTime  time.Duration // 0: no limit beyond MaxCount
-	// TargetCI is the relative half-width of the median's 95% confidence
-	// interval to stop at (e.g. 0.02); 0 stops at MinCount/MinTime.
+	// TargetCI stops timing once both ends of the median's 95% confidence
+	// interval are within ±TargetCI of it (e.g. 0.02); 0 stops at
+	// MinCount/MinTime.
 	TargetCI float64
 	Seed     uint64
 	// Parity is the number of inputs checked against the float64 oracle

@@ -57,13 +57,15 @@ func CheckMemory(c Cell) error {
 	if err != nil {
 		return err
 	}
-	var largest uint64
+	// In float64: at absurd sizes the element counts overflow an int.
+	var largest float64
 	for _, n := range g.Nodes {
-		largest = max(largest, uint64(n.Shape.Elems()))
+		s := n.Shape
+		largest = max(largest, float64(s.N)*float64(s.C)*float64(s.H)*float64(s.W))
 	}
-	if need := 3 * 4 * largest; need > total {
+	if need := 3 * 4 * largest; need > float64(total) {
 		return fmt.Errorf("%s at %dx%d, batch %d, needs at least %.1f GiB for its largest layer's activations; this machine has %.1f GiB: lower the size or the batch",
-			spec.Name, c.Size, c.Size, c.Batch, float64(need)/(1<<30), float64(total)/(1<<30))
+			spec.Name, c.Size, c.Size, c.Batch, need/(1<<30), float64(total)/(1<<30))
 	}
 	return nil
 }

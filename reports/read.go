@@ -147,8 +147,9 @@ func parse(label, name string, data []byte) (*File, error) {
 		line := 1 + bytes.Count(data[:firstInvalid(data)], []byte("\n"))
 		return nil, &FormatError{File: name, Line: line, Msg: "binary data; not Go benchmark format"}
 	}
-	// benchfmt drops a partial last line without a word; a file cut
-	// short (or still being written) must not compare as if whole.
+	// benchfmt parses a last line without its newline like any other,
+	// and one cut mid-unit ("… ns/o") still parses; a file cut short (or
+	// still being written) must not compare as if whole.
 	if last := data[bytes.LastIndexByte(bytes.TrimRight(data, "\n"), '\n')+1:]; data[len(data)-1] != '\n' && bytes.HasPrefix(bytes.TrimSpace(last), []byte("Benchmark")) {
 		return nil, &FormatError{File: name, Line: 1 + bytes.Count(data, []byte("\n")), Msg: "the last line is cut short (no newline): the file was truncated or is still being written"}
 	}

@@ -36,7 +36,7 @@ func TestReadRejectsNonBenchmarkInput(t *testing.T) {
 		{"NaN", "BenchmarkA 1 100 ns/op\nBenchmarkA 1 NaN ns/op\n", 2, "not a finite number"},
 		{"Inf", "BenchmarkA 1 +Inf ns/op\n", 1, "not a finite number"},
 		{"binary", "goos: linux\n\x00\x01\x02\xff\xfe", 2, "binary data"},
-		{"cut line", "BenchmarkA 1 100 ns/op\nBenchmarkA 1 10", 2, "last line is cut short"},
+		{"cut line", "BenchmarkA 1 100 ns/op 7 images/s\nBenchmarkA 1 100 ns/op 7 images/", 2, "last line is cut short"},
 		{"cut cell", "BenchmarkA 1 100 ns/op 3 runs\nBenchmarkA 1 100 ns/op 3 runs\nBenchmarkA 1 100 ns/op 3 runs\nBenchmarkB 1 100 ns/op 3 runs\n", 4, "BenchmarkB has 1 of its 3 runs"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

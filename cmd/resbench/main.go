@@ -87,8 +87,10 @@
 //	                        --parity 0)
 //	    --memprofile FILE   write a heap profile to FILE at the end
 //
-//	    Ctrl-C stops a run between inferences; the inferences already timed
-//	    are still summarized and written to -o.
+//	    Ctrl-C (or SIGTERM) stops a run between inferences; the inferences
+//	    already timed are still summarized and written to -o. A second one
+//	    exits at once (building a model and calibrating the auto kernel do
+//	    not stop for the first).
 //
 //	profile --model NAME [flags]
 //	    Profile one model layer by layer. Warm up, then alternate timed
@@ -212,8 +214,8 @@
 //	    if a slowdown beyond F comes from too few runs for the test to
 //	    ever be significant: the smallest p-value of n1 against n2 runs is
 //	    2/C(n1+n2, n1), so level 0.05 needs 4 runs a side (or 2 against
-//	    10), and one run against any number never suffices. Files from
-//	    different CPUs or ISA tiers are refused unless --force.
+//	    10), and one run needs 39 on the other side. Files from different
+//	    CPUs or ISA tiers are refused unless --force.
 //
 //	help [COMMAND]
 //	    Print this manual, or only COMMAND's part of it.

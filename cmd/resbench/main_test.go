@@ -129,7 +129,7 @@ func TestCommandHelp(t *testing.T) {
 			}
 		}
 	}
-	if out, _, _ := runCLI("run", "--help"); !strings.Contains(out, "--model NAME") || !strings.Contains(out, "Ctrl-C stops a run") {
+	if out, _, _ := runCLI("run", "--help"); !strings.Contains(out, "--model NAME") || !strings.Contains(out, "Ctrl-C (or SIGTERM) stops a run") {
 		t.Errorf("run --help lacks its flags or its last paragraph:\n%s", out)
 	}
 }

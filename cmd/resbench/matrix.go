@@ -155,7 +155,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			if sumDone(sum) == 0 {
+			if st, err := os.Stat(*out); err != nil || st.Size() == 0 {
 				return fmt.Errorf("interrupted before the first cell finished; nothing was written to %s", *out)
 			}
 			return fmt.Errorf("interrupted; the %d finished cells are in %s, and running the same command again resumes", sumDone(sum), *out)

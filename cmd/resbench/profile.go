@@ -81,18 +81,13 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	fmt.Fprintf(stderr, "profiling %s at %dx%d, batch %d, for at least %d timed inferences and %v...\n", cell.Name(), *size, *size, *batch, *count, *minTime)
 	start := time.Now()
-	var shown time.Time
+	line := &progressLine{w: stderr, start: start, text: func(phase string, done, total int) string {
+		return fmt.Sprintf("%-6s %d (of at least %d)", phase, done, total)
+	}}
 	opt := harness.ProfileOptions{CalibrationLog: stderrLog(stderr), Warmup: warmup, Count: *count, MinTime: *minTime, Seed: *seed, CPUProfile: true,
-		Progress: func(phase string, done, total int) {
-			// At most ten lines a second: small models run thousands of
-			// inferences.
-			if time.Since(shown) < 100*time.Millisecond && done != total {
-				return
-			}
-			shown = time.Now()
-			fmt.Fprintf(stderr, "\r%-6s %d (of at least %d)  (%.1fs elapsed)   ", phase, done, total, time.Since(start).Seconds())
-		}}
+		Progress: line.update}
 	lp, err := harness.ProfileLayers(ctx, cell, opt)
+	line.flush()
 	fmt.Fprintln(stderr)
 	if errors.Is(err, context.Canceled) {
 		// The table's shares and the profile's comparison need the whole

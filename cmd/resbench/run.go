@@ -91,26 +91,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	pk := harness.ActivePeak(*threads, 200*time.Millisecond)
 	fmt.Fprintf(stderr, "building %s (%s) at %dx%d, batch %d...\n", cell.Model, cell.Name(), *size, *size, *batch)
 	start := time.Now()
-	var shown time.Time
-	progress := func(phase string, done, total int) {
-		// At most ten lines a second: small models run thousands of
-		// inferences.
-		if time.Since(shown) < 100*time.Millisecond && done != total && done != 1 {
-			return
-		}
-		shown = time.Now()
-		of := fmt.Sprintf("/%d", total)
+	line := &progressLine{w: stderr, start: start, text: func(phase string, done, total int) string {
 		if total <= 0 {
-			of = "" // open-ended: --min-time or --target-ci decides
+			return fmt.Sprintf("%-6s %d", phase, done) // open-ended: --min-time or --target-ci decides
 		}
-		fmt.Fprintf(stderr, "\r%-6s %d%s  (%.1fs elapsed)   ", phase, done, of, time.Since(start).Seconds())
-	}
+		return fmt.Sprintf("%-6s %d/%d", phase, done, total)
+	}}
+	progress := line.update
 	opt := harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
 	if *verbose {
 		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }
 	}
 	res, err := harness.Measure(ctx, cell, opt)
+	line.flush()
 	fmt.Fprintln(stderr)
 	if perr := prof.finish(stderr); perr != nil && err == nil {
 		return perr
@@ -224,6 +218,38 @@ func openBeforeRun(path string) (f *os.File, done func(written bool), err error)
 	}, nil
 }
 
+// progressLine rewrites one stderr line with a long loop's progress, at
+// most ten times a second (small models run thousands of inferences), and
+// always its first and last step.
+type progressLine struct {
+	w     io.Writer
+	start time.Time
+	text  func(phase string, done, total int) string
+	shown time.Time
+	last  string // the latest text, shown or not
+	seen  bool   // last was shown
+}
+
+func (p *progressLine) update(phase string, done, total int) {
+	p.last, p.seen = p.text(phase, done, total), false
+	if time.Since(p.shown) < 100*time.Millisecond && done != total && done != 1 {
+		return
+	}
+	p.print()
+}
+
+// flush shows the latest step if the rate limit held it back.
+func (p *progressLine) flush() {
+	if p.last != "" && !p.seen {
+		p.print()
+	}
+}
+
+func (p *progressLine) print() {
+	p.shown, p.seen = time.Now(), true
+	fmt.Fprintf(p.w, "\r%s  (%.1fs elapsed)   ", p.last, time.Since(p.start).Seconds())
+}
+
 // interruptContext returns a context cancelled by the first SIGINT or
 // SIGTERM, which the commands answer by keeping what they measured. A
 // second signal kills the process as usual: model building and the auto
@@ -331,11 +357,11 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 	if most := engine.MaxThreads(); threads > most {
 		return harness.Cell{}, fmt.Errorf("--threads %d is more than %d (4 per CPU); use at most %d", threads, most, most)
 	}
-	if err := harness.CheckMemory(cell); err != nil {
-		return harness.Cell{}, err
-	}
 	if size < variants.MinSize {
 		return harness.Cell{}, fmt.Errorf("--size %d is too small; the models need at least %d", size, variants.MinSize)
+	}
+	if err := harness.CheckMemory(cell); err != nil {
+		return harness.Cell{}, err
 	}
 	return cell, nil
 }
