@@ -117,8 +117,9 @@
 // every row shares move from the axis labels to the title. The roofline
 // plot shows effective GFLOP/s against vertical lines at the compute
 // peak of the ISA tier and thread count each result recorded
-// (peak-gflops for one thread, peak-gflops-threads for all cores, or the
-// peak implied by a %peak measurement for bench/ output), with each bar
+// (peak-gflops for one thread, peak-gflops-threads for the thread count
+// the run measured it on, resbench run's --threads or a matrix's widest,
+// or the peak implied by a %peak measurement for bench/ output), with each bar
 // labelled by its share of that peak. Result files record no memory
 // bandwidth, so only the compute roof is drawn. Plots draw the data as it
 // is: they do not apply the refusal rules.

@@ -186,7 +186,10 @@ func summaryTable(t *Table) htmlTable {
 			if m := cellNotes(&notes, c); m != "" {
 				median += " " + m
 			}
-			parity := htmlCell{Text: "ok"}
+			parity := htmlCell{Text: "–"} // not checked (go test output, --parity 0)
+			if c.Checked > 0 {
+				parity = htmlCell{Text: "ok"}
+			}
 			if c.Failed > 0 {
 				r.Class = "failed"
 				parity = htmlCell{Text: fmt.Sprintf("FAILED (%d of %d)", c.Failed, len(c.Sample.Values)), Class: "badge"}

@@ -247,3 +247,33 @@ func TestHTMLSmallSampleCI(t *testing.T) {
 		t.Errorf("small-sample interval:\n%s", p.text)
 	}
 }
+
+// go test output records no parity check: its cells say "–", not "ok".
+func TestHTMLParityNotChecked(t *testing.T) {
+	files := readAll(t, data("synth-old.txt"))
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, files, HTMLOptions{NoPlots: true}); err != nil {
+		t.Fatal(err)
+	}
+	checked := false
+	for _, f := range files {
+		for _, r := range f.Results {
+			checked = checked || ParityChecked(r)
+		}
+	}
+	page := buf.String()
+	if checked {
+		t.Fatal("the fixture records parity; pick one that does not")
+	}
+	if strings.Contains(page, "<td>ok</td>") || !strings.Contains(page, "<td>–</td>") {
+		t.Errorf("unchecked cells must not say ok:\n%s", page)
+	}
+}
+
+func TestBetterOfResbenchUnits(t *testing.T) {
+	for unit, want := range map[string]int{"parity-relL2": -1, "parity-maxabs": -1, "top1-agree": +1, "top5-agree": +1, "sec/op": -1, "GFLOP/s": +1} {
+		if got := betterOf(unit, nil); got != want {
+			t.Errorf("betterOf(%q) = %d, want %d", unit, got, want)
+		}
+	}
+}

@@ -50,7 +50,8 @@ func LatencyPlot(files []*File, path string, opt PlotOptions) error {
 // median effective GFLOP/s (p10–p90 whisker), labelled with its share of
 // the peak, and a vertical line at each compute peak. The peak is that of
 // the file configuration (peak-gflops for 1 thread, peak-gflops-threads
-// for all cores, scaled in between) or, lacking it, the one implied by a
+// for the thread count it was measured on, scaled in between and capped at
+// the cores) or, lacking it, the one implied by a
 // %peak measurement (go test -bench output of bench/). Result files
 // record no memory bandwidth, so the plot shows the compute ceiling of
 // the roofline only. It fails with an error wrapping ErrNoData when the
@@ -408,6 +409,9 @@ func cellPeak(r *benchfmt.Result) (peak float64, label string, ok bool) {
 			return pAll, fmt.Sprintf("%s peak, %d threads", isa, threads), true
 		case pAll > 0:
 			return math.Min(p1*float64(threads), pAll), fmt.Sprintf("%s peak, %d threads", isa, threads), true
+		case cores > 0 && threads > cores:
+			// More threads than cores share them: no more than a core each.
+			return p1 * float64(cores), fmt.Sprintf("%s peak x %d cores", isa, cores), true
 		default:
 			return p1 * float64(threads), fmt.Sprintf("%s peak x %d threads", isa, threads), true
 		}

@@ -121,8 +121,9 @@ type Cell struct {
 	// Comparison is the test of this cell against Baseline.
 	Comparison benchmath.Comparison
 	// Failed counts the results in this cell flagged as parity failures
-	// (see ParityFailed).
-	Failed int
+	// (see ParityFailed); Checked those that record a parity check at all
+	// (see ParityChecked).
+	Failed, Checked int
 	// Results are the (filtered) results whose values the cell holds, in
 	// input order. Sample.Values is sorted, so the two do not pair up by
 	// index.
@@ -186,6 +187,27 @@ func ParityFailed(r *benchfmt.Result) bool {
 	return false
 }
 
+// ParityChecked reports whether r records a parity check, passed or not:
+// a parity config line or name part, or resbench's parity units. go test
+// output and runs with --parity 0 record none.
+func ParityChecked(r *benchfmt.Result) bool {
+	if r.GetConfig("parity") != "" {
+		return true
+	}
+	_, parts := r.Name.Parts()
+	for _, p := range parts {
+		if bytes.HasPrefix(bytes.ToLower(p), []byte("/parity=")) {
+			return true
+		}
+	}
+	for _, v := range r.Values {
+		if v.Unit == "parity-fail" || v.Unit == "parity-relL2" {
+			return true
+		}
+	}
+	return false
+}
+
 // Analyze groups, summarizes and compares the results of files. It
 // returns an *EnvError if they come from different CPUs or ISA tiers and
 // opt.Force is not set.
@@ -240,8 +262,8 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 	// Filter clones: Filter.Apply drops measurements in place, and the
 	// Files must stay intact for other reports.
 	type kept struct {
-		res    *benchfmt.Result
-		failed bool
+		res             *benchfmt.Result
+		failed, checked bool
 	}
 	var results []kept
 	units := make(benchfmt.UnitMetadataMap)
@@ -257,7 +279,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			if ok, _ := filter.Apply(c); !ok {
 				continue
 			}
-			results = append(results, kept{c, failed})
+			results = append(results, kept{c, failed, ParityChecked(r)})
 		}
 	}
 	if len(results) == 0 {
@@ -280,6 +302,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 		values  []float64
 		results []*benchfmt.Result
 		failed  int
+		checked int
 		residue map[benchproc.Key]struct{}
 	}
 	type builder struct {
@@ -317,6 +340,9 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			c.residue[residue] = struct{}{}
 			if k.failed {
 				c.failed++
+			}
+			if k.checked {
+				c.checked++
 			}
 		}
 	}
@@ -357,7 +383,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			Better:     betterOf(unit, units),
 		}
 		for ck, bc := range g.cells {
-			c := &Cell{Sample: benchmath.NewSample(bc.values, thresholds), Failed: bc.failed, Results: bc.results}
+			c := &Cell{Sample: benchmath.NewSample(bc.values, thresholds), Failed: bc.failed, Checked: bc.checked, Results: bc.results}
 			c.Summary = t.Assumption.Summary(c.Sample, opt.Confidence)
 			if nsk := benchproc.NonSingularFields(sortedKeys(bc.residue)); len(nsk) > 0 {
 				names := make([]string, len(nsk))
@@ -477,7 +503,9 @@ func betterOf(unit string, meta benchfmt.UnitMetadataMap) int {
 	switch {
 	case unit == "images/s", unit == "GFLOP/s", unit == "%peak", strings.HasSuffix(unit, "/s"):
 		return +1
-	case unit == "sec/op", unit == "allocs/op", unit == "B/op", unit == "parity-fail", strings.HasSuffix(unit, "-B"):
+	case unit == "top1-agree", unit == "top5-agree":
+		return +1
+	case unit == "sec/op", unit == "allocs/op", unit == "B/op", unit == "parity-fail", unit == "parity-relL2", unit == "parity-maxabs", strings.HasSuffix(unit, "-B"):
 		return -1
 	}
 	return 0
