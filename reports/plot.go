@@ -451,7 +451,7 @@ func rooflinePNG(t *Table, opt PlotOptions) ([]byte, error) {
 		for i, c := range cells {
 			var peaks []float64
 			label := ""
-			for _, r := range c.Results {
+			for _, r := range c.Unfiltered {
 				if pk, lb, ok := cellPeak(r); ok {
 					peaks = append(peaks, pk)
 					label = lb

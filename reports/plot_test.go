@@ -103,9 +103,16 @@ func TestRooflinePlot(t *testing.T) {
 		{"config peak", []string{data("synth-old.txt"), data("synth-rerun.txt")}},
 		{"%peak unit", []string{data("real-conv.txt")}},
 		{"real run", []string{data("real-fusion-all.txt"), data("real-fusion-none.txt")}},
+		// The filter keeps GFLOP/s only; the peak still comes from the
+		// results' %peak.
+		{"%peak unit filtered", []string{data("real-conv.txt")}},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".png")
-		if err := RooflinePlot(readAll(t, c.args...), path, PlotOptions{}); err != nil {
+		opt := PlotOptions{}
+		if strings.HasSuffix(c.name, "filtered") {
+			opt.Filter = ".unit:GFLOP/s"
+		}
+		if err := RooflinePlot(readAll(t, c.args...), path, opt); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		raw, err := os.ReadFile(path)

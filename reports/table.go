@@ -128,6 +128,10 @@ type Cell struct {
 	// input order. Sample.Values is sorted, so the two do not pair up by
 	// index.
 	Results []*benchfmt.Result
+	// Unfiltered are the same results before the filter dropped other
+	// units' measurements (a plot of GFLOP/s still needs the %peak of a
+	// -filter .unit:GFLOP/s comparison), index for index with Results.
+	Unfiltered []*benchfmt.Result
 	// Warnings are problems with the cell's data itself, such as results
 	// that vary in keys that the projections do not show.
 	Warnings []error
@@ -262,7 +266,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 	// Filter clones: Filter.Apply drops measurements in place, and the
 	// Files must stay intact for other reports.
 	type kept struct {
-		res             *benchfmt.Result
+		res, orig       *benchfmt.Result
 		failed, checked bool
 	}
 	var results []kept
@@ -279,7 +283,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			if ok, _ := filter.Apply(c); !ok {
 				continue
 			}
-			results = append(results, kept{c, failed, ParityChecked(r)})
+			results = append(results, kept{c, r, failed, ParityChecked(r)})
 		}
 	}
 	if len(results) == 0 {
@@ -299,11 +303,12 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 
 	// Group values into cells, one grid per unit.
 	type builderCell struct {
-		values  []float64
-		results []*benchfmt.Result
-		failed  int
-		checked int
-		residue map[benchproc.Key]struct{}
+		values     []float64
+		results    []*benchfmt.Result
+		unfiltered []*benchfmt.Result
+		failed     int
+		checked    int
+		residue    map[benchproc.Key]struct{}
 	}
 	type builder struct {
 		rows, cols map[benchproc.Key]struct{}
@@ -337,6 +342,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			}
 			c.values = append(c.values, value)
 			c.results = append(c.results, k.res)
+			c.unfiltered = append(c.unfiltered, k.orig)
 			c.residue[residue] = struct{}{}
 			if k.failed {
 				c.failed++
@@ -383,7 +389,7 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 			Better:     betterOf(unit, units),
 		}
 		for ck, bc := range g.cells {
-			c := &Cell{Sample: benchmath.NewSample(bc.values, thresholds), Failed: bc.failed, Checked: bc.checked, Results: bc.results}
+			c := &Cell{Sample: benchmath.NewSample(bc.values, thresholds), Failed: bc.failed, Checked: bc.checked, Results: bc.results, Unfiltered: bc.unfiltered}
 			c.Summary = t.Assumption.Summary(c.Sample, opt.Confidence)
 			if nsk := benchproc.NonSingularFields(sortedKeys(bc.residue)); len(nsk) > 0 {
 				names := make([]string, len(nsk))
