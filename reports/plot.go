@@ -382,11 +382,15 @@ func latencyPNG(t *Table, opt PlotOptions) ([]byte, error) {
 // cellPeak is the compute peak, in GFLOP/s, that applies to a result and
 // a label naming it, or ok=false if the result records none.
 func cellPeak(r *benchfmt.Result) (peak float64, label string, ok bool) {
-	threads := 0
+	threads, nameISA := 0, ""
 	_, parts := r.Name.Parts()
 	for _, p := range parts {
 		if v, found := strings.CutPrefix(string(p), "/threads="); found {
 			threads, _ = strconv.Atoi(v)
+		}
+		// bench/'s Sgemm names its tier: each tier has its own peak.
+		if v, found := strings.CutPrefix(string(p), "/isa="); found {
+			nameISA = v
 		}
 	}
 	num := func(key string) float64 {
@@ -420,10 +424,14 @@ func cellPeak(r *benchfmt.Result) (peak float64, label string, ok bool) {
 	g, ok2 := r.Value("GFLOP/s")
 	if ok1 && ok2 && pct > 0 && g > 0 {
 		peak = g / (pct / 100)
-		if threads > 0 {
-			return peak, fmt.Sprintf("peak implied by %%peak, %d thread(s)", threads), true
+		label = "peak implied by %peak"
+		if nameISA != "" {
+			label = nameISA + " " + label
 		}
-		return peak, "peak implied by %peak", true
+		if threads > 0 {
+			label += fmt.Sprintf(", %d thread(s)", threads)
+		}
+		return peak, label, true
 	}
 	return 0, "", false
 }

@@ -236,3 +236,25 @@ func TestShortLabels(t *testing.T) {
 		}
 	}
 }
+
+// bench/'s Sgemm names its ISA tier; the %peak-implied peaks of two tiers
+// are different lines, not one median across them.
+func TestCellPeakPerNamedISA(t *testing.T) {
+	f, err := Read("in.txt", strings.NewReader(
+		"BenchmarkSgemm/isa=avx2/m=8/n=8/k=8/threads=1 1 100 ns/op 90 %peak 90 GFLOP/s\n"+
+			"BenchmarkSgemm/isa=avx512/m=8/n=8/k=8/threads=1 1 100 ns/op 90 %peak 180 GFLOP/s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, r := range f.Results {
+		pk, label, ok := cellPeak(r)
+		if !ok || pk <= 0 {
+			t.Fatalf("no peak for %s", r.Name)
+		}
+		labels = append(labels, label)
+	}
+	if labels[0] == labels[1] || !strings.HasPrefix(labels[0], "avx2 ") || !strings.HasPrefix(labels[1], "avx512 ") {
+		t.Errorf("labels %q: want one per named tier", labels)
+	}
+}
