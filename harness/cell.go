@@ -242,7 +242,7 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv, Labels: opt.Labels, Log: opt.CalibrationLog})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Layers: opt.Layers, WrapConv: opt.WrapConv, Labels: opt.Labels, Log: opt.CalibrationLog, Context: ctx})
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,7 @@ func ProfileLayers(ctx context.Context, c Cell, opt ProfileOptions) (*LayerProfi
 		p := ActivePeak(c.Threads, 200*time.Millisecond)
 		pk = &p
 	}
-	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Labels: true, Log: opt.CalibrationLog})
+	plan, err := engine.Compile(g, engine.Config{Kernel: c.Kernel, Threads: c.Threads, Labels: true, Log: opt.CalibrationLog, Context: ctx})
 	if err != nil {
 		return nil, err
 	}

@@ -88,9 +88,9 @@
 //	    --memprofile FILE   write a heap profile to FILE at the end
 //
 //	    Ctrl-C (or SIGTERM) stops a run between inferences; the inferences
-//	    already timed are still summarized and written to -o. A second one
-//	    exits at once (building a model and calibrating the auto kernel do
-//	    not stop for the first).
+//	    already timed are still summarized and written to -o. It also stops
+//	    the auto kernel's first calibration between layers, keeping the
+//	    layers timed so far in the cache. A second one exits at once.
 //
 //	profile --model NAME [flags]
 //	    Profile one model layer by layer. Warm up, then alternate timed

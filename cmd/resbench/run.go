@@ -252,8 +252,8 @@ func (p *progressLine) print() {
 
 // interruptContext returns a context cancelled by the first SIGINT or
 // SIGTERM, which the commands answer by keeping what they measured. A
-// second signal kills the process as usual: model building and the auto
-// kernel's calibration do not check the context and can take seconds.
+// second signal kills the process as usual, for whatever does not check
+// the context (building a model, a plan trial's inference).
 func interruptContext() (context.Context, context.CancelFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {

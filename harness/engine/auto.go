@@ -173,6 +173,15 @@ func shapeKey(s kernels.ConvShape) string {
 }
 
 // logf passes a note to Config.Log, if set.
+// canceled is the error of the plan's Config.Context once it is done, or
+// nil.
+func (p *Plan) canceled() error {
+	if p.Config.Context == nil {
+		return nil
+	}
+	return p.Config.Context.Err()
+}
+
 func (p *Plan) logf(format string, args ...any) {
 	if p.Config.Log != nil {
 		p.Config.Log(format, args...)
@@ -219,6 +228,13 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 		if !ok {
 			continue
 		}
+		if err := p.canceled(); err != nil {
+			// Keep the layers timed so far: the next run starts there.
+			if path != "" {
+				cal.save(path)
+			}
+			return nil, err
+		}
 		s, err := op.Shape(n.Inputs[0].Shape)
 		if err != nil {
 			return nil, err
@@ -264,6 +280,9 @@ func (p *Plan) autoLayers(g *graph.Graph) (map[string]string, error) {
 	}
 	chosen, err := p.pickPlan(g, []map[string]string{gemmPointwise, best, bestNCHW, direct})
 	if err != nil {
+		if path != "" && p.canceled() != nil {
+			cal.save(path)
+		}
 		return nil, err
 	}
 	freshHeap() // for the plan being compiled, as for the candidates
@@ -342,6 +361,9 @@ func (p *Plan) pickPlan(g *graph.Graph, candidates []map[string]string) (map[str
 	}
 	times := make([][]float64, len(plans))
 	for range planTrialRounds {
+		if err := p.canceled(); err != nil {
+			return nil, err
+		}
 		for i, q := range plans {
 			// Time the second of two inferences, as a run times each
 			// after the one before it: right after another

@@ -53,6 +53,10 @@ type Config struct {
 	// it is measuring (the first time on a machine, 10–20 s per model on 2
 	// cores) and a cache it cannot use. nil drops them.
 	Log func(format string, args ...any)
+	// Context, if set, stops the auto kernel's calibration between
+	// layers and between trial rounds when it is done (Ctrl-C), with its
+	// error; the per-layer timings measured so far are kept in the cache.
+	Context context.Context
 	// pool, if set, is a pool the plan borrows instead of starting its
 	// own, and does not close: auto's candidate plans run on the pool of
 	// the plan being calibrated (see pickPlan).

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -132,6 +134,28 @@ func TestAutoWithoutCache(t *testing.T) {
 	p, err := Compile(g, Config{Kernel: KernelAuto, Threads: 1})
 	if err != nil {
 		t.Fatalf("auto without a cache: %v", err)
+	}
+	p.Close()
+}
+
+// Ctrl-C during auto's calibration stops it with the context's error
+// instead of finishing minutes of timing first.
+func TestAutoCalibrationCanceled(t *testing.T) {
+	t.Setenv("RESBENCH_CACHE_DIR", t.TempDir())
+	g := graph.New("canceled", kernels.Shape{N: 1, C: 8, H: 12, W: 12})
+	g.Output = testConv(g, "conv", g.Input, 16, 3, 1, 1, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p, err := Compile(g, Config{Kernel: KernelAuto, Threads: 1, Context: ctx}); !errors.Is(err, context.Canceled) {
+		if p != nil {
+			p.Close()
+		}
+		t.Fatalf("auto with a canceled context: %v", err)
+	}
+	// Other kernels do not calibrate and ignore it.
+	p, err := Compile(g, Config{Kernel: KernelIm2col, Threads: 1, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
 	}
 	p.Close()
 }
