@@ -120,7 +120,9 @@
 // (peak-gflops for one thread, peak-gflops-threads for the thread count
 // the run measured it on, resbench run's --threads or a matrix's widest,
 // or the peak implied by a %peak measurement for bench/ output), with each bar
-// labelled by its share of that peak. Result files record no memory
+// labelled by its share of that peak; a bar whose results have different
+// peaks (a row merging thread counts) gets none, since no one ceiling
+// applies, and the title counts such bars. Result files record no memory
 // bandwidth, so only the compute roof is drawn. Plots draw the data as it
 // is: they do not apply the refusal rules.
 //

@@ -454,18 +454,28 @@ func rooflinePNG(t *Table, opt PlotOptions) ([]byte, error) {
 	byLabel := make(map[string]*line)
 	var lx, ly []float64
 	var ltext []string
+	mixed := 0 // bars whose results have different peaks
 	for j, cells := range l.cells {
 		b := l.series[j]
 		for i, c := range cells {
 			var peaks []float64
-			label := ""
+			var label string
+			labels := map[string]bool{}
 			for _, r := range c.Unfiltered {
 				if pk, lb, ok := cellPeak(r); ok {
 					peaks = append(peaks, pk)
 					label = lb
+					labels[lb] = true
 				}
 			}
 			if len(peaks) == 0 {
+				continue
+			}
+			if len(labels) > 1 {
+				// A row that merges thread counts or tiers (-row
+				// /model over --threads 1,2) has no one ceiling: a
+				// median of theirs would be neither.
+				mixed++
 				continue
 			}
 			pk := median(peaks)
@@ -481,12 +491,18 @@ func rooflinePNG(t *Table, opt PlotOptions) ([]byte, error) {
 			ltext = append(ltext, fmt.Sprintf("%.0f%%", 100*c.Summary.Center/pk))
 		}
 	}
+	if len(lines) == 0 && mixed > 0 {
+		return nil, fmt.Errorf("%w: every bar merges results with different compute peaks (thread counts or ISA tiers); split them with -row or -col, e.g. -col /threads", ErrNoData)
+	}
 	if len(lines) == 0 {
 		return nil, fmt.Errorf("%w: the results record no compute peak (no peak-gflops configuration line and no %%peak measurement)", ErrNoData)
 	}
 	title := opt.Title
 	if title == "" {
 		title = "Effective GFLOP/s against the measured FMA peak (median, p10-p90)"
+	}
+	if mixed > 0 {
+		title += fmt.Sprintf(" (%d bars merge different peaks: no share shown)", mixed)
 	}
 	p := l.newPlot(title, "GFLOP/s")
 	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xysOf(lx, ly), Labels: ltext})

@@ -258,3 +258,21 @@ func TestCellPeakPerNamedISA(t *testing.T) {
 		t.Errorf("labels %q: want one per named tier", labels)
 	}
 }
+
+// A row that merges thread counts has no one ceiling: the plot says to
+// split it rather than draw a median of the 1- and 2-thread peaks.
+func TestRooflineMixedPeaks(t *testing.T) {
+	f, err := Read("in.txt", strings.NewReader("isa: avx2\ncores: 2\npeak-gflops: 100\npeak-gflops-threads: 180\n"+
+		"BenchmarkModel/model=a/threads=1 1 100 ns/op 50 GFLOP/s\n"+
+		"BenchmarkModel/model=a/threads=2 1 100 ns/op 90 GFLOP/s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "r.png")
+	if err := RooflinePlot([]*File{f}, path, PlotOptions{Row: "/model"}); err == nil || !strings.Contains(err.Error(), "split them") {
+		t.Errorf("merged thread counts: %v", err)
+	}
+	if err := RooflinePlot([]*File{f}, path, PlotOptions{Row: "/model", Col: "/threads"}); err != nil {
+		t.Errorf("split by threads: %v", err)
+	}
+}
