@@ -23,11 +23,7 @@ func TestMatrixSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs a matrix")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "resbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := buildResbench(t)
 	out := filepath.Join(dir, "m.txt")
 	args := []string{"matrix", "--models", "resnet18,resnet34", "--kernels", "im2col,direct", "--fusions", "none,all",
 		"--size", "64", "--count", "20", "--parity", "1", "-o", out}
@@ -133,11 +129,7 @@ func TestRunKeepsResultsOnSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "resbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := buildResbench(t)
 	out := filepath.Join(dir, "r.txt")
 	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
 		"--parity", "0", "--count", "1000000", "-o", out)
@@ -197,11 +189,7 @@ func TestRunOutputToRedirectedStdout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "resbench")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir, bin := buildResbench(t)
 	all := filepath.Join(dir, "all.txt")
 	if err := os.WriteFile(all, []byte("earlier line\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -228,4 +216,17 @@ func TestRunOutputToRedirectedStdout(t *testing.T) {
 	if !strings.HasPrefix(text, "earlier line\n") || !strings.Contains(text, "latency") || strings.Count(text, "BenchmarkModel/") != 3 {
 		t.Errorf("the redirected file lost something:\n%s", text)
 	}
+}
+
+// buildResbench builds the command into a test directory, for tests that
+// need a real process (signals, file descriptors); it returns the
+// directory and the binary's path.
+func buildResbench(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "resbench")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
 }
