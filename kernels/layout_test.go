@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/internal/isa/isatest"
 )
 
 // ToBlocked and FromBlocked against the index formula, on every tier
@@ -14,13 +15,7 @@ import (
 // partial channel blocks, planes with and without a pixel tail, batches,
 // and guard values after both outputs.
 func TestBlockedReorders(t *testing.T) {
-	prev := isa.Active()
-	defer isa.Set(prev)
-	for _, tier := range isa.All() {
-		if !isa.Supported(tier) {
-			continue
-		}
-		isa.Set(tier)
+	isatest.ForEach(t, func(t *testing.T, tier isa.Tier) {
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, l := range []Layout{NCHW8c, NCHW16c} {
 			b := l.Block()
@@ -67,6 +62,43 @@ func TestBlockedReorders(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// transpose8Asm (the assembly, or its Go twin under noasm) against its
+// reference loop, called directly so that the twin is tested too: several
+// blocks, row and step strides wider than the block, guard values (NaN)
+// before, between and after the destination's blocks.
+func TestTranspose8(t *testing.T) {
+	if haveAsm && !isa.Supported(isa.AVX2) {
+		t.Skip("the assembly needs AVX2, which this CPU lacks")
+	}
+	const srcRow, srcStep, dstRow, dstStep, blocks, lead = 11, 9, 10, 83, 3, 5
+	r := rand.New(rand.NewPCG(3, 4))
+	src := make([]float32, blocks*srcStep+8*srcRow)
+	for i := range src {
+		src[i] = float32(r.NormFloat64())
+	}
+	dst := make([]float32, lead+blocks*dstStep+8*dstRow+lead)
+	for i := range dst {
+		dst[i] = float32(math.NaN())
+	}
+	transpose8Asm(&src[0], &dst[lead], srcRow, srcStep, dstRow, dstStep, blocks)
+	want := make([]float32, len(dst))
+	for i := range want {
+		want[i] = float32(math.NaN())
+	}
+	for k := range blocks {
+		for i := range 8 {
+			for j := range 8 {
+				want[lead+k*dstStep+j*dstRow+i] = src[k*srcStep+i*srcRow+j]
+			}
+		}
+	}
+	for i := range dst {
+		if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("dst[%d] = %v, want %v", i, dst[i], want[i])
 		}
 	}
 }

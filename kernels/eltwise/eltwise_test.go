@@ -9,21 +9,14 @@ import (
 
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/internal/isa/isatest"
 )
 
-// tiers runs f with every supported tier forced.
+// tiers runs f with every tier forced (isatest.ForEach: tiers this CPU or
+// build lacks are skipped with the reason).
 func tiers(t *testing.T, f func(t *testing.T)) {
-	prev := isa.Active()
-	defer isa.Set(prev)
-	for _, tier := range isa.All() {
-		if !isa.Supported(tier) {
-			continue
-		}
-		t.Run("isa="+tier.String(), func(t *testing.T) {
-			isa.Set(tier)
-			f(t)
-		})
-	}
+	t.Helper()
+	isatest.ForEach(t, func(t *testing.T, _ isa.Tier) { f(t) })
 }
 
 const guard = 16

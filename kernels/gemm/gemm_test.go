@@ -8,25 +8,34 @@ import (
 	"unsafe"
 
 	"github.com/resbench/resbench/kernels/internal/isa"
+	"github.com/resbench/resbench/kernels/internal/isa/isatest"
 	"github.com/resbench/resbench/kernels/parallel"
 )
 
-// forEachTier runs f in a subtest per ISA tier with that tier active. Tiers
-// the CPU (or the noasm build) lacks are skipped with the reason; Generic
-// always runs.
+// forEachTier runs f in a subtest per ISA tier with that tier active
+// (isatest.ForEach: tiers the CPU or the noasm build lacks are skipped
+// with the reason; Generic always runs).
 func forEachTier(t *testing.T, f func(t *testing.T, tier isa.Tier)) {
+	t.Helper()
+	isatest.ForEach(t, f)
+}
+
+// forEachTable runs f in a subtest per ISA tier on that tier's kernel
+// table, for the tests that call the microkernels directly: the assembly
+// where the CPU has the tier, and under noasm the pure-Go twins of every
+// tier (the driver never calls those, so only these tests check them).
+func forEachTable(t *testing.T, f func(t *testing.T, tier isa.Tier, cfg *tierConfig)) {
 	t.Helper()
 	for _, tier := range isa.All() {
 		t.Run("isa="+tier.String(), func(t *testing.T) {
-			if !isa.Supported(tier) {
-				t.Skipf("CPU/build lacks %v (detected best: %v)", tier, isa.Detected())
+			switch {
+			case isa.Supported(tier):
+				f(t, tier, configFor(tier))
+			case goTwins:
+				f(t, tier, &configs[tier])
+			default:
+				t.Skipf("this CPU lacks %v; the best tier here is %v", tier, isa.Detected())
 			}
-			orig := isa.Active()
-			if err := isa.Set(tier); err != nil {
-				t.Fatal(err)
-			}
-			defer isa.Set(orig)
-			f(t, tier)
 		})
 	}
 }
@@ -207,6 +216,7 @@ var epCases = []epCase{
 	{"res", false, true, false},
 	{"relu", false, false, true},
 	{"bias+relu", true, false, true},
+	{"res+relu", false, true, true},
 	{"bias+res+relu", true, true, true},
 }
 
@@ -293,9 +303,11 @@ func TestGemm(t *testing.T) {
 		ctxs := []*Context{NewContext(nil), NewContext(pool)}
 		for i, s := range testShapes(cfg, testing.Short()) {
 			// Rotate epilogues, A layouts and thread counts over the
-			// shapes; every shape is checked with some epilogue.
-			ec := epCases[i%len(epCases)]
-			runCase(t, rng, ctxs[i%2], s, ec, i%3 == 0)
+			// shapes independently (every combination within
+			// 4·len(epCases) shapes); every shape is checked with some
+			// epilogue.
+			ne := len(epCases)
+			runCase(t, rng, ctxs[i/(2*ne)%2], s, epCases[i%ne], i/ne%2 == 1)
 		}
 	})
 }
@@ -510,8 +522,7 @@ func TestShapeChecks(t *testing.T) {
 // for every epilogue flag combination and k counts that exercise the
 // unrolled loop and its remainder.
 func TestMicroKernels(t *testing.T) {
-	forEachTier(t, func(t *testing.T, tier isa.Tier) {
-		cfg := configFor(tier)
+	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		mr, nr := cfg.mr, cfg.nr
 		rng := rand.New(rand.NewPCG(7, 7))
 		nk := 0
@@ -581,8 +592,7 @@ func checkTiles(t *testing.T, what string, got, want, c0 []float32, ldc, cols, k
 // the reference loop, every row count, odd and even kc, every epilogue,
 // with a B row stride that is not the panel width and guard columns in C.
 func TestStridedKernels(t *testing.T) {
-	forEachTier(t, func(t *testing.T, tier isa.Tier) {
-		cfg := configFor(tier)
+	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		mr, nr := cfg.mr, cfg.nr
 		if cfg.kernS[mr] == nil {
 			t.Skipf("%v has no strided kernels", tier)
@@ -657,8 +667,8 @@ func TestStridedMatchesPacked(t *testing.T) {
 // output of each panel, lanes past the panel's rows included (zero), with
 // guard values after the output.
 func TestColumnKernels(t *testing.T) {
-	if !isa.Supported(isa.AVX2) {
-		t.Skip("CPU/build lacks AVX2")
+	if !isa.Supported(isa.AVX2) && !goTwins {
+		t.Skip("CPU lacks AVX2")
 	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, k := range []struct {
@@ -697,8 +707,7 @@ func TestColumnKernels(t *testing.T) {
 // vector columns (the tail goes to its own buffer, never to C) and guard
 // values after the tail buffer.
 func TestWideKernels(t *testing.T) {
-	forEachTier(t, func(t *testing.T, tier isa.Tier) {
-		cfg := configFor(tier)
+	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		rng := rand.New(rand.NewPCG(10, 10))
 		nk := 0
 		for nvec := range cfg.wide {
@@ -754,8 +763,7 @@ func TestWideKernels(t *testing.T) {
 // and between the rows: it must copy exactly ncols floats per row, reading
 // and writing nothing past them.
 func TestCopyRows(t *testing.T) {
-	forEachTier(t, func(t *testing.T, tier isa.Tier) {
-		cfg := configFor(tier)
+	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		if cfg.copyRows == nil {
 			if cfg.hasWide() {
 				t.Fatal("wide kernels without a row copier")

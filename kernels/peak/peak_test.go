@@ -89,7 +89,7 @@ func TestTriadKernels(t *testing.T) {
 		}
 		got, want := make([]float32, n+1), make([]float32, n)
 		got[n] = -1 // guard
-		if isa.Supported(isa.AVX2) {
+		if isa.Supported(isa.AVX2) || goTwins {
 			triadAsm(got[:n], b, c, 0.5)
 		} else {
 			triadGo(got[:n], b, c, 0.5)

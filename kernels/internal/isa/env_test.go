@@ -18,10 +18,24 @@ func TestEnvFallback(t *testing.T) {
 		os.Stdout.WriteString("CHILD:" + got + "\n")
 		return
 	}
-	for _, tc := range []struct{ env, want, errPart string }{
+	cases := []struct{ env, want, errPart string }{
 		{"bogus", Detected().String() + " err=", "unknown tier"},
 		{"generic", "generic", ""},
-	} {
+		{" AVX2 ", "avx2", ""}, // case and spaces as a shell may leave them
+	}
+	// Every vector tier: taken where the CPU has it, otherwise refused
+	// with the missing feature named and the best tier kept.
+	for _, tier := range []Tier{AVX2, AVX512} {
+		if Supported(tier) {
+			cases = append(cases, struct{ env, want, errPart string }{tier.String(), tier.String(), ""})
+		} else {
+			cases = append(cases, struct{ env, want, errPart string }{tier.String(), Detected().String() + " err=", "lacks"})
+		}
+	}
+	if !Supported(AVX2) {
+		cases[2] = struct{ env, want, errPart string }{" AVX2 ", Detected().String() + " err=", "lacks"}
+	}
+	for _, tc := range cases {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestEnvFallback$", "-test.v")
 		cmd.Env = append(os.Environ(), "ISA_TEST_CHILD=1", EnvVar+"="+tc.env)
 		out, err := cmd.CombinedOutput()
