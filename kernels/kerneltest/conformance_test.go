@@ -16,13 +16,14 @@ import (
 
 // The naive float32 conv accumulates in the same order as the float64
 // reference, so its error is pure float32 rounding: at most about K·2⁻²⁴ of
-// the condition in the worst case (K ≤ 4608 terms), far less in practice;
-// 1e-5 holds with margin.
+// the condition in the worst case (K ≤ 4608 terms), far less in practice.
+// The worst measured over every case and tier is 4.6e-7 (-v lists each);
+// the float32 kernels' bound, 2e-6, leaves 4× that.
 func TestNaive(t *testing.T) {
 	kerneltest.Run(t, kerneltest.Impl{
 		Name:            "naive",
 		New:             func(s kernels.ConvSpec) (kernels.Conv, error) { return naive.NewConv(s) },
-		Tol:             1e-5,
+		Tol:             2e-6,
 		MinCoverage:     len(kerneltest.EdgeShapes),
 		TierIndependent: true,
 	})

@@ -12,7 +12,7 @@ import (
 
 // im2col+GEMM reorders the accumulation (K is blocked) but stays a plain
 // float32 dot product: worst measured error relative to the condition is
-// about 1e-7 (see -v); 1e-5 is the same bound as the naive kernel's.
+// 3.5e-7 (see -v); 2e-6 is the same bound as the naive kernel's.
 func TestIm2col(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		t.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(t *testing.T) {
@@ -25,7 +25,7 @@ func TestIm2col(t *testing.T) {
 					// the suite forces each tier in turn.
 					return im2col.New(s, gemm.NewContext(pool), pool)
 				},
-				Tol:         1e-5,
+				Tol:         2e-6,
 				MinCoverage: len(kerneltest.Cases(testing.Short())),
 			})
 		})

@@ -3,6 +3,7 @@ package kerneltest
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -40,10 +41,55 @@ func (b broken) Run(in, out, res, ws []float32) {
 	}
 }
 
+// replay computes its first run and copies that result out on every later
+// one: state kept from one run to the next.
+type replay struct {
+	*naive.Conv
+	saved []float32
+}
+
+func (p *replay) Run(in, out, res, ws []float32) {
+	if p.saved == nil {
+		p.Conv.Run(in, out, res, ws)
+		p.saved = slices.Clone(out)
+	}
+	copy(out, p.saved)
+}
+
+// wsOverrun asks for a workspace and writes one float past it.
+type wsOverrun struct{ *naive.Conv }
+
+func (w wsOverrun) WorkspaceLen() int { return 8 }
+func (w wsOverrun) Run(in, out, res, ws []float32) {
+	w.Conv.Run(in, out, res, ws)
+	unsafe.Slice(&ws[0], len(ws)+1)[len(ws)] = 1
+}
+
 func TestSuiteCatchesBrokenKernels(t *testing.T) {
 	s := EdgeShapes[1]
 	cs := s.ConvShape()
 	r := ref(s)
+	const tol = 2e-6 // the float32 kernels' bound
+	full := len(epilogues) - 1
+	// An output the ReLU leaves positive, to be pushed just past the bound.
+	pos := slices.IndexFunc(r.out[full], func(v float64) bool { return v > 0 })
+	spec := kernels.ConvSpec{Shape: cs, Weight: r.w, Bias: r.bias, ReLU: true}
+	check := func(name, want string, conv kernels.Conv) {
+		t.Helper()
+		rec := &recorder{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			checkOne(rec, Impl{Name: "broken", Tol: tol}, conv, s, cs, r, full, true)
+		}()
+		<-done
+		if !strings.Contains(rec.msg, want) {
+			t.Errorf("%s: suite reported %q, want a failure mentioning %q", name, rec.msg, want)
+		}
+	}
+	nc, _ := naive.NewConv(spec)
+	check("replays its first run", "want", &replay{Conv: nc})
+	check("writes past its workspace", "workspace: guard value", wsOverrun{nc})
 	for _, c := range []struct {
 		name, want   string
 		damage       func(out []float32)
@@ -53,20 +99,12 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 		{"scribbles on its residual", "changed its residual", func([]float32) {}, func(_, res []float32) { res[0]++ }},
 		{"writes past the end", "guard value", func(out []float32) { unsafe.Slice(&out[0], len(out)+1)[len(out)] = 1 }, nil},
 		{"off by 1e-3", "want", func(out []float32) { out[7] += 1e-3 }, nil},
+		{"writes before the start", "guard value", func(out []float32) { *(*float32)(unsafe.Add(unsafe.Pointer(&out[0]), -4)) = 1 }, nil},
+		{"off by twice the bound", "bound", func(out []float32) { out[pos] += float32(2 * tol * r.cond[full][pos]) }, nil},
 		{"skips an element", "want", func(out []float32) { out[len(out)-1] = sentinel }, nil},
 		{"NaN", "want", func(out []float32) { out[0] = float32(0) / float32(len(out)-len(out)) }, nil},
 	} {
-		spec := kernels.ConvSpec{Shape: cs, Weight: r.w, Bias: r.bias, ReLU: true}
 		nc, _ := naive.NewConv(spec)
-		rec := &recorder{TB: t}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			checkOne(rec, Impl{Name: "broken", Tol: 1e-5}, broken{nc, c.damage, c.damageInputs}, s, cs, r, len(epilogues)-1, true)
-		}()
-		<-done
-		if !strings.Contains(rec.msg, c.want) {
-			t.Errorf("%s: suite reported %q, want a failure mentioning %q", c.name, rec.msg, c.want)
-		}
+		check(c.name, c.want, broken{nc, c.damage, c.damageInputs})
 	}
 }
