@@ -52,7 +52,7 @@ func (s *ConvShape) Validate() error {
 	s.OutH = (s.H+2*s.PadH-effH)/s.StrideH + 1
 	s.OutW = (s.W+2*s.PadW-effW)/s.StrideW + 1
 	if s.H+2*s.PadH < effH || s.W+2*s.PadW < effW {
-		return fmt.Errorf("conv: %dx%d kernel does not fit the %dx%d input with padding %d", s.KH, s.KW, s.H, s.W, s.PadH)
+		return fmt.Errorf("conv: %dx%d kernel (dilation %dx%d) does not fit the %dx%d input with padding %dx%d", s.KH, s.KW, s.DilH, s.DilW, s.H, s.W, s.PadH, s.PadW)
 	}
 	return nil
 }
