@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants"
 	"github.com/resbench/resbench/variants/graph"
 	"github.com/resbench/resbench/variants/oracle"
@@ -66,8 +67,14 @@ func TestMain(m *testing.M) {
 }
 
 // Every kernel on every model: logits within the kernel's tolerance of the
-// float64 oracle, and the same top-1 class for every image.
+// float64 oracle, and the same top-1 class for every image. It runs on the
+// active tier, so RESBENCH_ISA=avx2 (as .ci/run sets it) checks that tier
+// end to end; a value the CPU cannot honour fails rather than falling back.
 func TestKernelsMatchOracleOnEveryModel(t *testing.T) {
+	if err := kernels.TierErr(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("isa=%v", kernels.ActiveTier())
 	for _, spec := range variants.Models() {
 		t.Run(spec.Name, func(t *testing.T) {
 			if testing.Short() && spec.Depth > 50 {
