@@ -33,12 +33,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		return usagef("compare: --alpha %v: want a level between 0 and 1 (e.g. 0.05)", *alpha)
 	}
 	// "--html OLD NEW" takes OLD as the report's path: refuse to write
-	// the report over a results file rather than destroy it.
+	// the report over anything but an earlier HTML page, so that no
+	// results file is destroyed, however it parses (a cut-short matrix
+	// file fails the strict reader yet is still worth resuming).
 	if *html != "" {
-		if data, err := os.ReadFile(*html); err == nil {
-			if _, err := reports.Read(*html, bytes.NewReader(data)); err == nil {
-				return usagef("compare: --html %s holds benchmark results and would be overwritten; --html takes the report's path, e.g. resbench compare --html report.html OLD NEW", *html)
-			}
+		if data, err := os.ReadFile(*html); err == nil && len(bytes.TrimSpace(data)) > 0 && !isHTMLPage(data) {
+			return usagef("compare: --html %s exists and is not an HTML page (it may hold benchmark results) and would be overwritten; --html takes the report's path, e.g. resbench compare --html report.html OLD NEW", *html)
 		}
 	}
 	opt := reports.CompareOptions{Col: *col, Row: *row, Filter: *filter, Alpha: *alpha, Force: *force}
@@ -59,4 +59,11 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "wrote %s\n", *html)
 	return nil
+}
+
+// isHTMLPage reports whether data starts like an HTML document (a report
+// this command wrote earlier may be replaced).
+func isHTMLPage(data []byte) bool {
+	head := bytes.ToLower(bytes.TrimSpace(data[:min(len(data), 64)]))
+	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
 }

@@ -272,6 +272,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"gate", "--max-slowdown", "Inf", "a.txt", "b.txt"}, "--max-slowdown +Inf: want a finite fraction"},
 		{[]string{"gate", "--alpha", "NaN", "a.txt", "b.txt"}, "--alpha NaN: want a level between 0 and 1"},
 		{[]string{"compare", "--alpha", "NaN", "a.txt"}, "--alpha NaN: want a level between 0 and 1"},
+		{[]string{"run", "--model", "resnet18", "-o", "same.txt", "--plan", "./same.txt"}, "-o and --plan both name ./same.txt"},
+		{[]string{"run", "--model", "resnet18", "-o", "r.txt", "--cpuprofile", "p.out", "--memprofile", "p.out"}, "--cpuprofile and --memprofile both name"},
+		{[]string{"profile", "--model", "resnet18", "--trace", "t.out", "--cpuprofile", "t.out"}, "--trace and --cpuprofile both name"},
+		{[]string{"matrix", "-o", "m.txt", "--json", "m.txt", "--models", "resnet18"}, "-o and --json both name"},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(c.args...)
@@ -357,10 +361,25 @@ func TestCompare(t *testing.T) {
 	if err := os.WriteFile(old, results, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI("compare", "--html", old, filepath.Join(dir, "synth-faster30.txt")); err == nil || !strings.Contains(err.Error(), "holds benchmark results") {
+	if _, _, err := runCLI("compare", "--html", old, filepath.Join(dir, "synth-faster30.txt")); err == nil || !strings.Contains(err.Error(), "is not an HTML page") {
 		t.Errorf("--html over a results file: %v", err)
 	}
 	if b, _ := os.ReadFile(old); !bytes.Equal(b, results) {
 		t.Error("--html overwrote a results file")
+	}
+	// Nor over one the strict reader refuses (cut short mid-write), nor
+	// over any other file; an earlier report may be replaced.
+	cut := filepath.Join(t.TempDir(), "cut.txt")
+	if err := os.WriteFile(cut, results[:len(results)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI("compare", "--html", cut, filepath.Join(dir, "synth-faster30.txt")); err == nil || !strings.Contains(err.Error(), "is not an HTML page") {
+		t.Errorf("--html over a cut-short results file: %v", err)
+	}
+	if b, _ := os.ReadFile(cut); !bytes.Equal(b, results[:len(results)-5]) {
+		t.Error("--html overwrote a cut-short results file")
+	}
+	if _, _, err := runCLI("compare", "--html", html, filepath.Join(dir, "synth-old.txt"), filepath.Join(dir, "synth-faster30.txt")); err != nil {
+		t.Errorf("--html over an earlier report: %v", err)
 	}
 }

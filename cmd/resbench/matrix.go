@@ -98,6 +98,15 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *rounds < 1 {
 		return usagef("matrix: --rounds %d must be at least 1", *rounds)
 	}
+	// Validated (names trimmed, duplicates dropped) before the run copies
+	// it, so that the settings a file records, and resume compares, are
+	// the normalised ones.
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := distinctOutputs("matrix", "-o", *out, "--json", *jsonOut, "--cpuprofile", prof.cpuPath, "--memprofile", prof.memPath); err != nil {
+		return err
+	}
 	mr := &harness.MatrixRun{Matrix: m, Out: *out, JSON: *jsonOut, Rounds: *rounds,
 		Opt: harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: *warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
 			TargetCI: *targetCI, Parity: *parity, Seed: *seed, Oracles: harness.NewOracleCache(2), Labels: prof.labels()}}
@@ -108,9 +117,6 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		if mr.ShardI, mr.ShardN, err = harness.ParseShard(*shard); err != nil {
 			return err
 		}
-	}
-	if err := m.Validate(); err != nil {
-		return err
 	}
 	if err := prof.open(); err != nil {
 		return err

@@ -54,6 +54,9 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := distinctOutputs("profile", "--trace", *traceFile, "--cpuprofile", *cpuFile); err != nil {
+		return err
+	}
 	// Open the output files first, so an unwritable path fails at once.
 	// They are emptied only when written: a run that fails or is
 	// interrupted leaves an earlier profile as it was, and removes a file

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -54,6 +55,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	cell, err := cellFromFlags(*model, *kernel, *fusionFlag, *form, *strideOn, *size, *batch, *threads)
 	if err != nil {
+		return err
+	}
+	if err := distinctOutputs("run", "-o", *out, "--plan", *planFile, "--cpuprofile", prof.cpuPath, "--memprofile", prof.memPath); err != nil {
 		return err
 	}
 	// Open the output before the (possibly long) run, so an unwritable path
@@ -364,4 +368,37 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 		return harness.Cell{}, err
 	}
 	return cell, nil
+}
+
+// distinctOutputs refuses two output flags that name the same file: the
+// later write would silently replace the earlier one (the plan over the
+// results, a profile over the trace, JSON lines inside a results file
+// that resume then rejects). flags and paths alternate: "-o", path, ...;
+// empty paths, "-" and the process's own stdout/stderr are not files.
+func distinctOutputs(command string, flagsAndPaths ...string) error {
+	type output struct {
+		flag, path, abs string
+		st              os.FileInfo
+	}
+	var seen []output
+	for i := 0; i+1 < len(flagsAndPaths); i += 2 {
+		o := output{flag: flagsAndPaths[i], path: flagsAndPaths[i+1]}
+		if o.path == "" || o.path == "-" {
+			continue
+		}
+		if st, err := os.Stat(o.path); err == nil {
+			if isStdStream(st) {
+				continue
+			}
+			o.st = st
+		}
+		o.abs, _ = filepath.Abs(o.path)
+		for _, p := range seen {
+			if p.abs == o.abs || (p.st != nil && o.st != nil && os.SameFile(p.st, o.st)) {
+				return usagef("%s: %s and %s both name %s; give each output its own file", command, p.flag, o.flag, o.path)
+			}
+		}
+		seen = append(seen, o)
+	}
+	return nil
 }
