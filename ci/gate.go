@@ -22,10 +22,12 @@
 package ci
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/resbench/resbench/reports"
 )
@@ -148,6 +150,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	bad := 0
 	verdicts := make([]string, len(findings))
 	width := 0
+	kinds := map[string]int{}
 	for i, f := range findings {
 		verdict := "ok"
 		switch {
@@ -164,6 +167,7 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		}
 		if f.Failed || f.Regression || f.Missing || f.TooFew {
 			bad++
+			kinds[verdictKind(f)]++
 		}
 		verdicts[i], width = verdict, max(width, len(verdict))
 	}
@@ -175,8 +179,36 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 		fmt.Fprintf(w, "%-*s %+7.1f%%  %s\n", width, verdicts[i], 100*f.Change, f.Name)
 	}
 	if bad > 0 {
-		return findings, fmt.Errorf("%d of %d benchmarks regressed, failed parity, are missing, or are slower on too few runs to test (at alpha %g use at least %d per side, e.g. go test -count 10 or resbench run --count 10) against %s", bad, len(findings), opt.Alpha, runsPerSide(opt.Alpha), baseline)
+		// Name only the kinds of failure that occurred, with the advice on
+		// run counts only when some benchmark had too few to test.
+		var parts []string
+		for _, k := range []struct {
+			kind, text string
+		}{{"regressed", "%d regressed"}, {"parity", "%d failed parity"}, {"missing", "%d missing"}, {"toofew", "%d slower on too few runs to test"}} {
+			if n := kinds[k.kind]; n > 0 {
+				parts = append(parts, fmt.Sprintf(k.text, n))
+			}
+		}
+		msg := fmt.Sprintf("%d of %d benchmarks failed the gate against %s: %s", bad, len(findings), baseline, strings.Join(parts, ", "))
+		if kinds["toofew"] > 0 {
+			msg += fmt.Sprintf(" (at alpha %g use at least %d runs per side, e.g. go test -count 10 or resbench run --count 10)", opt.Alpha, runsPerSide(opt.Alpha))
+		}
+		return findings, errors.New(msg)
 	}
 	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.4g%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil
+}
+
+// verdictKind is the failure a finding counts as in the gate's summary, in
+// the order the verdict column checks them.
+func verdictKind(f Finding) string {
+	switch {
+	case f.Missing:
+		return "missing"
+	case f.Failed:
+		return "parity"
+	case f.Regression:
+		return "regressed"
+	}
+	return "toofew"
 }

@@ -18,6 +18,11 @@ func TestGateCatchesRegression(t *testing.T) {
 	if err == nil || !strings.Contains(out.String(), "REGRESSION") {
 		t.Fatalf("a 43%% slowdown passed the gate: %v\n%s", err, out.String())
 	}
+	// The error names what failed, and gives no advice on run counts
+	// when they were enough.
+	if !strings.Contains(err.Error(), "regressed") || strings.Contains(err.Error(), "runs per side") {
+		t.Errorf("error %q: want the regressions counted and no advice on run counts", err)
+	}
 }
 
 func TestGatePassesNoise(t *testing.T) {
@@ -132,7 +137,7 @@ func TestGateTooFewRuns(t *testing.T) {
 		}
 	}
 	_, err = Gate(&out, firstRunOf("synth-faster30.txt"), firstRunOf("synth-old.txt"), Options{MaxSlowdown: 0.05, Alpha: 0.01})
-	if err == nil || !strings.Contains(err.Error(), "at alpha 0.01 use at least 5 per side") {
+	if err == nil || !strings.Contains(err.Error(), "at alpha 0.01 use at least 5 runs per side") {
 		t.Errorf("the error should say how many runs alpha 0.01 needs: %v", err)
 	}
 }

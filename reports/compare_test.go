@@ -302,3 +302,24 @@ func TestCompareResidueWarning(t *testing.T) {
 		t.Errorf("date reported as variation:\n%s", buf.String())
 	}
 }
+
+// A malformed filter or projection is one line naming the query and the
+// character where parsing failed (benchproc draws a caret on two more).
+func TestCompareSyntaxErrorIsOneLine(t *testing.T) {
+	files, err := ReadFiles([]string{data("synth-old.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opt  CompareOptions
+		want string
+	}{
+		{CompareOptions{Filter: "("}, `parsing filter "(": syntax error: expected key:value or subexpression at character 2`},
+		{CompareOptions{Col: "/a@x"}, `parsing column projection "/a@x": syntax error: unknown order "x" at character 4`},
+	} {
+		_, err := Analyze(files, c.opt)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%+v: error %q, want %q", c.opt, err, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
@@ -243,23 +244,23 @@ func Analyze(files []*File, opt CompareOptions) (*Report, error) {
 
 	filter, err := benchproc.NewFilter(opt.Filter)
 	if err != nil {
-		return nil, fmt.Errorf("parsing filter %q: %v", opt.Filter, err)
+		return nil, fmt.Errorf("parsing filter %q: %s", opt.Filter, oneLine(err))
 	}
 	var parser benchproc.ProjectionParser
 	rowBy, err := parser.Parse(opt.Row, filter)
 	if err != nil {
-		return nil, fmt.Errorf("parsing row projection %q: %v", opt.Row, err)
+		return nil, fmt.Errorf("parsing row projection %q: %s", opt.Row, oneLine(err))
 	}
 	colBy, err := parser.Parse(opt.Col, filter)
 	if err != nil {
-		return nil, fmt.Errorf("parsing column projection %q: %v", opt.Col, err)
+		return nil, fmt.Errorf("parsing column projection %q: %s", opt.Col, oneLine(err))
 	}
 	ignore := alwaysIgnored
 	if opt.Ignore != "" {
 		ignore += "," + opt.Ignore
 	}
 	if _, err := parser.Parse(ignore, filter); err != nil {
-		return nil, fmt.Errorf("parsing ignore keys %q: %v", opt.Ignore, err)
+		return nil, fmt.Errorf("parsing ignore keys %q: %s", opt.Ignore, oneLine(err))
 	}
 	residueBy := parser.Residue()
 
@@ -550,4 +551,17 @@ func commonConfig(results []*benchfmt.Result) []ConfigValues {
 		}
 	}
 	return out
+}
+
+// oneLine flattens a benchproc syntax error, which draws a caret under the
+// query on two more lines, to one line with the position in characters:
+// the CLI's errors are single lines.
+func oneLine(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 3 && strings.HasPrefix(lines[0], "syntax error") {
+		if caret := strings.IndexByte(lines[2], '^'); caret >= 1 {
+			return fmt.Sprintf("%s at character %d", lines[0], utf8.RuneCountInString(lines[2][1:caret])+1)
+		}
+	}
+	return strings.Join(lines, "; ")
 }

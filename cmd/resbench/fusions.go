@@ -22,6 +22,9 @@ func cmdFusions(args []string, stdout, stderr io.Writer) error {
 	if *combos && *model == "" {
 		return usagef("fusions: --combos needs --model")
 	}
+	if *full && !*combos {
+		return usagef("fusions: --full applies to --combos; try resbench fusions --combos --full --model %s", orDefault(*model, "se-resnext50"))
+	}
 	var applicable []string
 	if *model != "" {
 		spec, err := variants.Lookup(*model)
@@ -56,4 +59,12 @@ func cmdFusions(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, col, p.Doc)
 	}
 	return tw.Flush()
+}
+
+// orDefault returns s, or def if s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -276,6 +276,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"run", "--model", "resnet18", "-o", "r.txt", "--cpuprofile", "p.out", "--memprofile", "p.out"}, "--cpuprofile and --memprofile both name"},
 		{[]string{"profile", "--model", "resnet18", "--trace", "t.out", "--cpuprofile", "t.out"}, "--trace and --cpuprofile both name"},
 		{[]string{"matrix", "-o", "m.txt", "--json", "m.txt", "--models", "resnet18"}, "-o and --json both name"},
+		{[]string{"fusions", "--full"}, "--full applies to --combos"},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(c.args...)
