@@ -16,6 +16,7 @@ import (
 	"github.com/resbench/resbench/harness/internal/filelock"
 	"github.com/resbench/resbench/kernels"
 	"github.com/resbench/resbench/variants"
+	"github.com/resbench/resbench/variants/fusion"
 )
 
 func TestMain(m *testing.M) {
@@ -558,5 +559,53 @@ func TestMatrixInterruptedBeforeFirstCell(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("an interrupted matrix with no cell left %s: %v", out, err)
+	}
+}
+
+// FusionName gives run's selections the names matrix gives the same
+// graphs ("all", "all-but-PASS"), whichever way they were spelled, and
+// keeps an explicit list that names passes the model lacks.
+func TestFusionNameMatchesMatrix(t *testing.T) {
+	c := Cell{Model: "resnet18", Form: variants.FormC, Kernel: "naive", Size: 32, Batch: 1, Threads: 1}
+	cells, err := (Matrix{Models: []string{"resnet18"}, Kernels: []string{"naive"}, Fusions: "all,all-but-one", Size: 32, Batches: []int{1}, Threads: []int{1}, Forms: []variants.Form{variants.FormC}}).Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	matrixNames := map[string]bool{}
+	for _, mc := range cells {
+		matrixNames[mc.Fusion] = true
+	}
+	all, _ := fusion.Parse("all")
+	butBN, _ := fusion.Parse("all-but-bn-fold")
+	for _, tc := range []struct {
+		passes []string
+		byName bool
+		want   string
+	}{
+		{all, false, "all"},
+		{butBN, false, "all-but-bn-fold"},
+		{nil, true, "none"},
+		{[]string{"bn-fold", "se-scale-add"}, true, "bn-fold+se-scale-add"},
+	} {
+		got, err := FusionName(c, tc.passes, tc.byName)
+		if err != nil || got != tc.want {
+			t.Errorf("FusionName(%v) = %q, %v; want %q", tc.passes, got, err, tc.want)
+		}
+		if tc.want != "none" && !tc.byName && !matrixNames[got] {
+			t.Errorf("FusionName(%v) = %q, a name the matrix does not use (%v)", tc.passes, got, matrixNames)
+		}
+	}
+	// The applicable passes listed one by one (as "fusions --combos"
+	// prints them) are "all" too.
+	g, err := variants.Build("resnet18", variants.Options{Size: 32, CountOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applicable, err := fusion.Applicable(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := FusionName(c, applicable, true); got != "all" {
+		t.Errorf("the applicable passes %v listed: %q, want all", applicable, got)
 	}
 }

@@ -324,6 +324,33 @@ func sampleFusions(applicable, want []string) [][]string {
 	return out
 }
 
+// FusionName names the passes selected for cell c's model the way a
+// matrix names the same selection, so that run and matrix results of one
+// graph share a benchmark name (compare and gate match them): passes that
+// do not apply to the model are dropped, and what is left is spelled by
+// fusionName ("all", "all-but-PASS", or the list). A list naming passes
+// that do not apply keeps them (and so its own name), so that the run can
+// report them as idle; byName says the selection was such a list.
+func FusionName(c Cell, passes []string, byName bool) (string, error) {
+	spec, err := variants.Lookup(c.Model)
+	if err != nil {
+		return "", err
+	}
+	g, err := variants.BuildSpec(spec, variants.Options{Size: c.Size, StrideOn1x1: c.StrideOn1x1, CountOnly: true})
+	if err != nil {
+		return "", err
+	}
+	applicable, err := fusion.Applicable(g)
+	if err != nil {
+		return "", err
+	}
+	kept := slices.DeleteFunc(slices.Clone(passes), func(p string) bool { return !slices.Contains(applicable, p) })
+	if byName && len(kept) < len(passes) {
+		return fusion.Canonical(passes), nil
+	}
+	return fusionName(kept, applicable), nil
+}
+
 // fusionName spells a selection for a benchmark name: "all" when it is
 // every pass that applies to the model, "all-but-PASS" when it lacks one,
 // else the canonical '+'-joined list. All three mean the same graph to

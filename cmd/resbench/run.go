@@ -367,6 +367,10 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 	if err := harness.CheckMemory(cell); err != nil {
 		return harness.Cell{}, err
 	}
+	byName := fusionList != "all" && !strings.HasPrefix(fusionList, "all-but-")
+	if cell.Fusion, err = harness.FusionName(cell, passes, byName); err != nil {
+		return harness.Cell{}, err
+	}
 	return cell, nil
 }
 
