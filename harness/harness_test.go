@@ -609,3 +609,20 @@ func TestFusionNameMatchesMatrix(t *testing.T) {
 		t.Errorf("the applicable passes %v listed: %q, want all", applicable, got)
 	}
 }
+
+// The commit line: 12 digits, "-dirty" for uncommitted changes, and from
+// this checkout (the tests run in it) a real hash rather than "unknown".
+func TestCommit(t *testing.T) {
+	if got := shortRev("0123456789abcdef0123", true); got != "0123456789ab-dirty" {
+		t.Errorf("shortRev = %q", got)
+	}
+	if got := shortRev("0123456789abcdef0123", false); got != "0123456789ab" {
+		t.Errorf("shortRev = %q", got)
+	}
+	if _, err := os.Stat("../.git"); err != nil {
+		t.Skip("not a git checkout")
+	}
+	if got := commit(); len(got) < 12 || got == "unknown" {
+		t.Errorf("commit() in the resbench checkout = %q", got)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -53,13 +55,52 @@ func goamd64() string {
 	return "v1" // the default, not recorded
 }
 
-// commit is the git commit of the working directory, if it is a checkout.
+// modulePath is resbench's module, whose checkout commit() may report.
+const modulePath = "github.com/resbench/resbench"
+
+// commit is the resbench commit the binary was built from: the VCS stamp
+// of "go build" (with "-dirty" for uncommitted changes), else, since "go
+// run" and test binaries carry none, the HEAD of the working directory's
+// checkout if that checkout is resbench, else "unknown". Another
+// repository's HEAD would be recorded as resbench's.
 func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			return shortRev(rev, dirty)
+		}
+	}
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	mod, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(top)), "go.mod"))
+	if err != nil || !bytes.HasPrefix(bytes.TrimSpace(mod), []byte("module "+modulePath+"\n")) {
+		return "unknown"
+	}
+	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	return shortRev(strings.TrimSpace(string(rev)), len(bytes.TrimSpace(status)) > 0)
+}
+
+// shortRev abbreviates a commit hash to 12 digits, marking a dirty tree.
+func shortRev(rev string, dirty bool) string {
+	rev = rev[:min(len(rev), 12)]
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 func (e Env) config() []benchfmt.Config {
