@@ -57,8 +57,12 @@ func (c Cell) Name() string {
 // have both passed, and then until the 95% confidence interval of the
 // median is within ±TargetCI of it, or MaxCount runs or MaxTime are reached.
 type RunOptions struct {
-	Warmup   int // untimed inferences first (benchdnn and torch both warm up)
-	MinCount int
+	Warmup int // untimed inferences first (benchdnn and torch both warm up)
+	// BeforeTimed, if set, runs once after the build, compile and
+	// warm-up, just before the first timed inference: a CPU profile
+	// started there covers the timed part only, warm-up or none.
+	BeforeTimed func()
+	MinCount    int
 	// MaxCount 0 means a fixed count of MinCount, unless MinTime or
 	// TargetCI asks for more runs: then no cap (MinTime, the CI target or
 	// MaxTime ends the timing), and CIMaxCount for a CI target alone.
@@ -258,6 +262,9 @@ func Measure(ctx context.Context, c Cell, opt RunOptions) (*Result, error) {
 		if opt.Progress != nil {
 			opt.Progress("warmup", i+1, opt.Warmup)
 		}
+	}
+	if opt.BeforeTimed != nil {
+		opt.BeforeTimed()
 	}
 	var allocs uint64
 	counter := newAllocCounter()

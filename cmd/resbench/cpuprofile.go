@@ -73,23 +73,6 @@ func (p *profiling) start() error {
 	return nil
 }
 
-// afterWarmup wraps a harness progress callback so that the CPU profile
-// starts when the last warm-up inference is done (at once if there is
-// none): the profile covers the timed inferences, not the build.
-func (p *profiling) afterWarmup(warmup int, progress func(phase string, done, total int)) func(phase string, done, total int) {
-	if warmup == 0 {
-		p.start()
-	}
-	return func(phase string, done, total int) {
-		if phase == "warmup" && done == total {
-			p.start()
-		}
-		if progress != nil {
-			progress(phase, done, total)
-		}
-	}
-}
-
 // finish stops the CPU profile and writes the heap profile (after a GC,
 // so it shows what is live), closing both files; it reports the first
 // error, and says on w what it wrote.

@@ -300,3 +300,32 @@ func TestProfileFailureLeavesNoEmptyFiles(t *testing.T) {
 		t.Errorf("a failed profile changed the earlier trace: %q, %v", b, err)
 	}
 }
+
+// run --cpuprofile covers the timed inferences only, with or without a
+// warm-up: with --warmup 0 it started before the model was built, so the
+// weights' random draws and the plan's packing filled the profile.
+func TestRunCPUProfileSkipsBuild(t *testing.T) {
+	dir := t.TempDir()
+	cpu := filepath.Join(dir, "cpu.pprof")
+	if _, stderr, err := runCLI("run", "--model", "resnet18", "--size", "32", "--count", "30", "--kernel", "im2col", "--parity", "0", "--warmup", "0", "--cpuprofile", cpu); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	f, err := os.Open(cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Sample {
+		for _, loc := range s.Location {
+			for _, l := range loc.Line {
+				if n := l.Function.Name; strings.Contains(n, "/variants.") || strings.Contains(n, "engine.Compile") || strings.Contains(n, "gemm.PackA") {
+					t.Fatalf("the profile has a sample in %s, outside the timed inferences", n)
+				}
+			}
+		}
+	}
+}

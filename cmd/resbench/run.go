@@ -103,7 +103,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}}
 	progress := line.update
 	opt := harness.RunOptions{CalibrationLog: stderrLog(stderr), Warmup: warmup, MinCount: *count, MaxCount: *maxCount, MinTime: *minTime, MaxTime: *maxTime,
-		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: prof.afterWarmup(warmup, progress), Labels: prof.labels()}
+		TargetCI: *targetCI, Parity: *parity, Seed: *seed, Progress: progress, BeforeTimed: func() { prof.start() }, Labels: prof.labels()}
 	if *verbose {
 		opt.FusionLog = func(format string, args ...any) { fmt.Fprintf(stderr, "fusion: "+format+"\n", args...) }
 	}
