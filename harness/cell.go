@@ -20,17 +20,18 @@ import (
 )
 
 // Cell is one point of the benchmark space.
+// Its JSON keys are snake_case, as in the rest of matrix --json.
 type Cell struct {
-	Model string // canonical model name
-	Form  variants.Form
+	Model string        `json:"model"` // canonical model name
+	Form  variants.Form `json:"form"`
 	// StrideOn1x1 builds the original ResNet layout, the stride of a
 	// downsampling bottleneck on its first 1x1 (default: on the 3x3).
-	StrideOn1x1 bool
-	Fusion      string // fusion.Canonical spelling: none, all, or names joined by '+'
-	Kernel      string
-	Size        int
-	Batch       int
-	Threads     int
+	StrideOn1x1 bool   `json:"stride_on_1x1"`
+	Fusion      string `json:"fusion"` // as in the benchmark name: none, all, all-but-PASS, or names joined by '+'
+	Kernel      string `json:"kernel"`
+	Size        int    `json:"size"`
+	Batch       int    `json:"batch"`
+	Threads     int    `json:"threads"`
 }
 
 // Name is the cell's benchmark name in key=value form, keys in a fixed
@@ -126,14 +127,14 @@ type Result struct {
 // Parity is a cell's agreement with the float64 oracle of the unfused
 // model on the same weights, over several inputs.
 type Parity struct {
-	Inputs int
-	MaxAbs float64 // max |got − oracle| over every logit of every input
-	RelL2  float64 // worst per-input relative L2 error of the logits
-	Top1   float64 // fraction of images whose top-1 class agrees
-	Top5   float64 // fraction of images whose top-5 sets agree
-	Tol    float64 // the kernel's relative L2 bound
-	Failed bool
-	Reason string
+	Inputs int     `json:"inputs"`
+	MaxAbs float64 `json:"max_abs"`          // max |got − oracle| over every logit of every input
+	RelL2  float64 `json:"rel_l2"`           // worst per-input relative L2 error of the logits
+	Top1   float64 `json:"top1_agree"`       // fraction of images whose top-1 class agrees
+	Top5   float64 `json:"top5_agree"`       // fraction of images whose top-5 sets agree
+	Tol    float64 `json:"rel_l2_tolerance"` // the kernel's relative L2 bound
+	Failed bool    `json:"failed"`
+	Reason string  `json:"reason,omitempty"`
 }
 
 // LatencyStats are order statistics of the timed runs.

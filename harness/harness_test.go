@@ -350,6 +350,15 @@ func TestMatrixValidate(t *testing.T) {
 		t.Errorf("--stride-on 1x1 with a bottleneck model in the list: %v", err)
 	}
 	m.StrideOn1x1 = nil
+	m.Models, m.Forms = []string{"resnet18"}, []variants.Form{variants.FormA}
+	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "--forms applies to ResNeXt models") {
+		t.Errorf("--forms a over non-ResNeXt models only: %v", err)
+	}
+	m.Models = []string{"resnet18", "resnext50"}
+	if err := m.Validate(); err != nil {
+		t.Errorf("--forms a with a ResNeXt model in the list: %v", err)
+	}
+	m.Forms = []variants.Form{variants.FormC}
 	m.Kernels = nil
 	if err := m.Validate(); err == nil || !strings.Contains(err.Error(), "--kernels has no value") {
 		t.Errorf("empty kernels axis: %v", err)
@@ -540,9 +549,16 @@ func TestMatrixJSONPartialLine(t *testing.T) {
 	if len(lines) != 2 || lines[0] != `{"a":1}` {
 		t.Fatalf("JSON file after resume:\n%s", data)
 	}
-	var rec map[string]any
+	var rec struct {
+		Cell   map[string]any `json:"cell"`
+		Parity map[string]any `json:"parity"`
+	}
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
 		t.Errorf("the new record does not parse: %v\n%s", err, lines[1])
+	}
+	// snake_case keys throughout, not Go field names.
+	if rec.Cell["model"] == nil || rec.Cell["kernel"] == nil || (rec.Parity != nil && rec.Parity["rel_l2"] == nil) {
+		t.Errorf("cell or parity keys are not snake_case:\n%s", lines[1])
 	}
 }
 

@@ -56,7 +56,7 @@ func (m *Matrix) Validate() error {
 			return fmt.Errorf("matrix: %s has no value; every axis needs at least one", axis.flag)
 		}
 	}
-	bottleneck := false
+	bottleneck, resnext := false, false
 	for i, name := range m.Models {
 		spec, err := variants.Lookup(name)
 		if err != nil {
@@ -64,6 +64,12 @@ func (m *Matrix) Validate() error {
 		}
 		m.Models[i] = spec.Name
 		bottleneck = bottleneck || spec.Bottleneck
+		resnext = resnext || spec.IsResNeXt()
+	}
+	// Other models have one form (c): a form sweep over them alone would
+	// quietly measure it under the name of the forms asked for.
+	if !resnext && slices.ContainsFunc(m.Forms, func(f variants.Form) bool { return f != variants.FormC }) {
+		return fmt.Errorf("matrix: --forms applies to ResNeXt models; none of %s is one", strings.Join(m.Models, ", "))
 	}
 	// Basic blocks have one layout: a 1x1 sweep over them alone would
 	// quietly measure the default.
