@@ -398,6 +398,12 @@ func TestScanResultsTruncated(t *testing.T) {
 	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err != nil {
 		t.Errorf("the default stride layout, written explicitly: %v", err)
 	}
+	// Results with no matrix settings at all (resbench run -o) say so
+	// rather than list every setting as different.
+	clear(d.Settings)
+	if err := d.CheckSettings([][2]string{{"matrix-size", "64"}}); err == nil || !strings.Contains(err.Error(), "no matrix settings") {
+		t.Errorf("a run file: %v", err)
+	}
 	// benchfmt writes a million runs as 1e+06.
 	big := "BenchmarkModel/model=c 1 5 ns/op 1e+06 runs\n"
 	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {

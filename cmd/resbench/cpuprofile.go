@@ -22,6 +22,9 @@ type profiling struct {
 	started          bool  // the CPU profile ran: the file holds a profile
 	reached          bool  // start was called: the measured part began
 	err              error // from starting the CPU profile in a callback
+	// unreached says why no profile was written when the measured part
+	// never began (default: the run ended before it).
+	unreached string
 }
 
 func addProfilingFlags(fs *flag.FlagSet) *profiling {
@@ -89,7 +92,7 @@ func (p *profiling) finish(w io.Writer) error {
 		case !p.started:
 			// Interrupted or failed before the timed part: an empty
 			// file is no profile, and go tool pprof would reject it.
-			fmt.Fprintf(w, "no CPU profile written: the run ended before its timed inferences\n")
+			fmt.Fprintf(w, "no CPU profile written: %s\n", p.unreachedText())
 		case err != nil:
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.cpuPath, err))
 		case p.err == nil:
@@ -100,7 +103,7 @@ func (p *profiling) finish(w io.Writer) error {
 	if p.mem != nil && !p.reached {
 		p.memDone(false)
 		p.mem = nil
-		fmt.Fprintf(w, "no heap profile written: the run ended before its timed inferences\n")
+		fmt.Fprintf(w, "no heap profile written: %s\n", p.unreachedText())
 	}
 	if p.mem != nil {
 		runtime.GC()
@@ -140,4 +143,11 @@ func (p *profiling) close() {
 		p.memDone(false)
 	}
 	p.cpu, p.mem = nil, nil
+}
+
+func (p *profiling) unreachedText() string {
+	if p.unreached != "" {
+		return p.unreached
+	}
+	return "the run ended before its timed inferences"
 }

@@ -153,6 +153,9 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "    median %.2f ms, %.1f GFLOP/s%s\n", float64(r.Stats.Median.Microseconds())/1000, r.GFLOPS, status)
 	}
 	sum, err := mr.Run(ctx)
+	if err == nil && sum != nil && sum.Measured == 0 {
+		prof.unreached = fmt.Sprintf("every cell was already in %s; nothing was measured", *out)
+	}
 	if perr := prof.finish(stderr); perr != nil && err == nil {
 		err = perr
 	}
