@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/pprof"
 )
@@ -14,7 +13,7 @@ import (
 // its end, both for go tool pprof.
 type profiling struct {
 	cpuPath, memPath string
-	cpu, mem         *os.File
+	cpu, mem         *outputFile
 	// cpuDone and memDone close the files (openBeforeRun), removing one
 	// this run created and did not write.
 	cpuDone, memDone func(written bool)
@@ -64,11 +63,12 @@ func (p *profiling) start() error {
 	if p.cpu == nil || p.running || p.err != nil {
 		return p.err
 	}
-	if err := truncateRegular(p.cpu); err != nil {
+	f, err := p.cpu.begin()
+	if err != nil {
 		p.err = fmt.Errorf("cannot write the CPU profile: %v", err)
 		return p.err
 	}
-	if err := pprof.StartCPUProfile(p.cpu); err != nil {
+	if err := pprof.StartCPUProfile(f); err != nil {
 		p.err = fmt.Errorf("cannot start the CPU profile: %v", err)
 		return p.err
 	}
@@ -107,13 +107,16 @@ func (p *profiling) finish(w io.Writer) error {
 	}
 	if p.mem != nil {
 		runtime.GC()
-		if err := truncateRegular(p.mem); err != nil {
+		written := false
+		if f, err := p.mem.begin(); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
-		} else if err := pprof.Lookup("heap").WriteTo(p.mem, 0); err != nil {
+		} else if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
+		} else {
+			written = true
 		}
 		err := p.mem.Close()
-		p.memDone(true)
+		p.memDone(written)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %v", p.memPath, err))
 		} else {

@@ -163,6 +163,42 @@ func TestRunKeepsResultsOnSIGTERM(t *testing.T) {
 	}
 }
 
+// A run killed outright (SIGKILL) before it writes leaves none of the new
+// output files behind: they are checked at start-up but created only when
+// written, so no empty results, plan or profile file remains.
+func TestRunKilledLeavesNoEmptyFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir, bin := buildResbench(t)
+	// (A CPU profile is written from the first timed inference on, so
+	// it is not among them.)
+	outs := []string{filepath.Join(dir, "r.txt"), filepath.Join(dir, "p.txt"), filepath.Join(dir, "m.prof")}
+	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
+		"--parity", "0", "--count", "1000000", "-o", outs[0], "--plan", outs[1], "--memprofile", outs[2])
+	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stderr.String(), "timed ") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no timed inference after a minute:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, o := range outs {
+		if _, err := os.Stat(o); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after the kill (%v)", o, err)
+		}
+	}
+}
+
 // lockedBuffer is a bytes.Buffer that a child's stderr copier may write
 // while the test reads it.
 type lockedBuffer struct {

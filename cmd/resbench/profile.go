@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -61,7 +60,7 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 	// They are emptied only when written: a run that fails or is
 	// interrupted leaves an earlier profile as it was, and removes a file
 	// it created rather than leave one that pprof and Perfetto reject.
-	var trace, cpu *os.File
+	var trace, cpu *outputFile
 	cpuDone, traceDone := false, false
 	if *traceFile != "" {
 		f, done, err := openBeforeRun(*traceFile)
@@ -108,10 +107,11 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cpu != nil {
-		if err := truncateRegular(cpu); err != nil {
+		f, err := cpu.begin()
+		if err != nil {
 			return fmt.Errorf("writing %s: %v", *cpuFile, err)
 		}
-		if _, err := cpu.Write(lp.CPUProfile); err != nil {
+		if _, err := f.Write(lp.CPUProfile); err != nil {
 			return fmt.Errorf("writing %s: %v", *cpuFile, err)
 		}
 		if err := cpu.Close(); err != nil {
@@ -127,10 +127,11 @@ func cmdProfile(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "cpu profile     %s (e.g. go tool pprof -tagfocus layer=%s %s; -tags lists the labels)\n", *cpuFile, slowest.Layer, *cpuFile)
 	}
 	if trace != nil {
-		if err := truncateRegular(trace); err != nil {
+		f, err := trace.begin()
+		if err != nil {
 			return fmt.Errorf("writing %s: %v", *traceFile, err)
 		}
-		if err := reports.WriteTrace(trace, traceInfo(lp), traceSteps(lp)); err != nil {
+		if err := reports.WriteTrace(f, traceInfo(lp), traceSteps(lp)); err != nil {
 			return fmt.Errorf("writing %s: %v", *traceFile, err)
 		}
 		if err := trace.Close(); err != nil {

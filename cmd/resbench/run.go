@@ -64,7 +64,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	// fails at once, but truncate it only when the results are written: a
 	// run that fails or is refused leaves an existing file as it was, and
 	// does not leave a new empty one behind.
-	var outFile *os.File
+	var outFile *outputFile
 	written := false
 	if *out != "" {
 		var closeOut func(bool)
@@ -74,7 +74,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		defer func() { closeOut(written) }()
 	}
 	// The plan file likewise: opened now, written after the run.
-	var planOut *os.File
+	var planOut *outputFile
 	planWritten := false
 	if *planFile != "" && *planFile != "-" {
 		var closePlan func(bool)
@@ -142,10 +142,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if outFile != nil {
 		env := harness.CurrentEnv()
 		env.Extra = append(env.Extra, peakConfig(pk)...)
-		if err := truncateRegular(outFile); err != nil {
+		f, err := outFile.begin()
+		if err != nil {
 			return fmt.Errorf("writing %s: %v", *out, err)
 		}
-		w := harness.NewResultWriter(outFile, env)
+		w := harness.NewResultWriter(f, env)
 		written = true
 		if err := w.Write(res); err != nil {
 			return fmt.Errorf("writing %s: %v", *out, err)
@@ -198,28 +199,75 @@ func printSummary(w io.Writer, r *harness.Result, pk harness.Peak) {
 	fmt.Fprintf(w, "              Go heap %s, max RSS %s, %.1f allocs/inference\n", mib(int64(r.HeapPeakBytes)), mib(r.MaxRSSBytes), r.AllocsPerRun)
 }
 
-// openBeforeRun opens path for writing without truncating it, so that an
-// unwritable path fails before a long run and a failed run leaves an
-// existing file as it was. done(written) closes it, and removes a file this
-// run created but never wrote.
-func openBeforeRun(path string) (f *os.File, done func(written bool), err error) {
+// outputFile is an output path checked before a long run and written
+// after it (see openBeforeRun).
+type outputFile struct {
+	path    string
+	f       *os.File // an existing file, opened at once; a new one, from begin
+	created bool     // begin created the file
+}
+
+// openBeforeRun checks that path can be written before a long run, and
+// writes nothing to it until begin. An existing file is opened at once,
+// without truncating, so that a run that fails or is interrupted leaves
+// it as it was. A new path is created and removed again at once, as the
+// check, and created for good by begin, so that a run killed before it
+// writes (SIGKILL, a second Ctrl-C) leaves no empty file behind.
+// done(written) closes the file, and removes one this run created but did
+// not finish writing.
+func openBeforeRun(path string) (o *outputFile, done func(written bool), err error) {
+	o = &outputFile{path: path}
+	done = func(written bool) {
+		o.Close()
+		if o.created && !written {
+			os.Remove(path)
+		}
+	}
 	st, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	flags := os.O_WRONLY | os.O_CREATE
+	if errors.Is(statErr, os.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		f.Close()
+		os.Remove(path)
+		return o, done, nil
+	}
+	flags := os.O_WRONLY
 	if statErr == nil && isStdStream(st) {
 		// -o /dev/stdout with stdout redirected to a file: append after
 		// what this process printed there, never write from offset 0.
 		flags |= os.O_APPEND
 	}
-	if f, err = os.OpenFile(path, flags, 0o644); err != nil {
+	if o.f, err = os.OpenFile(path, flags, 0o644); err != nil {
 		return nil, nil, err
 	}
-	return f, func(written bool) {
-		f.Close()
-		if created && !written {
-			os.Remove(path)
-		}
-	}, nil
+	return o, done, nil
+}
+
+// begin returns the file to write the output to, empty: an existing file
+// truncated (unless it is not a regular file, or is standard output), a
+// new one created now.
+func (o *outputFile) begin() (*os.File, error) {
+	if o.f != nil {
+		return o.f, truncateRegular(o.f)
+	}
+	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	o.f, o.created = f, true
+	return f, nil
+}
+
+// Close closes the file, if it is open.
+func (o *outputFile) Close() error {
+	if o.f == nil {
+		return nil
+	}
+	err := o.f.Close()
+	o.f = nil
+	return err
 }
 
 // progressLine rewrites one stderr line with a long loop's progress, at
@@ -293,13 +341,14 @@ func isStdStream(st os.FileInfo) bool {
 	return false
 }
 
-// writePlan writes p to stdout for path "-", else to f (path, opened
+// writePlan writes p to stdout for path "-", else to out (path, checked
 // before the run), replacing what it held.
-func writePlan(path string, f *os.File, stdout io.Writer, p *engine.Plan) error {
+func writePlan(path string, out *outputFile, stdout io.Writer, p *engine.Plan) error {
 	if path == "-" {
 		return p.WritePlan(stdout)
 	}
-	if err := truncateRegular(f); err != nil {
+	f, err := out.begin()
+	if err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	if err := p.WritePlan(f); err != nil {
