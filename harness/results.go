@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
@@ -59,12 +61,13 @@ func goamd64() string {
 const modulePath = "github.com/resbench/resbench"
 
 // commit is the resbench commit the binary was built from: the VCS stamp
-// of "go build" (with "-dirty" for uncommitted changes), else, since "go
+// of "go build" of resbench's own main package (with "-dirty" for local
+// changes, untracked files included, as Go counts them), else, since "go
 // run" and test binaries carry none, the HEAD of the working directory's
-// checkout if that checkout is resbench, else "unknown". Another
-// repository's HEAD would be recorded as resbench's.
+// checkout if that checkout is resbench, counted dirty the same way, else
+// "unknown". Another repository's HEAD would be recorded as resbench's.
 func commit() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path == modulePath {
 		rev, dirty := "", false
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -83,15 +86,26 @@ func commit() string {
 		return "unknown"
 	}
 	mod, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(top)), "go.mod"))
-	if err != nil || !bytes.HasPrefix(bytes.TrimSpace(mod), []byte("module "+modulePath+"\n")) {
+	if err != nil || moduleOf(mod) != modulePath {
 		return "unknown"
 	}
 	rev, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
-	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	status, _ := exec.Command("git", "status", "--porcelain").Output()
 	return shortRev(strings.TrimSpace(string(rev)), len(bytes.TrimSpace(status)) > 0)
+}
+
+// moduleOf returns the module path a go.mod declares ("" if none).
+func moduleOf(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
 }
 
 // shortRev abbreviates a commit hash to 12 digits, marking a dirty tree.
@@ -191,7 +205,17 @@ func (rw *ResultWriter) Write(r *Result) error {
 	_, err := rw.f.Write(rw.buf.Bytes())
 	rw.buf.Reset()
 	if f, ok := rw.f.(interface{ Sync() error }); ok && err == nil {
-		err = f.Sync()
+		err = SyncOutput(f)
 	}
 	return err
+}
+
+// SyncOutput flushes an output file to disk, so that a result written is
+// one kept. Outputs that cannot be synced (/dev/null, a pipe, a terminal
+// answer EINVAL) have nothing to keep, and are not an error.
+func SyncOutput(f interface{ Sync() error }) error {
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
 }

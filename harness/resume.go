@@ -123,11 +123,10 @@ func (d *Done) CheckSettings(want [][2]string) error {
 	if len(d.Cells) == 0 {
 		return nil
 	}
-	// Results without any matrix setting come from run, go test or
-	// another tool: nothing to resume, and listing every setting as
-	// different would not say so.
+	// Results without any matrix setting come from run: nothing to
+	// resume, and listing every setting as different would not say so.
 	if len(d.Settings) == 0 {
-		return fmt.Errorf("cannot resume: the results file holds results but no matrix settings (written by resbench run or go test?); give matrix its own -o")
+		return fmt.Errorf("cannot resume: the results file holds results but no matrix settings (written by resbench run?); give matrix its own -o")
 	}
 	var diffs []string
 	wanted := map[string]bool{}

@@ -310,5 +310,5 @@ func writeJSON(f *os.File, r *Result) error {
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		return err
 	}
-	return f.Sync()
+	return SyncOutput(f)
 }

@@ -202,7 +202,7 @@ func TestAliases(t *testing.T) {
 }
 
 // The conformance suite's ZooShapes must hold every conv the zoo builds, in
-// every ResNeXt form, so that "every shape the zoo uses" stays true as the
+// every ResNeXt form and both bottleneck stride layouts, so that "every shape the zoo uses" stays true as the
 // zoo grows.
 func TestConformanceCoversZoo(t *testing.T) {
 	have := map[kerneltest.Shape]bool{}
@@ -210,23 +210,29 @@ func TestConformanceCoversZoo(t *testing.T) {
 		have[s] = true
 	}
 	for _, spec := range Models() {
-		for _, f := range []Form{FormC, FormA, FormB} {
-			if f != FormC && !spec.IsResNeXt() {
+		for _, on1x1 := range []bool{false, true} {
+			if on1x1 && !spec.Bottleneck {
 				continue
 			}
-			g, err := BuildSpec(spec, Options{CountOnly: true, Form: f})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, n := range g.Nodes {
-				c, ok := n.Op.(*graph.Conv2D)
-				if !ok {
+			for _, f := range []Form{FormC, FormA, FormB} {
+				if f != FormC && !spec.IsResNeXt() {
 					continue
 				}
-				x := n.Inputs[0].Shape
-				s := kerneltest.Shape{InC: x.C, H: x.H, W: x.W, OutC: c.OutC, K: c.KH, Stride: c.StrideH, Pad: c.PadH, Groups: c.Groups}
-				if !have[s] {
-					t.Errorf("%s form %v: %s has shape %+v, missing from kerneltest.ZooShapes", spec.Name, f, n.Name, s)
+				g, err := BuildSpec(spec, Options{CountOnly: true, Form: f, StrideOn1x1: on1x1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range g.Nodes {
+					c, ok := n.Op.(*graph.Conv2D)
+					if !ok {
+						continue
+					}
+					x := n.Inputs[0].Shape
+					s := kerneltest.Shape{InC: x.C, H: x.H, W: x.W, OutC: c.OutC, K: c.KH, Stride: c.StrideH, Pad: c.PadH, Groups: c.Groups}
+					if !have[s] {
+						have[s] = true
+						t.Errorf("%s form %v stride-on-1x1 %v: %s has shape %+v, missing from kerneltest.ZooShapes", spec.Name, f, on1x1, n.Name, s)
+					}
 				}
 			}
 		}

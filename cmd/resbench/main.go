@@ -51,8 +51,11 @@
 //	                        im2col for it, and the plan says so.
 //	    --plan FILE         write every layer's kernel, layout and fallback
 //	                        note to FILE (- for standard output)
-//	    --fusion LIST       fusion passes: none, all (default), or a comma-separated
-//	                        list (see "resbench fusions")
+//	    --fusion LIST       fusion passes: none, all (default), all-but-PASS, or
+//	                        a comma-separated list (see "resbench fusions").
+//	                        The benchmark name spells it as matrix does: passes
+//	                        the model lacks are dropped, so a list of every
+//	                        pass that applies is "all", one short "all-but-PASS"
 //	    --verbose           log every rewrite the fusion passes make
 //	    --resnext-form F    ResNeXt block form: a (split-branch sum), b (split,
 //	                        concat) or c (grouped conv; default)
@@ -152,7 +155,9 @@
 //	    cell and an ETA; a summary table follows at the end. Flags:
 //
 //	    --models LIST       models, or all (default all)
-//	    --forms LIST        ResNeXt forms to sweep: a,b,c (default c)
+//	    --forms LIST        ResNeXt forms to sweep: a,b,c (default c); other
+//	                        models have form c only, so a and b need a
+//	                        ResNeXt model in --models
 //	    --stride-on LIST    bottleneck stride layouts to sweep: 3x3,1x1
 //	                        (default 3x3; see run)
 //	    --fusions LIST      fusion selections per model: none, each (every pass
@@ -180,7 +185,10 @@
 //	                        batch, threads, size, count, ...); flags on the
 //	                        command line win
 //	    --json FILE         also append one JSON object per cell (per visit
-//	                        with --rounds) to FILE
+//	                        with --rounds) to FILE: name, cell (model, form,
+//	                        fusion, kernel, size, batch, threads, ...),
+//	                        latency_ns, median_ns, percentiles, throughput,
+//	                        memory and parity, snake_case keys throughout
 //	    --cpuprofile FILE   write a CPU profile of the whole run (every cell,
 //	                        parity checks included) to FILE
 //	    --memprofile FILE   write a heap profile to FILE at the end
@@ -201,7 +209,9 @@
 //	                     default that is refused, since their timings do not
 //	                     compare
 //	    --html FILE      also write one self-contained HTML page with the
-//	                     environment, the tables and latency/roofline plots
+//	                     environment, the tables and latency/roofline plots;
+//	                     an existing FILE is replaced only if it is an HTML
+//	                     page (so "--html OLD NEW" cannot destroy OLD)
 //
 //	gate [--max-slowdown F] [--alpha A] [--force] [-filter EXPR] BASELINE NEW
 //	    The CI regression gate (package ci): exit with status 2 if any

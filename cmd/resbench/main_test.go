@@ -384,3 +384,12 @@ func TestCompare(t *testing.T) {
 		t.Errorf("--html over an earlier report: %v", err)
 	}
 }
+
+// Outputs that are devices rather than files: /dev/null for both -o and
+// --plan is not two outputs naming one file, and a device that cannot be
+// fsynced is written without error.
+func TestRunOutputsToDevNull(t *testing.T) {
+	if _, stderr, err := runCLI("run", "--model", "resnet18", "--size", "32", "--count", "2", "--parity", "0", "--kernel", "im2col", "-o", "/dev/null", "--plan", "/dev/null"); err != nil {
+		t.Errorf("-o /dev/null --plan /dev/null: %v\n%s", err, stderr)
+	}
+}

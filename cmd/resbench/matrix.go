@@ -153,7 +153,11 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "    median %.2f ms, %.1f GFLOP/s%s\n", float64(r.Stats.Median.Microseconds())/1000, r.GFLOPS, status)
 	}
 	sum, err := mr.Run(ctx)
-	if err == nil && sum != nil && sum.Measured == 0 {
+	switch {
+	case err != nil || sum == nil || sum.Measured > 0:
+	case sum.Total == 0:
+		prof.unreached = "this shard has no cells; nothing was measured"
+	default:
 		prof.unreached = fmt.Sprintf("every cell was already in %s; nothing was measured", *out)
 	}
 	if perr := prof.finish(stderr); perr != nil && err == nil {

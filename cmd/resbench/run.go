@@ -131,10 +131,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 	// A pass asked for by name that found nothing to rewrite is worth a
 	// line; under "all" (or all-but-one) most models leave some passes
-	// idle by design.
+	// idle by design. A list is named as "all" when it holds every pass
+	// that applies, so the passes run can be more than those listed:
+	// only the listed ones are reported.
+	listed, _ := fusion.Parse(*fusionFlag)
 	byName := *fusionFlag != "all" && !strings.HasPrefix(*fusionFlag, "all-but-")
 	for _, r := range res.Fusion {
-		if r.Rewrites == 0 && (*verbose || byName) {
+		if r.Rewrites == 0 && (*verbose || byName && slices.Contains(listed, r.Pass)) {
 			fmt.Fprintf(stderr, "fusion: %s %s\n", r.Pass, r.Note)
 		}
 	}
@@ -354,7 +357,7 @@ func writePlan(path string, out *outputFile, stdout io.Writer, p *engine.Plan) e
 	if err := p.WritePlan(f); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
-	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+	if err := harness.SyncOutput(f); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil
@@ -427,7 +430,8 @@ func cellFromFlags(model, kernel, fusionList, form, strideOn string, size, batch
 // later write would silently replace the earlier one (the plan over the
 // results, a profile over the trace, JSON lines inside a results file
 // that resume then rejects). flags and paths alternate: "-o", path, ...;
-// empty paths, "-" and the process's own stdout/stderr are not files.
+// empty paths, "-", devices, pipes and the process's own stdout/stderr
+// are not files.
 func distinctOutputs(command string, flagsAndPaths ...string) error {
 	type output struct {
 		flag, path, abs string
@@ -440,8 +444,8 @@ func distinctOutputs(command string, flagsAndPaths ...string) error {
 			continue
 		}
 		if st, err := os.Stat(o.path); err == nil {
-			if isStdStream(st) {
-				continue
+			if !st.Mode().IsRegular() || isStdStream(st) {
+				continue // /dev/null, a pipe, the terminal: not a file one output replaces
 			}
 			o.st = st
 		}

@@ -17,7 +17,9 @@ import (
 // asmFamilies returns the microkernel families to test, by tier: the
 // assembly ones this CPU can run, and under noasm the pure-Go twins of
 // every tier (which the planner never calls, so only these tests check
-// them). It fails the test if that leaves nothing to check.
+// them; they call refKernel with their family's constants, so those
+// constants are what is checked). It fails the test if a tier's table is
+// empty.
 func asmFamilies(t *testing.T) map[isa.Tier][]family {
 	t.Helper()
 	m := map[isa.Tier][]family{}

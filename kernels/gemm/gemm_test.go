@@ -24,6 +24,9 @@ func forEachTier(t *testing.T, f func(t *testing.T, tier isa.Tier)) {
 // table, for the tests that call the microkernels directly: the assembly
 // where the CPU has the tier, and under noasm the pure-Go twins of every
 // tier (the driver never calls those, so only these tests check them).
+// The twins call the reference loops with their tile's constants, so
+// there it is those constants (rows, columns, panel strides) that are
+// checked, not new arithmetic.
 func forEachTable(t *testing.T, f func(t *testing.T, tier isa.Tier, cfg *tierConfig)) {
 	t.Helper()
 	for _, tier := range isa.All() {

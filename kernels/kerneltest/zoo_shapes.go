@@ -1,7 +1,8 @@
 package kerneltest
 
 // ZooShapes is every distinct convolution of the model zoo at 224x224,
-// batch 1, in every ResNeXt form, unfused and after the fusion passes
+// batch 1, in every ResNeXt form and both bottleneck stride layouts,
+// unfused and after the fusion passes
 // (generated from the builders; tests in packages variants and
 // variants/fusion check the list is complete).
 var ZooShapes = []Shape{
@@ -119,4 +120,48 @@ var ZooShapes = []Shape{
 	{InC: 64, H: 56, W: 56, OutC: 320, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnet50 layer1.0.conv1+1
 	{InC: 64, H: 56, W: 56, OutC: 384, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnext50-32x4d layer1.0.conv1+1
 	{InC: 64, H: 56, W: 56, OutC: 512, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnext101-32x8d layer1.0.conv1+1
+	// With the stride on the first 1x1 of a downsampling bottleneck
+	// (--stride-on 1x1), unfused and after the passes.
+	{InC: 1024, H: 14, W: 14, OutC: 1024, K: 1, Stride: 2, Pad: 0, Groups: 1}, // unfused, --stride-on 1x1
+	{InC: 1024, H: 14, W: 14, OutC: 32, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 1024, H: 14, W: 14, OutC: 512, K: 1, Stride: 2, Pad: 0, Groups: 1},  // unfused, --stride-on 1x1
+	{InC: 1024, H: 14, W: 14, OutC: 64, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 256, H: 56, W: 56, OutC: 128, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 256, H: 56, W: 56, OutC: 16, K: 1, Stride: 2, Pad: 0, Groups: 1},    // unfused, --stride-on 1x1
+	{InC: 256, H: 56, W: 56, OutC: 256, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 256, H: 56, W: 56, OutC: 8, K: 1, Stride: 2, Pad: 0, Groups: 1},     // unfused, --stride-on 1x1
+	{InC: 512, H: 28, W: 28, OutC: 16, K: 1, Stride: 2, Pad: 0, Groups: 1},    // unfused, --stride-on 1x1
+	{InC: 512, H: 28, W: 28, OutC: 256, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 512, H: 28, W: 28, OutC: 32, K: 1, Stride: 2, Pad: 0, Groups: 1},    // unfused, --stride-on 1x1
+	{InC: 512, H: 28, W: 28, OutC: 512, K: 1, Stride: 2, Pad: 0, Groups: 1},   // unfused, --stride-on 1x1
+	{InC: 1024, H: 14, W: 14, OutC: 2560, K: 1, Stride: 2, Pad: 0, Groups: 1}, // resnet50 layer4.0.conv1+1
+	{InC: 1024, H: 14, W: 14, OutC: 3072, K: 1, Stride: 2, Pad: 0, Groups: 1}, // resnext50-32x4d layer4.0.conv1+1
+	{InC: 1024, H: 14, W: 14, OutC: 4096, K: 1, Stride: 2, Pad: 0, Groups: 1}, // resnext101-32x8d layer4.0.conv1+1
+	{InC: 1024, H: 7, W: 7, OutC: 1024, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext50-32x4d layer4.0.conv1
+	{InC: 1024, H: 7, W: 7, OutC: 2560, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnet50 layer4.0.conv1+1
+	{InC: 1024, H: 7, W: 7, OutC: 3072, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext50-32x4d layer4.0.conv1+1
+	{InC: 1024, H: 7, W: 7, OutC: 32, K: 1, Stride: 1, Pad: 0, Groups: 1},     // resnext50-32x4d layer4.0.path0.conv1
+	{InC: 1024, H: 7, W: 7, OutC: 4096, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext101-32x8d layer4.0.conv1+1
+	{InC: 1024, H: 7, W: 7, OutC: 512, K: 1, Stride: 1, Pad: 0, Groups: 1},    // resnet50 layer4.0.conv1
+	{InC: 1024, H: 7, W: 7, OutC: 64, K: 1, Stride: 1, Pad: 0, Groups: 1},     // resnext101-32x8d layer4.0.path0.conv1
+	{InC: 256, H: 28, W: 28, OutC: 1024, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnext101-32x8d layer2.0.conv1+1
+	{InC: 256, H: 28, W: 28, OutC: 128, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnet50 layer2.0.conv1
+	{InC: 256, H: 28, W: 28, OutC: 16, K: 1, Stride: 1, Pad: 0, Groups: 1},    // resnext101-32x8d layer2.0.path0.conv1
+	{InC: 256, H: 28, W: 28, OutC: 256, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext50-32x4d layer2.0.conv1
+	{InC: 256, H: 28, W: 28, OutC: 640, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnet50 layer2.0.conv1+1
+	{InC: 256, H: 28, W: 28, OutC: 768, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext50-32x4d layer2.0.conv1+1
+	{InC: 256, H: 28, W: 28, OutC: 8, K: 1, Stride: 1, Pad: 0, Groups: 1},     // resnext50-32x4d layer2.0.path0.conv1
+	{InC: 256, H: 56, W: 56, OutC: 1024, K: 1, Stride: 2, Pad: 0, Groups: 1},  // resnext101-32x8d layer2.0.conv1+1
+	{InC: 256, H: 56, W: 56, OutC: 640, K: 1, Stride: 2, Pad: 0, Groups: 1},   // resnet50 layer2.0.conv1+1
+	{InC: 256, H: 56, W: 56, OutC: 768, K: 1, Stride: 2, Pad: 0, Groups: 1},   // resnext50-32x4d layer2.0.conv1+1
+	{InC: 512, H: 14, W: 14, OutC: 1280, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnet50 layer3.0.conv1+1
+	{InC: 512, H: 14, W: 14, OutC: 1536, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnext50-32x4d layer3.0.conv1+1
+	{InC: 512, H: 14, W: 14, OutC: 16, K: 1, Stride: 1, Pad: 0, Groups: 1},    // resnext50-32x4d layer3.0.path0.conv1
+	{InC: 512, H: 14, W: 14, OutC: 2048, K: 1, Stride: 1, Pad: 0, Groups: 1},  // resnext101-32x8d layer3.0.conv1+1
+	{InC: 512, H: 14, W: 14, OutC: 256, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnet50 layer3.0.conv1
+	{InC: 512, H: 14, W: 14, OutC: 32, K: 1, Stride: 1, Pad: 0, Groups: 1},    // resnext101-32x8d layer3.0.path0.conv1
+	{InC: 512, H: 14, W: 14, OutC: 512, K: 1, Stride: 1, Pad: 0, Groups: 1},   // resnext50-32x4d layer3.0.conv1
+	{InC: 512, H: 28, W: 28, OutC: 1280, K: 1, Stride: 2, Pad: 0, Groups: 1},  // resnet50 layer3.0.conv1+1
+	{InC: 512, H: 28, W: 28, OutC: 1536, K: 1, Stride: 2, Pad: 0, Groups: 1},  // resnext50-32x4d layer3.0.conv1+1
+	{InC: 512, H: 28, W: 28, OutC: 2048, K: 1, Stride: 2, Pad: 0, Groups: 1},  // resnext101-32x8d layer3.0.conv1+1
 }

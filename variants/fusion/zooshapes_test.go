@@ -16,19 +16,32 @@ import (
 // graphs): the SE block's FC layers as 1x1 convs on 1x1 planes
 // (se-fc-conv1x1), branches merged into one wider conv (horizontal), and
 // the stride moved off a 1x1 (pool1x1). Every pass is applied, then
-// (unless -short) each alone, to every model in every ResNeXt form.
+// (unless -short) each alone, to every model in every ResNeXt form and
+// both bottleneck stride layouts.
 func TestConformanceCoversFusedZoo(t *testing.T) {
 	have := map[kerneltest.Shape]bool{}
 	for _, s := range kerneltest.ZooShapes {
 		have[s] = true
 	}
 	var missing []string
+	type build struct {
+		form  variants.Form
+		on1x1 bool
+	}
 	for _, spec := range variants.Models() {
+		var builds []build
 		for _, f := range []variants.Form{variants.FormC, variants.FormA, variants.FormB} {
 			if f != variants.FormC && !spec.IsResNeXt() {
 				continue
 			}
-			g, err := variants.BuildSpec(spec, variants.Options{CountOnly: true, Form: f})
+			builds = append(builds, build{f, false})
+			if spec.Bottleneck {
+				builds = append(builds, build{f, true})
+			}
+		}
+		for _, b := range builds {
+			f := b.form
+			g, err := variants.BuildSpec(spec, variants.Options{CountOnly: true, Form: f, StrideOn1x1: b.on1x1})
 			if err != nil {
 				t.Fatal(err)
 			}
