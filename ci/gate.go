@@ -152,22 +152,22 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	width := 0
 	kinds := map[string]int{}
 	for i, f := range findings {
-		verdict := "ok"
+		verdict, kind := "ok", "" // kind: the failure it counts as, if any
 		switch {
 		case f.Missing:
-			verdict = "MISSING from new results"
+			verdict, kind = "MISSING from new results", "missing"
 		case f.Failed:
-			verdict = "PARITY FAILED"
+			verdict, kind = "PARITY FAILED", "parity"
 		case f.Regression:
-			verdict = fmt.Sprintf("REGRESSION (> %.4g%%, p=%.3f)", 100*opt.MaxSlowdown, f.P)
+			verdict, kind = fmt.Sprintf("REGRESSION (> %.4g%%, p=%.3f)", 100*opt.MaxSlowdown, f.P), "regressed"
 		case f.TooFew:
-			verdict = "TOO FEW RUNS to test"
+			verdict, kind = "TOO FEW RUNS to test", "toofew"
 		case !f.Compared:
 			verdict = "new (no baseline)"
 		}
-		if f.Failed || f.Regression || f.Missing || f.TooFew {
+		if kind != "" {
 			bad++
-			kinds[verdictKind(f)]++
+			kinds[kind]++
 		}
 		verdicts[i], width = verdict, max(width, len(verdict))
 	}
@@ -197,18 +197,4 @@ func Gate(w io.Writer, baseline, current string, opt Options) ([]Finding, error)
 	}
 	fmt.Fprintf(w, "gate passed: %d benchmarks, none slower by more than %.4g%% with significance\n", len(findings), 100*opt.MaxSlowdown)
 	return findings, nil
-}
-
-// verdictKind is the failure a finding counts as in the gate's summary, in
-// the order the verdict column checks them.
-func verdictKind(f Finding) string {
-	switch {
-	case f.Missing:
-		return "missing"
-	case f.Failed:
-		return "parity"
-	case f.Regression:
-		return "regressed"
-	}
-	return "toofew"
 }

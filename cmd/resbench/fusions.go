@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -23,7 +24,7 @@ func cmdFusions(args []string, stdout, stderr io.Writer) error {
 		return usagef("fusions: --combos needs --model")
 	}
 	if *full && !*combos {
-		return usagef("fusions: --full applies to --combos; try resbench fusions --combos --full --model %s", orDefault(*model, "se-resnext50"))
+		return usagef("fusions: --full applies to --combos; try resbench fusions --combos --full --model %s", cmp.Or(*model, "se-resnext50"))
 	}
 	var applicable []string
 	if *model != "" {
@@ -59,12 +60,4 @@ func cmdFusions(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, col, p.Doc)
 	}
 	return tw.Flush()
-}
-
-// orDefault returns s, or def if s is empty.
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

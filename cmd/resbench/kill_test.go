@@ -133,21 +133,8 @@ func TestRunKeepsResultsOnSIGTERM(t *testing.T) {
 	out := filepath.Join(dir, "r.txt")
 	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
 		"--parity", "0", "--count", "1000000", "-o", out)
-	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Signal once timing has begun (the progress line counts inferences).
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stderr.String(), "timed ") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no timed inference after a minute:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// Signal once timing has begun.
+	stderr := startUntilTimed(t, cmd, dir)
 	time.Sleep(200 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -176,9 +163,24 @@ func TestRunKilledLeavesNoEmptyFiles(t *testing.T) {
 	outs := []string{filepath.Join(dir, "r.txt"), filepath.Join(dir, "p.txt"), filepath.Join(dir, "m.prof")}
 	cmd := exec.Command(bin, "run", "--model", "resnet18", "--size", "32", "--kernel", "im2col", "--threads", "1",
 		"--parity", "0", "--count", "1000000", "-o", outs[0], "--plan", outs[1], "--memprofile", outs[2])
+	startUntilTimed(t, cmd, dir)
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, o := range outs {
+		if _, err := os.Stat(o); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after the kill (%v)", o, err)
+		}
+	}
+}
+
+// startUntilTimed starts a resbench run (its calibration cache in dir) and
+// returns once its progress line counts timed inferences, with the buffer
+// that collects its stderr.
+func startUntilTimed(t *testing.T, cmd *exec.Cmd, dir string) *lockedBuffer {
+	t.Helper()
 	cmd.Env = append(os.Environ(), "RESBENCH_CACHE_DIR="+dir)
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -190,13 +192,7 @@ func TestRunKilledLeavesNoEmptyFiles(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	for _, o := range outs {
-		if _, err := os.Stat(o); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s exists after the kill (%v)", o, err)
-		}
-	}
+	return stderr
 }
 
 // lockedBuffer is a bytes.Buffer that a child's stderr copier may write
