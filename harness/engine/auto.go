@@ -91,7 +91,8 @@ var calibMu sync.Mutex
 // 28: GEMM N edges (49 = 48+1, 196 = 192+4, …) as one wide strip on AVX-512.
 // 29: GEMM K blocks cut about equal when the last would be short (256 = 128+128).
 // 30: the wide strip's panel copied by one AVX-512 loop.
-const calibrationVersion = 30
+// 31: im2col's strided gather on two threads staggered by K block.
+const calibrationVersion = 31
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

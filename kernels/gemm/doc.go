@@ -152,5 +152,7 @@
 // Context on that worker's scratch (im2col's per-worker blocks). A caller
 // that gives every worker its own copy of B splits M itself: worker w runs
 // Context.Worker(w).GemmRows over PackedA.RowPart(w, workers) (im2col's
-// strided gather for 1×1 stride-2 convolutions).
+// strided gather for 1×1 stride-2 convolutions). GemmRowsK runs only some
+// of A's K blocks (PackedA.KBlock deep), in order, so that a caller can
+// fill B a K block at a time, each just before the pass that reads it.
 package gemm

@@ -138,6 +138,9 @@ type job struct {
 	c      []float32
 	ldc    int
 	ep     Epilogue
+	// k0, k1: the K blocks computed, [k0, k1) of K (all of it but for
+	// GemmRowsK).
+	k0, k1 int
 	// tasks cover a tm×tn grid of (M range, N range) parts; part
 	// boundaries are multiples of mr / nr.
 	tm, tn int
@@ -235,6 +238,31 @@ func (ctx *Context) GemmRows(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c
 	ctx.job = job{}
 }
 
+// KBlock returns the depth of pa's K blocks: GemmRowsK computes whole
+// blocks, [k0, k1) with k0 a multiple of it and k1 one too or K.
+func (p *PackedA) KBlock() int { return p.cfg.kc }
+
+// GemmRowsK is GemmRows for the K blocks in [k0, k1) only: the first block
+// of K stores its product, later ones add theirs to C, and the last applies
+// ep. Calling it for consecutive ranges that cover K, in order, computes
+// bitwise what GemmRows does; B's rows outside [k0, k1) are not read, so a
+// caller can fill them between the calls (im2col's staggered gather).
+func (ctx *Context) GemmRowsK(pa *PackedA, m0, m1, k0, k1 int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
+	kb := pa.cfg.kc
+	if m0 < 0 || m0 > m1 || m1 > pa.m || m0%ctx.cfg.mr != 0 {
+		panic(fmt.Sprintf("gemm: GemmRowsK: bad rows [%d, %d) of %d (mr=%d)", m0, m1, pa.m, ctx.cfg.mr))
+	}
+	if k0 < 0 || k0 >= k1 || k1 > pa.k || k0%kb != 0 || (k1%kb != 0 && k1 != pa.k) {
+		panic(fmt.Sprintf("gemm: GemmRowsK: bad K range [%d, %d) of %d (blocks of %d)", k0, k1, pa.k, kb))
+	}
+	if !ctx.start(pa, m0, m1, b, ldb, n, c, ldc, ep) {
+		return
+	}
+	ctx.job.k0, ctx.job.k1 = k0, k1
+	ctx.compute(0, m0, m1, 0, n)
+	ctx.job = job{}
+}
+
 // start checks a call's operands, handles the empty products (for rows
 // [m0, m1)), and records the call in ctx.job. It reports whether there is
 // a product to compute.
@@ -260,7 +288,7 @@ func (ctx *Context) start(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c []
 	}
 	cfg := ctx.cfg
 	ctx.job = job{pa: pa, b: b, ldb: ldb, n: n, c: c, ldc: ldc, ep: ep,
-		mt: (m + cfg.mr - 1) / cfg.mr, nt: (n + cfg.nr - 1) / cfg.nr}
+		k1: k, mt: (m + cfg.mr - 1) / cfg.mr, nt: (n + cfg.nr - 1) / cfg.nr}
 	return true
 }
 
@@ -358,7 +386,7 @@ func (ctx *Context) compute(worker, m0, m1, n0, n1 int) {
 	}
 	for jc := n0; jc < n1; jc += ncStep {
 		nc := min(ncStep, n1-jc)
-		for pc := 0; pc < k; pc += pa.cfg.kc {
+		for pc := j.k0; pc < j.k1; pc += pa.cfg.kc {
 			kc := min(pa.cfg.kc, k-pc)
 			flags := 0
 			if pc > 0 {

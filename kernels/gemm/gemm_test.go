@@ -496,6 +496,72 @@ func TestTierMismatchPanics(t *testing.T) {
 	ctx.Gemm(pa, make([]float32, 4), 2, 2, make([]float32, 4), 2, Epilogue{})
 }
 
+// TestGemmRowsK checks that GemmRowsK over consecutive K ranges (im2col's
+// staggered gather) gives GemmRows' bits, reads no row of B outside the
+// current range (they hold NaN during the call) and leaves the guards
+// around C alone; and that a range off the K blocks panics.
+func TestGemmRowsK(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		rng := rand.New(rand.NewPCG(6, 6))
+		for _, s := range []shape{
+			{cfg.mc*2 + 5, 3*cfg.nr + 7, 2*cfg.kc + 9},
+			{256, 784, cfg.kc + cfg.kc/2}, // like res3a-proj's row part on two threads: B read in place, the wide edge
+			{40, 49, 3*cfg.kc + 1},
+			{8, 196, 5 * cfg.kc},
+		} {
+			a := newMatrix(rng, s.m, s.k, s.k)
+			b := newMatrix(rng, s.k, s.n, s.n)
+			bias := newMatrix(rng, 1, s.m, s.m)
+			res := newMatrix(rng, s.m, s.n, s.n)
+			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			pa := PackA(a.window, s.m, s.k, s.k)
+			want := make([]float32, s.m*s.n)
+			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
+			if ceilDiv(s.k, pa.KBlock()) < 2 {
+				t.Fatalf("%v: one K block of %d; the test needs several", s, pa.KBlock())
+			}
+			for _, parts := range []int{1, 2} {
+				for i := range parts {
+					m0, m1 := pa.RowPart(i, parts)
+					c := newMatrix(rng, s.m, s.n, s.n)
+					for x := range c.window {
+						c.window[x] = guard
+					}
+					hidden := make([]float32, len(b.window))
+					ctx := NewContext(nil)
+					for k0 := 0; k0 < s.k; k0 += pa.KBlock() {
+						k1 := min(k0+pa.KBlock(), s.k)
+						for x := range hidden {
+							hidden[x] = float32(math.NaN())
+						}
+						copy(hidden[k0*s.n:k1*s.n], b.window[k0*s.n:k1*s.n])
+						ctx.GemmRowsK(pa, m0, m1, k0, k1, hidden, s.n, s.n, c.window, s.n, ep)
+					}
+					c.checkGuards(t, "C")
+					for x, v := range c.window {
+						inPart := x/s.n >= m0 && x/s.n < m1
+						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
+							t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
+						}
+					}
+				}
+			}
+			kb := pa.KBlock()
+			for _, r := range [][2]int{{0, 0}, {1, kb}, {0, kb + 1}, {kb, kb - 1}, {0, s.k + 1}, {-kb, kb}} {
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("%v: GemmRowsK over K [%d, %d): no panic", s, r[0], r[1])
+						}
+					}()
+					NewContext(nil).GemmRowsK(pa, 0, s.m, r[0], r[1], b.window, s.n, s.n, make([]float32, s.m*s.n), s.n, ep)
+				}()
+			}
+		}
+	})
+}
+
 func TestShapeChecks(t *testing.T) {
 	pa := PackA(make([]float32, 6), 2, 3, 3)
 	ctx := NewContext(nil)
