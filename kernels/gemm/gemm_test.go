@@ -589,7 +589,7 @@ func TestShapeChecks(t *testing.T) {
 // TestMicroKernels checks every microkernel of each tier (all row counts
 // and vector counts) and the B packer directly against the reference loops,
 // for every epilogue flag combination and k counts that exercise the
-// unrolled loop and its remainder.
+// unrolled loop and its remainder, with guard values on both sides of C.
 func TestMicroKernels(t *testing.T) {
 	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		mr, nr := cfg.mr, cfg.nr
@@ -612,12 +612,14 @@ func TestMicroKernels(t *testing.T) {
 							bias := randSlice(rng, ntiles*rows)
 							res := randSlice(rng, ntiles*rows*ldr)
 							c0 := randSlice(rng, ntiles*rows*ldc)
-							got := append([]float32(nil), c0...)
+							gotBuf, got := guarded(c0)
 							want := append([]float32(nil), c0...)
 							bnext := randSlice(rng, kc*nr) // only prefetched
 							kern(&a[0], &b[0], &bnext[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 							refKernel(rows, cols, mr, nr, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
-							checkTiles(t, fmt.Sprintf("%dx%d kc=%d ntiles=%d flags=%04b", rows, cols, kc, ntiles, flags), got, want, c0, ldc, cols, kc)
+							what := fmt.Sprintf("%dx%d kc=%d ntiles=%d flags=%04b", rows, cols, kc, ntiles, flags)
+							checkTiles(t, what, got, want, c0, ldc, cols, kc)
+							checkEnds(t, what, gotBuf)
 						}
 					}
 				}
@@ -657,9 +659,35 @@ func checkTiles(t *testing.T, what string, got, want, c0 []float32, ldc, cols, k
 	}
 }
 
+// edgeGuard is the number of guard floats (a cache line) before and after
+// a microkernel's C in the kernel tests.
+const edgeGuard = 16
+
+// guarded returns a copy of c0 inside a buffer with edgeGuard guard values
+// on each side, and that copy's window.
+func guarded(c0 []float32) (buf, window []float32) {
+	buf = make([]float32, edgeGuard+len(c0)+edgeGuard)
+	for i := range buf {
+		buf[i] = guard
+	}
+	copy(buf[edgeGuard:], c0)
+	return buf, buf[edgeGuard : edgeGuard+len(c0)]
+}
+
+// checkEnds checks the guard values on both sides of a guarded buffer.
+func checkEnds(t *testing.T, what string, buf []float32) {
+	t.Helper()
+	for i, v := range buf {
+		if (i < edgeGuard || i >= len(buf)-edgeGuard) && math.Float32bits(v) != guardBits {
+			t.Fatalf("%s: wrote outside C, at %d of the %d guard values on each side", what, i-edgeGuard, edgeGuard)
+		}
+	}
+}
+
 // TestStridedKernels checks the kernels that read B from its rows against
 // the reference loop, every row count, odd and even kc, every epilogue,
-// with a B row stride that is not the panel width and guard columns in C.
+// with a B row stride that is not the panel width, guard columns in C and
+// guard values on both sides of it.
 func TestStridedKernels(t *testing.T) {
 	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		mr, nr := cfg.mr, cfg.nr
@@ -677,11 +705,13 @@ func TestStridedKernels(t *testing.T) {
 					bias := randSlice(rng, ntiles*rows)
 					res := randSlice(rng, ntiles*rows*ldr)
 					c0 := randSlice(rng, ntiles*rows*ldc)
-					got := append([]float32(nil), c0...)
+					gotBuf, got := guarded(c0)
 					want := append([]float32(nil), c0...)
 					cfg.kernS[rows](&a[0], &b[0], ldb, &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
 					refKernel(rows, nr, mr, ldb, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags)
-					checkTiles(t, fmt.Sprintf("strided %d rows kc=%d flags=%04b", rows, kc, flags), got, want, c0, ldc, nr, kc)
+					what := fmt.Sprintf("strided %d rows kc=%d flags=%04b", rows, kc, flags)
+					checkTiles(t, what, got, want, c0, ldc, nr, kc)
+					checkEnds(t, what, gotBuf)
 				}
 			}
 		}
@@ -734,7 +764,7 @@ func TestStridedMatchesPacked(t *testing.T) {
 // are AVX2 code, so the AVX-512 tier's one runs here too) against refCol:
 // every group/single split of the panels, odd and even kc, and the 8-float
 // output of each panel, lanes past the panel's rows included (zero), with
-// guard values after the output.
+// guard values on both sides of the output.
 func TestColumnKernels(t *testing.T) {
 	if !isa.Supported(isa.AVX2) && !goTwins {
 		t.Skip("CPU lacks AVX2")
@@ -746,13 +776,10 @@ func TestColumnKernels(t *testing.T) {
 	}{{6, sgemmCol6AVX2}, {8, sgemmCol8AVX2}} {
 		for _, npanels := range []int{1, 2, 3, 4, 5, 8, 9, 24} {
 			for _, kc := range []int{1, 2, 3, 7, 64, 255} {
-				const bstride, guard = 16, 8
+				const bstride = 16
 				a := randSlice(rng, npanels*k.astride*kc)
 				b := randSlice(rng, kc*bstride)
-				got := make([]float32, npanels*8+guard)
-				for i := range got {
-					got[i] = 12345
-				}
+				gotBuf, got := guarded(make([]float32, npanels*8))
 				want := make([]float32, npanels*8)
 				k.f(&a[0], &b[3], &got[0], kc, npanels, bstride)
 				refCol(k.astride, &a[0], &b[3], &want[0], kc, npanels, bstride)
@@ -761,11 +788,7 @@ func TestColumnKernels(t *testing.T) {
 						t.Fatalf("sgemmCol%d npanels=%d kc=%d: out[%d]=%v want %v", k.astride, npanels, kc, i, got[i], w)
 					}
 				}
-				for i := len(want); i < len(got); i++ {
-					if got[i] != 12345 {
-						t.Fatalf("sgemmCol%d npanels=%d kc=%d: wrote past the output at %d", k.astride, npanels, kc, i)
-					}
-				}
+				checkEnds(t, fmt.Sprintf("sgemmCol%d npanels=%d kc=%d", k.astride, npanels, kc), gotBuf)
 			}
 		}
 	}
@@ -773,8 +796,8 @@ func TestColumnKernels(t *testing.T) {
 
 // TestWideKernels checks every wide kernel against refWide: odd and even
 // kc, one and several tiles, every epilogue, guard columns in C past the
-// vector columns (the tail goes to its own buffer, never to C) and guard
-// values after the tail buffer.
+// vector columns (the tail goes to its own buffer, never to C), guard
+// values on both sides of C and after the tail buffer.
 func TestWideKernels(t *testing.T) {
 	forEachTable(t, func(t *testing.T, tier isa.Tier, cfg *tierConfig) {
 		rng := rand.New(rand.NewPCG(10, 10))
@@ -797,7 +820,7 @@ func TestWideKernels(t *testing.T) {
 							bias := randSlice(rng, ntiles*8)
 							res := randSlice(rng, ntiles*8*ldr)
 							c0 := randSlice(rng, ntiles*8*ldc)
-							got := append([]float32(nil), c0...)
+							gotBuf, got := guarded(c0)
 							want := append([]float32(nil), c0...)
 							gotTail := make([]float32, ntiles*tail*8+guard)
 							for i := range gotTail {
@@ -807,6 +830,7 @@ func TestWideKernels(t *testing.T) {
 							kern(&a[0], &b[0], &got[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags, &gotTail[0])
 							refWide(cols, tail, &a[0], &b[0], &want[0], kc, ldc, ntiles, &bias[0], &res[0], ldr, flags, &wantTail[0])
 							checkTiles(t, what, got, want, c0, ldc, cols, kc)
+							checkEnds(t, what, gotBuf)
 							for i := range gotTail {
 								if i >= ntiles*tail*8 {
 									if gotTail[i] != 12345 {
