@@ -1,7 +1,8 @@
 // Package kerneltest is the conformance suite every convolution
 // implementation runs through: the same cases, against the same float64
 // reference, with guard values around every buffer and every ISA tier
-// forced in turn.
+// forced in turn. The edge cases run once more with every buffer against
+// an inaccessible page, on either side, so that a read past one faults.
 //
 // Each implementation has a test in this package's own tests
 // (conformance_test.go, im2col_test.go, ...):
@@ -26,6 +27,7 @@ import (
 	"testing"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/fence"
 	"github.com/resbench/resbench/kernels/internal/isa"
 	"github.com/resbench/resbench/kernels/internal/isa/isatest"
 	"github.com/resbench/resbench/kernels/naive"
@@ -211,8 +213,33 @@ func guarded(n int) (whole, inner []float32) {
 	return whole, whole[guard : guard+n : guard+n]
 }
 
+// placement says where checkOne puts its buffers: guarded (sentinels on
+// both sides, checked after the run) or fenced against an inaccessible
+// page on one side (package fence), so that a read past them faults.
+type placement struct {
+	fenced bool
+	side   fence.Side
+}
+
+// alloc returns a buffer of n floats placed by p, and its whole (with the
+// guard values; nil for a fenced one, which checkGuards then skips). A
+// fenced buffer is unmapped by done; where fencing is not available,
+// alloc falls back to a guarded one.
+func (p placement) alloc(n int, done *[]func()) (whole, inner []float32) {
+	if p.fenced {
+		if buf, free, ok := fence.Alloc(n, p.side); ok {
+			*done = append(*done, free)
+			return nil, buf
+		}
+	}
+	return guarded(n)
+}
+
 func checkGuards(t testing.TB, what string, whole []float32, n int) {
 	t.Helper()
+	if whole == nil {
+		return // fenced
+	}
 	for i := range guard {
 		for _, j := range []int{i, guard + n + i} {
 			if math.Float32bits(whole[j]) != math.Float32bits(sentinel) {
@@ -307,7 +334,12 @@ func Run(t *testing.T, impl Impl) {
 					accepted++
 					first = false
 				}
-				checkOne(t, impl, conv, s, cs, r, ei, e.res)
+				checkOne(t, impl, conv, s, cs, r, ei, e.res, placement{})
+				if !zoo && ei == len(epilogues)-1 {
+					for _, side := range []fence.Side{fence.AtEnd, fence.AtStart} {
+						checkOne(t, impl, conv, s, cs, r, ei, e.res, placement{fenced: true, side: side})
+					}
+				}
 			}
 		}
 		if accepted < impl.MinCoverage {
@@ -321,19 +353,25 @@ func Run(t *testing.T, impl Impl) {
 	ForEachTier(t, func(t *testing.T, _ isa.Tier) { body(t) })
 }
 
-func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.ConvShape, r *reference, ei int, withRes bool) {
+func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.ConvShape, r *reference, ei int, withRes bool, at placement) {
 	t.Helper()
+	var done []func()
+	defer func() {
+		for _, free := range done {
+			free()
+		}
+	}()
 	l := conv.Layout()
 	inS, outS := cs.In(), cs.Out()
 	inLen, outLen := l.Elems(inS), l.Elems(outS)
-	inWhole, in := guarded(inLen)
-	outWhole, out := guarded(outLen)
-	wsWhole, ws := guarded(conv.WorkspaceLen())
+	inWhole, in := at.alloc(inLen, &done)
+	outWhole, out := at.alloc(outLen, &done)
+	wsWhole, ws := at.alloc(conv.WorkspaceLen(), &done)
 	kernels.ToBlocked(l, inS, r.in, in)
 	var res []float32
 	var resWhole []float32
 	if withRes {
-		resWhole, res = guarded(outLen)
+		resWhole, res = at.alloc(outLen, &done)
 		kernels.ToBlocked(l, outS, r.res, res)
 	}
 	// First a run on another input, so that a kernel that keeps state from

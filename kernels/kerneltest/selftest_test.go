@@ -2,6 +2,8 @@ package kerneltest
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/resbench/resbench/kernels"
+	"github.com/resbench/resbench/kernels/internal/fence"
 	"github.com/resbench/resbench/kernels/naive"
 )
 
@@ -80,7 +83,7 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			checkOne(rec, Impl{Name: "broken", Tol: tol}, conv, s, cs, r, full, true)
+			checkOne(rec, Impl{Name: "broken", Tol: tol}, conv, s, cs, r, full, true, placement{})
 		}()
 		<-done
 		if !strings.Contains(rec.msg, want) {
@@ -106,5 +109,46 @@ func TestSuiteCatchesBrokenKernels(t *testing.T) {
 	} {
 		nc, _ := naive.NewConv(spec)
 		check(c.name, c.want, broken{nc, c.damage, c.damageInputs})
+	}
+}
+
+// overRead reads the float after its input's last cache line and drops
+// it: the guard values cannot see that, the fenced buffers must.
+type overRead struct{ *naive.Conv }
+
+var overReadSink float32
+
+func (o overRead) Run(in, out, res, ws []float32) {
+	past := (len(in) + 15) / 16 * 16
+	overReadSink = unsafe.Slice(&in[0], past+1)[past]
+	o.Conv.Run(in, out, res, ws)
+}
+
+// TestSuiteFaultsOnOverRead runs the fenced check on a kernel that reads
+// past its input, in a child process, which must die of the fault.
+func TestSuiteFaultsOnOverRead(t *testing.T) {
+	s := EdgeShapes[1]
+	cs := s.ConvShape()
+	full := len(epilogues) - 1
+	nc, err := naive.NewConv(kernels.ConvSpec{Shape: cs, Weight: ref(s).w, Bias: ref(s).bias, ReLU: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("KERNELTEST_OVERREAD") != "" {
+		checkOne(t, Impl{Name: "overread", Tol: 2e-6}, overRead{nc}, s, cs, ref(s), full, true, placement{fenced: true, side: fence.AtEnd})
+		os.Exit(0) // not caught
+	}
+	if _, free, ok := fence.Alloc(1, fence.AtEnd); !ok {
+		t.Skip("no fenced buffers on this system")
+	} else {
+		free()
+	}
+	// Guarded, the over-read goes unseen: the check itself passes.
+	checkOne(t, Impl{Name: "overread", Tol: 2e-6}, overRead{nc}, s, cs, ref(s), full, true, placement{})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteFaultsOnOverRead$")
+	cmd.Env = append(os.Environ(), "KERNELTEST_OVERREAD=1")
+	outb, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(outb), "fault") {
+		t.Errorf("fenced check of a kernel that reads past its input: %v, output %q; want a fault", err, outb)
 	}
 }
