@@ -33,15 +33,22 @@ import (
 	"github.com/resbench/resbench/kernels/naive"
 )
 
-// Shape is a compact conv description for case tables.
+// Shape is a compact conv description for case tables: K, Stride and Pad
+// apply to both axes, unless Asym is set and KW, StrideW and PadW give the
+// width's.
 type Shape struct {
 	N, InC, H, W, OutC, K, Stride, Pad, Groups int
+	Asym                                       bool
+	KW, StrideW, PadW                          int
 }
 
 // ConvShape expands s (N 0 means 1).
 func (s Shape) ConvShape() kernels.ConvShape {
 	cs := kernels.ConvShape{N: max(s.N, 1), InC: s.InC, H: s.H, W: s.W, OutC: s.OutC, KH: s.K, KW: s.K,
 		StrideH: s.Stride, StrideW: s.Stride, PadH: s.Pad, PadW: s.Pad, Groups: max(s.Groups, 1)}
+	if s.Asym {
+		cs.KW, cs.StrideW, cs.PadW = s.KW, s.StrideW, s.PadW
+	}
 	if err := cs.Validate(); err != nil {
 		panic(fmt.Sprintf("kerneltest: bad case %+v: %v", s, err))
 	}
@@ -123,6 +130,15 @@ var EdgeShapes = func() []Shape {
 		Shape{N: 2, InC: 64, H: 11, W: 11, OutC: 64, K: 3, Stride: 1, Pad: 1, Groups: 16},
 		Shape{InC: 16, H: 8, W: 8, OutC: 32, K: 1, Stride: 1, Groups: 4},
 		Shape{InC: 32, H: 13, W: 13, OutC: 32, K: 3, Stride: 1, Pad: 1, Groups: 2},
+		// Different parameters along the two axes (no model uses them; a
+		// kernel must refuse them or get them right): 1×7 and 7×1
+		// kernels, a 3×1 kernel with stride 2×1 and padding 1×0,
+		// padding 0×2, stride 1×2.
+		Shape{InC: 6, H: 11, W: 12, OutC: 10, K: 1, Stride: 1, Asym: true, KW: 7, StrideW: 1, PadW: 3},
+		Shape{InC: 6, H: 12, W: 11, OutC: 10, K: 7, Stride: 1, Pad: 3, Asym: true, KW: 1, StrideW: 1},
+		Shape{N: 2, InC: 9, H: 13, W: 10, OutC: 17, K: 3, Stride: 2, Pad: 1, Asym: true, KW: 1, StrideW: 1},
+		Shape{InC: 16, H: 9, W: 14, OutC: 16, K: 3, Stride: 1, Asym: true, KW: 3, StrideW: 1, PadW: 2},
+		Shape{InC: 8, H: 10, W: 10, OutC: 8, K: 1, Stride: 1, Asym: true, KW: 1, StrideW: 2},
 	)
 	return s
 }()
