@@ -316,9 +316,10 @@ func (c *Conv) runRows(task, worker int) {
 // gather all channels first. So the two workers gather only the first K
 // block side by side; the even one gathers the rest while the odd one
 // multiplies, and the odd one each later block while the even one
-// multiplies. res3a-proj on two threads, in-process A/B, 400 calls each,
-// 9 of 9 runs faster: 1–12 µs of ~600 (the odd worker's first gather 42–46
-// µs instead of 71–77 for all channels).
+// multiplies. res3a-proj on two threads, in-process A/B of 300–400 calls
+// per variant and run (Zen 5 guest): faster in 13 of 14 runs, by −2 to 12
+// µs of ~600, median 4.5; the odd worker's first gather took 42–46 µs
+// instead of 71–77 for all channels, but its later ones about 30 more.
 func (c *Conv) staggered(worker, m0, m1 int, b []float32, p0, p1 int) {
 	j := &c.bjob
 	pa := c.packed[j.g]
