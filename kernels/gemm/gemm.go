@@ -245,8 +245,9 @@ func (p *PackedA) KBlock() int { return p.cfg.kc }
 // GemmRowsK is GemmRows for the K blocks in [k0, k1) only: the first block
 // of K stores its product, later ones add theirs to C, and the last applies
 // ep. Calling it for consecutive ranges that cover K, in order, computes
-// bitwise what GemmRows does; B's rows outside [k0, k1) are not read, so a
-// caller can fill them between the calls (im2col's staggered gather).
+// bitwise what GemmRows does (for K > 0: an empty range panics); B's rows
+// outside [k0, k1) are not used, so a caller can fill them between the
+// calls (im2col's staggered gather).
 func (ctx *Context) GemmRowsK(pa *PackedA, m0, m1, k0, k1 int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
 	kb := pa.cfg.kc
 	if m0 < 0 || m0 > m1 || m1 > pa.m || m0%ctx.cfg.mr != 0 {

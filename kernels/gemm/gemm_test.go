@@ -497,7 +497,7 @@ func TestTierMismatchPanics(t *testing.T) {
 }
 
 // TestGemmRowsK checks that GemmRowsK over consecutive K ranges (im2col's
-// staggered gather) gives GemmRows' bits, reads no row of B outside the
+// staggered gather) gives GemmRows' bits, uses no row of B outside the
 // current range (they hold NaN during the call) and leaves the guards
 // around C alone; and that a range off the K blocks panics.
 func TestGemmRowsK(t *testing.T) {
@@ -677,9 +677,16 @@ func guarded(c0 []float32) (buf, window []float32) {
 // checkEnds checks the guard values on both sides of a guarded buffer.
 func checkEnds(t *testing.T, what string, buf []float32) {
 	t.Helper()
+	n := len(buf) - 2*edgeGuard
 	for i, v := range buf {
-		if (i < edgeGuard || i >= len(buf)-edgeGuard) && math.Float32bits(v) != guardBits {
-			t.Fatalf("%s: wrote outside C, at %d of the %d guard values on each side", what, i-edgeGuard, edgeGuard)
+		if math.Float32bits(v) == guardBits {
+			continue
+		}
+		if i < edgeGuard {
+			t.Fatalf("%s: wrote %d floats before C", what, edgeGuard-i)
+		}
+		if i >= edgeGuard+n {
+			t.Fatalf("%s: wrote %d floats past C's end", what, i-edgeGuard-n+1)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 	"testing"
 
 	"github.com/resbench/resbench/kernels/internal/fence"
@@ -44,7 +45,17 @@ func TestNoAccessOutsideOperands(t *testing.T) {
 				fa.data = place(pa.data)
 				got := place(make([]float32, s.m*s.n))
 				fep := Epilogue{Bias: place(bias), Residual: place(res), LDR: s.n, ReLU: true}
-				NewContext(nil).Gemm(&fa, place(b), s.n, s.n, got, s.n, fep)
+				func() {
+					// Single-threaded, so a fault is on this goroutine:
+					// fail naming the case instead of killing the binary.
+					defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+					defer func() {
+						if e := recover(); e != nil {
+							t.Fatalf("%v, operands fenced at the %v: %v", s, side, e)
+						}
+					}()
+					NewContext(nil).Gemm(&fa, place(b), s.n, s.n, got, s.n, fep)
+				}()
 				if !sameBits(got, want) {
 					t.Fatalf("%v, fenced at the %v: differs from the same product on ordinary memory", s, side)
 				}

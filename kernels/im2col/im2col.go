@@ -88,8 +88,9 @@ type Conv struct {
 	// memory, took as long on two threads as on one. res3a-proj on the
 	// Zen 5 guest: the gather is 48–75 µs of a worker's ~570 (35 µs when
 	// its input was just read); gathering half the channels each and
-	// copying the other half, per-chunk gathers, or two 384 + 400 column
-	// blocks (one per worker, nothing gathered twice) measured no faster.
+	// copying the other half, both workers gathering and multiplying per
+	// column chunk, or two 384 + 400 column blocks (one per worker,
+	// nothing gathered twice) measured no faster.
 	// Two column parts per worker, each gathered then multiplied (cut at
 	// 504 or 512, either order), ran 50–90 µs slower on two threads: the
 	// gather of 64 % of the columns took as long as the whole (52 vs 55
@@ -291,7 +292,8 @@ func (c *Conv) runBlock(task, worker int) {
 }
 
 // runRows is a rowSplit task: part task of the output rows, every block
-// gathered whole into worker's part of the workspace.
+// gathered whole into worker's part of the workspace (by odd parts a K
+// block at a time, see staggered).
 func (c *Conv) runRows(task, worker int) {
 	j := &c.bjob
 	m0, m1 := c.packed[j.g].RowPart(task, c.pool.Threads())
@@ -301,6 +303,8 @@ func (c *Conv) runRows(task, worker int) {
 	for i := range c.blocks {
 		p0, p1 := c.blockRange(i)
 		b := j.ws[worker*c.kdim*c.width:][:c.kdim*(p1-p0)]
+		// subsample: a K row of the gathered block is an input channel,
+		// so a K block is gathered by itself.
 		if task%2 == 1 && c.subsample {
 			c.staggered(worker, m0, m1, b, p0, p1)
 			continue
@@ -319,7 +323,8 @@ func (c *Conv) runRows(task, worker int) {
 // multiplies. res3a-proj on two threads, in-process A/B of 300–400 calls
 // per variant and run (Zen 5 guest): faster in 13 of 14 runs, by −2 to 12
 // µs of ~600, median 4.5; the odd worker's first gather took 42–46 µs
-// instead of 71–77 for all channels, but its later ones about 30 more.
+// instead of 71–77 for all channels, but its later one about 30 µs more.
+// Measured on two threads only; on more, every odd part staggers.
 func (c *Conv) staggered(worker, m0, m1 int, b []float32, p0, p1 int) {
 	j := &c.bjob
 	pa := c.packed[j.g]

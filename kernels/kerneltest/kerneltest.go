@@ -1,8 +1,9 @@
 // Package kerneltest is the conformance suite every convolution
 // implementation runs through: the same cases, against the same float64
 // reference, with guard values around every buffer and every ISA tier
-// forced in turn. The edge cases run once more with every buffer against
-// an inaccessible page, on either side, so that a read past one faults.
+// forced in turn. On Linux the edge cases run twice more with the last
+// epilogue, every buffer against an inaccessible page on one side and then
+// the other, so that a read past one faults (package fence).
 //
 // Each implementation has a test in this package's own tests
 // (conformance_test.go, im2col_test.go, ...):
@@ -13,8 +14,10 @@
 //
 // Cases cover partial tiles (channel and pixel counts that are not
 // multiples of any register tile), strides 1 and 2, paddings 0, 1 and 3,
-// 1x1, 3x3 and 7x7 kernels, groups, batch > 1, every epilogue, and every
-// convolution shape the model zoo uses.
+// 1x1, 3x3 and 7x7 kernels, groups, batch > 1, every epilogue, a few
+// shapes whose kernel size, stride or padding differ between the axes
+// (1×7, 7×1, 3×1, padding 0×2, stride 1×2), and every convolution shape
+// the model zoo uses.
 package kerneltest
 
 import (
@@ -22,6 +25,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -320,10 +324,15 @@ func Cases(short bool) []Shape {
 }
 
 // Run checks impl on every case and ISA tier: edge cases with every
-// epilogue, zoo shapes with the last two (residual without and with bias
-// and ReLU). A kernel may refuse a shape (ErrUnsupported) but not, having
-// taken it, one of its epilogues.
+// epilogue, and fenced with the last where the system can fence (see the
+// package doc), zoo shapes with the last two (residual without and with
+// bias and ReLU). A kernel may refuse a shape (ErrUnsupported) but not,
+// having taken it, one of its epilogues.
 func Run(t *testing.T, impl Impl) {
+	_, free, fenced := fence.Alloc(1, fence.AtEnd)
+	if fenced {
+		free()
+	}
 	body := func(t *testing.T) {
 		accepted := 0
 		for ci, s := range Cases(testing.Short()) {
@@ -351,7 +360,7 @@ func Run(t *testing.T, impl Impl) {
 					first = false
 				}
 				checkOne(t, impl, conv, s, cs, r, ei, e.res, placement{})
-				if !zoo && ei == len(epilogues)-1 {
+				if fenced && !zoo && ei == len(epilogues)-1 {
 					for _, side := range []fence.Side{fence.AtEnd, fence.AtStart} {
 						checkOne(t, impl, conv, s, cs, r, ei, e.res, placement{fenced: true, side: side})
 					}
@@ -377,6 +386,17 @@ func checkOne(t testing.TB, impl Impl, conv kernels.Conv, s Shape, cs kernels.Co
 			free()
 		}
 	}()
+	if at.fenced {
+		// A fault on this goroutine (a single-threaded kernel, or the
+		// caller's share of a parallel one) fails the case by name; one
+		// on a worker still kills the binary, with the kernel on its stack.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if e := recover(); e != nil {
+				t.Fatalf("%s %+v %s: fault or panic with the buffers fenced at the %v: %v", conv.Name(), s, epilogues[ei].name, at.side, e)
+			}
+		}()
+	}
 	l := conv.Layout()
 	inS, outS := cs.In(), cs.Out()
 	inLen, outLen := l.Elems(inS), l.Elems(outS)

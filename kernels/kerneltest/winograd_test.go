@@ -35,7 +35,7 @@ var winogradTol = map[int]float64{2: 1e-6, 4: 1.5e-5, 6: 6e-5}
 func winogradCases() int {
 	n := 0
 	for _, s := range kerneltest.Cases(testing.Short()) {
-		if s.K == 3 && s.Stride == 1 && s.Groups <= 1 {
+		if cs := s.ConvShape(); cs.KH == 3 && cs.KW == 3 && cs.StrideH == 1 && cs.StrideW == 1 && cs.Groups == 1 {
 			n++
 		}
 	}

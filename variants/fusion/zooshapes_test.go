@@ -62,7 +62,7 @@ func TestConformanceCoversFusedZoo(t *testing.T) {
 						continue
 					}
 					if c.KH != c.KW || c.StrideH != c.StrideW || c.PadH != c.PadW || c.DilH > 1 || c.DilW > 1 {
-						t.Fatalf("%s form %v %v: %s is not square (%+v); kerneltest.Shape cannot describe it", spec.Name, f, sel, n.Name, c)
+						t.Fatalf("%s form %v %v: %s is not square (%+v); the zoo's shapes are all square, and the conv's shape below assumes it", spec.Name, f, sel, n.Name, c)
 					}
 					x := n.Inputs[0].Shape
 					s := kerneltest.Shape{InC: x.C, H: x.H, W: x.W, OutC: c.OutC, K: c.KH, Stride: c.StrideH, Pad: c.PadH, Groups: c.Groups}

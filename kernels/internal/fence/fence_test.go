@@ -3,25 +3,33 @@ package fence
 import (
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"unsafe"
 )
 
-// TestAlloc checks the layout of fenced buffers, and in a child process
-// that touching the fenced side of each kills it.
+// TestAlloc checks fenced buffers' length and alignment, and in a child
+// process that the first byte past the fenced side faults: for a whole
+// last line (16 floats) and a partial one (17: the fence starts after the
+// second line, so the float at 32 faults, and 17…31 do not).
 func TestAlloc(t *testing.T) {
 	if touch := os.Getenv("FENCE_TOUCH"); touch != "" {
-		side := AtEnd
-		if touch == "start" {
-			side = AtStart
+		side, n, _ := strings.Cut(touch, "/")
+		floats, _ := strconv.Atoi(n)
+		s := AtEnd
+		if side == "start" {
+			s = AtStart
 		}
-		buf, _, ok := Alloc(16, side) // one whole line: the next byte is fenced
+		buf, _, ok := Alloc(floats, s)
 		if !ok {
 			os.Exit(3)
 		}
 		p := unsafe.Pointer(&buf[0])
-		if side == AtEnd {
-			p = unsafe.Add(p, 16*4)
+		if s == AtEnd {
+			line := (floats + 15) / 16 * 16
+			println(*(*float32)(unsafe.Add(p, (line-1)*4))) // inside the last line: no fault
+			p = unsafe.Add(p, line*4)
 		} else {
 			p = unsafe.Add(p, -4)
 		}
@@ -45,11 +53,13 @@ func TestAlloc(t *testing.T) {
 			}
 			free()
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAlloc$")
-		cmd.Env = append(os.Environ(), "FENCE_TOUCH="+side.String())
-		err := cmd.Run()
-		if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() == 3 {
-			t.Errorf("touching the fence at the %v: %v, want a fault", side, err)
+		for _, n := range []int{16, 17} {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestAlloc$")
+			cmd.Env = append(os.Environ(), "FENCE_TOUCH="+side.String()+"/"+strconv.Itoa(n))
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "unexpected fault address") {
+				t.Errorf("touching the fence at the %v of %d floats: %v, output %q; want a fault", side, n, err, out)
+			}
 		}
 	}
 }
