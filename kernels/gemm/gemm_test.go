@@ -367,11 +367,7 @@ func TestDeterministicThreads(t *testing.T) {
 			{20, 49, 37}, {8, 196, 300}, {13, 36, 70}, {16, 100, 9}, {24, 81, 513}, {9, 35, 11}, {1024, 49, 67},
 		}
 		for _, s := range shapes {
-			a := newMatrix(rng, s.m, s.k, s.k)
-			b := newMatrix(rng, s.k, s.n, s.n)
-			bias := newMatrix(rng, 1, s.m, s.m)
-			res := newMatrix(rng, s.m, s.n, s.n)
-			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			a, b, ep := withEpilogue(rng, s)
 			pa := PackA(a.window, s.m, s.k, s.k)
 			var want []float32
 			for _, threads := range []int{1, 2, 3, 4, 7} {
@@ -391,6 +387,41 @@ func TestDeterministicThreads(t *testing.T) {
 	})
 }
 
+// withEpilogue makes random A (s.m×s.k) and B (s.k×s.n) and an epilogue with
+// random bias and residual and ReLU, the operands of the row-part tests.
+func withEpilogue(rng *rand.Rand, s shape) (a, b *matrix, ep Epilogue) {
+	a = newMatrix(rng, s.m, s.k, s.k)
+	b = newMatrix(rng, s.k, s.n, s.n)
+	bias := newMatrix(rng, 1, s.m, s.m)
+	res := newMatrix(rng, s.m, s.n, s.n)
+	return a, b, Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+}
+
+// checkRowParts cuts pa's rows into each count of parts, has compute write
+// each part's rows into a C of guard values, and checks that the part has
+// want's bits and every other element, and the guards around C, are
+// untouched.
+func checkRowParts(t *testing.T, rng *rand.Rand, s shape, pa *PackedA, want []float32, partCounts []int, compute func(m0, m1 int, c []float32)) {
+	t.Helper()
+	for _, parts := range partCounts {
+		for i := range parts {
+			m0, m1 := pa.RowPart(i, parts)
+			c := newMatrix(rng, s.m, s.n, s.n)
+			for x := range c.window {
+				c.window[x] = guard
+			}
+			compute(m0, m1, c.window)
+			c.checkGuards(t, "C")
+			for x, v := range c.window {
+				inPart := x/s.n >= m0 && x/s.n < m1
+				if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
+					t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
+				}
+			}
+		}
+	}
+}
+
 // TestGemmRows checks that computing C in row parts with GemmRows (the
 // way im2col's row-split workers do) gives Gemm's bits in every part and
 // leaves the other rows, and the guards around C, alone.
@@ -404,31 +435,13 @@ func TestGemmRows(t *testing.T) {
 			{3, 17, 5},
 			{13, 40, 0},
 		} {
-			a := newMatrix(rng, s.m, s.k, s.k)
-			b := newMatrix(rng, s.k, s.n, s.n)
-			bias := newMatrix(rng, 1, s.m, s.m)
-			res := newMatrix(rng, s.m, s.n, s.n)
-			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			a, b, ep := withEpilogue(rng, s)
 			pa := PackA(a.window, s.m, s.k, max(s.k, 1))
 			want := make([]float32, s.m*s.n)
 			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
-			for _, parts := range []int{1, 2, 3, 5} {
-				for i := range parts {
-					m0, m1 := pa.RowPart(i, parts)
-					c := newMatrix(rng, s.m, s.n, s.n)
-					for x := range c.window {
-						c.window[x] = guard
-					}
-					NewContext(nil).GemmRows(pa, m0, m1, b.window, s.n, s.n, c.window, s.n, ep)
-					c.checkGuards(t, "C")
-					for x, v := range c.window {
-						inPart := x/s.n >= m0 && x/s.n < m1
-						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
-							t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
-						}
-					}
-				}
-			}
+			checkRowParts(t, rng, s, pa, want, []int{1, 2, 3, 5}, func(m0, m1 int, c []float32) {
+				NewContext(nil).GemmRows(pa, m0, m1, b.window, s.n, s.n, c, s.n, ep)
+			})
 		}
 	})
 }
@@ -510,43 +523,25 @@ func TestGemmRowsK(t *testing.T) {
 			{40, 49, 3*cfg.kc + 1},
 			{8, 196, 5 * cfg.kc},
 		} {
-			a := newMatrix(rng, s.m, s.k, s.k)
-			b := newMatrix(rng, s.k, s.n, s.n)
-			bias := newMatrix(rng, 1, s.m, s.m)
-			res := newMatrix(rng, s.m, s.n, s.n)
-			ep := Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
+			a, b, ep := withEpilogue(rng, s)
 			pa := PackA(a.window, s.m, s.k, s.k)
 			want := make([]float32, s.m*s.n)
 			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
 			if ceilDiv(s.k, pa.KBlock()) < 2 {
 				t.Fatalf("%v: one K block of %d; the test needs several", s, pa.KBlock())
 			}
-			for _, parts := range []int{1, 2} {
-				for i := range parts {
-					m0, m1 := pa.RowPart(i, parts)
-					c := newMatrix(rng, s.m, s.n, s.n)
-					for x := range c.window {
-						c.window[x] = guard
+			checkRowParts(t, rng, s, pa, want, []int{1, 2}, func(m0, m1 int, c []float32) {
+				hidden := make([]float32, len(b.window))
+				ctx := NewContext(nil)
+				for k0 := 0; k0 < s.k; k0 += pa.KBlock() {
+					k1 := min(k0+pa.KBlock(), s.k)
+					for x := range hidden {
+						hidden[x] = float32(math.NaN())
 					}
-					hidden := make([]float32, len(b.window))
-					ctx := NewContext(nil)
-					for k0 := 0; k0 < s.k; k0 += pa.KBlock() {
-						k1 := min(k0+pa.KBlock(), s.k)
-						for x := range hidden {
-							hidden[x] = float32(math.NaN())
-						}
-						copy(hidden[k0*s.n:k1*s.n], b.window[k0*s.n:k1*s.n])
-						ctx.GemmRowsK(pa, m0, m1, k0, k1, hidden, s.n, s.n, c.window, s.n, ep)
-					}
-					c.checkGuards(t, "C")
-					for x, v := range c.window {
-						inPart := x/s.n >= m0 && x/s.n < m1
-						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
-							t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
-						}
-					}
+					copy(hidden[k0*s.n:k1*s.n], b.window[k0*s.n:k1*s.n])
+					ctx.GemmRowsK(pa, m0, m1, k0, k1, hidden, s.n, s.n, c, s.n, ep)
 				}
-			}
+			})
 			kb := pa.KBlock()
 			for _, r := range [][2]int{{0, 0}, {1, kb}, {0, kb + 1}, {kb, kb - 1}, {0, s.k + 1}, {-kb, kb}} {
 				func() {
