@@ -118,7 +118,10 @@
 // 2-vCPU AMD Zen 5 guest (48 KiB L1d, 1 MiB L2, full-width AVX-512 FMA;
 // 10 rounds): every candidate within 174–185 GFLOP/s mean over the shapes
 // (75–80 % of a 231 GFLOP/s peak), the current one 183.8; 1024³ 194–202
-// for all; unchanged. There the 8×32 kernel runs at 97–99 % of peak on
+// for all; unchanged. With a 64 MiB streaming loop on the other vCPU (a
+// stand-in for a busy host), every candidate lost about as much (1024³
+// 208–211 → 192–202 GFLOP/s), so none is more robust to neighbors. There
+// the 8×32 kernel runs at 97–99 % of peak on
 // L1-resident panels (BenchmarkMicroKernel) and 1024³ at a median 90.7 %
 // (10 runs); prefetching the next B panel only in the first tile's loop
 // (the others skip the no-op prefetches) and packing B once for all M

@@ -99,6 +99,13 @@ type Conv struct {
 	// other just wrote ran 2.3–2.9× slower than rereading its own), which
 	// is why no split that reads another core's gather pays off. Odd
 	// parts gather and multiply a K block at a time (see staggered).
+	// Also measured on res3a-proj and dropped (in-process, 3 runs of 300
+	// calls each, alternated): rows handed out dynamically in shrinking
+	// chunks (2T 626–642 µs against 611–633 static: the late small
+	// chunks reuse B little), a static split of 7/8 of the rows with the
+	// last 1/8 handed out in 64×64 chunks (557–563 against 553–560), and
+	// a single K block of 256 (595 against 606 µs median in 10 rounds of
+	// BenchmarkConvSpeedup, within noise, and without it no stagger).
 	rowSplit  bool
 	bjob      blockJob
 	blockTask func(task, worker int)
