@@ -92,7 +92,8 @@ var calibMu sync.Mutex
 // 29: GEMM K blocks cut about equal when the last would be short (256 = 128+128).
 // 30: the wide strip's panel copied by one AVX-512 loop.
 // 31: im2col's strided gather on two threads staggered by K block.
-const calibrationVersion = 31
+// 32: im2col gathers a 1x1 stride-2 conv's whole planes in one subsample sweep.
+const calibrationVersion = 32
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

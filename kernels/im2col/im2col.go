@@ -398,6 +398,15 @@ func (c *Conv) unfoldRows(src, dst, pad []float32, p0, p1, ic0, ic1 int) {
 	nb := p1 - p0
 	plane := s.H * s.W
 	if c.subsample {
+		// Whole planes of even height: channel ic's output row r is
+		// input row (ic·OutH + r)·2 of the channels stacked, so all the
+		// channels are one subsample sweep, whose prefetch (16 rows
+		// ahead) then runs on into the next channel instead of starting
+		// cold on each 28-row plane.
+		if p0 == 0 && p1 == s.OutH*s.OutW && s.H == 2*s.OutH {
+			eltwise.Subsample2(src[ic0*plane:ic1*plane], dst[ic0*nb:ic1*nb], (ic1-ic0)*s.OutH, s.OutW, 2*s.W)
+			return
+		}
 		for ic := ic0; ic < ic1; ic++ {
 			c.subsampleRow(src[ic*plane:(ic+1)*plane], dst[ic*nb:(ic+1)*nb], p0, p1)
 		}
