@@ -93,7 +93,8 @@ var calibMu sync.Mutex
 // 30: the wide strip's panel copied by one AVX-512 loop.
 // 31: im2col's strided gather on two threads staggered by K block.
 // 32: im2col gathers a 1x1 stride-2 conv's whole planes in one subsample sweep.
-const calibrationVersion = 32
+// 33: im2col splits a 1x1 stride-2 conv with small weights by columns on several threads.
+const calibrationVersion = 33
 
 // CalibrationPath is the cache file for this machine and thread count.
 // RESBENCH_CACHE_DIR overrides the user cache directory (tests use it).

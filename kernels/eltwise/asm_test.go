@@ -138,7 +138,7 @@ func TestAsmEntryPoints(t *testing.T) {
 			dst[i] = sentinel
 		}
 		vcols := cols &^ 7
-		subsample2Asm(&src[0], &dst[lead], rows, cols, vcols, ld, ldd)
+		subsample2Asm(&src[0], &dst[lead], rows, cols, vcols, ld, ldd, 16*ld)
 		for i, v := range dst {
 			want := sentinel
 			if j := i - lead; j >= 0 && j%ldd < cols && j/ldd < rows {

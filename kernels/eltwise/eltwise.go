@@ -117,6 +117,13 @@ func max3Go(a, b, c, m []float32) {
 // 2·W over a W-wide plane it is the stride-2 subsample of a 1x1 pooling or
 // of a 1x1 stride-2 convolution's input.
 func Subsample2(src, dst []float32, rows, cols, ld int) {
+	Subsample2Ahead(src, dst, rows, cols, ld, 16*ld)
+}
+
+// Subsample2Ahead is Subsample2 with each source line read prefetching
+// the line ahead floats further (Subsample2: 16 rows), for callers that
+// read only some rows of each plane and know where their next ones are.
+func Subsample2Ahead(src, dst []float32, rows, cols, ld, ahead int) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}
@@ -134,7 +141,7 @@ func Subsample2(src, dst []float32, rows, cols, ld int) {
 	// Vectors read 16 source floats per 8 outputs: the last one reads
 	// src[r*ld+2*vcols-1], which must exist in the last row.
 	vcols := min(cols, (len(src)-(rows-1)*ld)/2) &^ 7
-	subsample2Asm(&src[0], &dst[0], rows, cols, vcols, ld, cols)
+	subsample2Asm(&src[0], &dst[0], rows, cols, vcols, ld, cols, ahead)
 }
 
 // Sum returns the sum of x, accumulated in 8 (vector) or 1 (generic)

@@ -86,10 +86,12 @@ func dotAsm(x, y *float32, n int) float32
 //	for r := range rows { for c := range cols { dst[r*ldd+c] = src[r*ld+2*c] } }
 //
 // The first vcols (a multiple of 8) columns are done with vectors, which
-// read src[r*ld+2*vcols-1]: it must be in bounds.
+// read src[r*ld+2*vcols-1]: it must be in bounds. Each source line read
+// also prefetches the line ahead floats further (a hint: it may lie out
+// of bounds).
 //
 //go:noescape
-func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int)
+func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd, ahead int)
 
 // subsamplePixelsAsm is the AVX2 form of:
 //

@@ -326,17 +326,18 @@ dotloop:
 	MOVSS X0, ret+24(FP)
 	RET
 
-// func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int)
+// func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd, ahead int)
 // For each of rows rows: dst[c] = src[2c] for c < cols, the first vcols (a
 // multiple of 8) with vectors, the rest one by one; then src += ld, dst +=
 // ldd. Each 8 outputs take two loads, an in-lane shuffle of the even
 // elements and a cross-lane fix-up; each 64-byte source line read
-// prefetches the line 16 rows ahead, since rows of a small plane are too
-// short for the hardware prefetchers to ramp up on. 4 rows (~40 ns of work)
-// was too close for an input coming from L3 or memory: in ResNet-50's
-// res3a projection (im2col) the subsample took 12.5-16.9% of the profile
-// with 4 rows, 9.4-11.7% with 16; 32 rows measured no better.
-TEXT ·subsample2Asm(SB), NOSPLIT, $0-56
+// prefetches the line ahead floats further (Subsample2: 16 rows), since
+// rows of a small plane are too short for the hardware prefetchers to ramp
+// up on. 4 rows (~40 ns of work) was too close for an input coming from L3
+// or memory: in ResNet-50's res3a projection (im2col) the subsample took
+// 12.5-16.9% of the profile with 4 rows, 9.4-11.7% with 16; 32 rows
+// measured no better, per plane or over all planes in one sweep.
+TEXT ·subsample2Asm(SB), NOSPLIT, $0-64
 	MOVQ src+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ rows+16(FP), DX
@@ -345,8 +346,8 @@ TEXT ·subsample2Asm(SB), NOSPLIT, $0-56
 	SUBQ R8, R12       // scalar tail per row
 	MOVQ ld+40(FP), R9
 	SHLQ $2, R9        // ld in bytes
-	MOVQ R9, R10
-	SHLQ $4, R10       // prefetch distance: 16 rows
+	MOVQ ahead+56(FP), R10
+	SHLQ $2, R10       // prefetch distance in bytes
 	MOVQ ldd+48(FP), R11
 	SHLQ $2, R11       // ldd in bytes
 	TESTQ DX, DX

@@ -95,7 +95,9 @@ func dotAsm(x, y *float32, n int) float32 {
 // subsample2Asm is the portable form of:
 //
 //	for r := range rows { for c := range cols { dst[r*ldd+c] = src[r*ld+2*c] } }
-func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd int) {
+//
+// ahead, the assembly's prefetch distance, is ignored.
+func subsample2Asm(src, dst *float32, rows, cols, vcols, ld, ldd, ahead int) {
 	if rows <= 0 || cols <= 0 {
 		return
 	}

@@ -301,6 +301,16 @@ func (p *PackedA) RowPart(i, parts int) (m0, m1 int) {
 	return min(i*mt/parts*mr, p.m), min((i+1)*mt/parts*mr, p.m)
 }
 
+// ColPart returns the columns [n0, n1) of part i of parts of an n-column
+// product, cut on micro-panel boundaries as Gemm cuts N over threads;
+// parts may be empty. Gemm over B's and C's columns [n0, n1) alone
+// computes bitwise those columns of the whole product.
+func (p *PackedA) ColPart(i, parts, n int) (n0, n1 int) {
+	nr := p.cfg.nr
+	nt := (n + nr - 1) / nr
+	return min(i*nt/parts*nr, n), min((i+1)*nt/parts*nr, n)
+}
+
 // split chooses a tm×tn grid of parts over mt×nt tiles. The cost of a part
 // is its tiles, plus one per B panel it packs (packing a kc×nr panel costs
 // about as much as computing one mr×nr tile for kc steps, and every M part

@@ -446,6 +446,47 @@ func TestGemmRows(t *testing.T) {
 	})
 }
 
+// TestColPart checks that Gemm over the columns of each ColPart alone (as
+// im2col's column-split workers run it) gives the whole product's bits in
+// those columns and leaves the others, and the guards around C, alone.
+func TestColPart(t *testing.T) {
+	forEachTier(t, func(t *testing.T, tier isa.Tier) {
+		cfg := configFor(tier)
+		rng := rand.New(rand.NewPCG(6, 6))
+		for _, s := range []shape{
+			{cfg.mc*2 + 5, 3*cfg.nr + 7, 2*cfg.kc + 9},
+			{40, 784, 40}, {20, 49, 37}, {9, 35, 11}, {8, 196, 300}, {13, 3, 5},
+		} {
+			a, b, ep := withEpilogue(rng, s)
+			pa := PackA(a.window, s.m, s.k, s.k)
+			want := make([]float32, s.m*s.n)
+			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
+			for _, parts := range []int{1, 2, 3, 5} {
+				for i := range parts {
+					n0, n1 := pa.ColPart(i, parts, s.n)
+					if n0%cfg.nr != 0 && n0 != s.n || n1 < n0 {
+						t.Fatalf("%v: part %d of %d: columns [%d, %d) (nr=%d)", s, i, parts, n0, n1, cfg.nr)
+					}
+					c := newMatrix(rng, s.m, s.n, s.n)
+					for x := range c.window {
+						c.window[x] = guard
+					}
+					pep := ep
+					pep.Residual = ep.Residual[n0:]
+					NewContext(nil).Gemm(pa, b.window[n0:], s.n, n1-n0, c.window[n0:], s.n, pep)
+					c.checkGuards(t, "C")
+					for x, v := range c.window {
+						inPart := x%s.n >= n0 && x%s.n < n1
+						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
+							t.Fatalf("%v: part %d of %d (columns %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, n0, n1, x, v, want[x])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestGemmAllocatesNothing(t *testing.T) {
 	forEachTier(t, func(t *testing.T, tier isa.Tier) {
 		rng := rand.New(rand.NewPCG(5, 5))

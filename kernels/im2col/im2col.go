@@ -88,13 +88,14 @@ type Conv struct {
 	// memory, took as long on two threads as on one. res3a-proj on the
 	// Zen 5 guest: the gather is 48–75 µs of a worker's ~570 (35 µs when
 	// its input was just read); gathering half the channels each and
-	// copying the other half, both workers gathering and multiplying per
-	// column chunk, or two 384 + 400 column blocks (one per worker,
-	// nothing gathered twice) measured no faster.
-	// Two column parts per worker, each gathered then multiplied (cut at
-	// 504 or 512, either order), ran 50–90 µs slower on two threads: the
-	// gather of 64 % of the columns took as long as the whole (52 vs 55
-	// µs), its cost being per channel rather than per pixel. The guest's
+	// copying the other half, or both workers gathering and multiplying
+	// per column chunk, measured no faster. Two 384 + 400 column blocks
+	// (one per worker, nothing gathered twice) and two column parts per
+	// worker (cut at 504 or 512) measured no faster or slower too, but
+	// then the subsample prefetched 16 rows ahead, into the rows of the
+	// other part: the gather of 64 % of the columns took as long as the
+	// whole (52 vs 55 µs). Prefetching the next channel's rows instead,
+	// one column block per worker is colSplit below. The guest's
 	// two vCPUs do not share a last-level cache (one reading 4 MiB the
 	// other just wrote ran 2.3–2.9× slower than rereading its own), which
 	// is why no split that reads another core's gather pays off. Odd
@@ -110,13 +111,25 @@ type Conv struct {
 	// same bits, as fl(a+b) = fl(b+a)), so that the first gathers read
 	// different channels, at once or the odd one after the even one's
 	// (10 alternated rounds: 2T median −9 and +16 µs, within noise).
-	rowSplit  bool
+	rowSplit bool
+	// colSplit: rowSplit's case with one block and weights smaller than
+	// the input lines the gather reads: every worker gathers and
+	// multiplies its own output pixels (gemm's ColPart), all rows, so
+	// the input is read once in all and each core streams the whole of
+	// A instead. res3a-proj (A 512 KiB, gather reading 1.5 MiB) on the
+	// Zen 5 guest, two threads, 10 alternated rounds: ratio to one
+	// thread 1.773 → 1.855, better in 10 of 10. res4a-proj and
+	// res5a-proj (A 2 and 8 MiB against 0.8 and 0.4 MiB read) were slower so
+	// (one round: 1.77 → 1.63 and 1.92 → 1.17) and keep rowSplit.
+	colSplit  bool
+	partCols  int // colSplit: the widest worker's pixels
 	bjob      blockJob
 	blockTask func(task, worker int)
 	rowTask   func(task, worker int)
+	colTask   func(task, worker int)
 }
 
-// blockJob is the state of one blockParallel or rowSplit pass (image,
+// blockJob is the state of one blockParallel, rowSplit or colSplit pass (image,
 // group), read by its tasks.
 type blockJob struct {
 	src, out, residual []float32
@@ -125,9 +138,10 @@ type blockJob struct {
 	ws                 []float32
 }
 
-// noBlockParallel and noRowSplit disable blockParallel and rowSplit, so
-// that tests can compare every path's bits with one thread's.
-var noBlockParallel, noRowSplit bool
+// noBlockParallel, noRowSplit and noColSplit disable blockParallel,
+// rowSplit and colSplit, so that tests can compare every path's bits with
+// one thread's.
+var noBlockParallel, noRowSplit, noColSplit bool
 
 // evenBlocksMax: up to this many blocks are cut evenly (see New).
 const evenBlocksMax = 3
@@ -157,7 +171,7 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		w := spec.Weight[g*s.OutCG*c.kdim : (g+1)*s.OutCG*c.kdim]
 		c.packed = append(c.packed, gemm.PackA(w, s.OutCG, c.kdim, c.kdim))
 	}
-	c.gather, c.blockTask, c.rowTask = c.gatherRows, c.runBlock, c.runRows
+	c.gather, c.blockTask, c.rowTask, c.colTask = c.gatherRows, c.runBlock, c.runRows, c.runCols
 	c.block, c.blocks, c.width = c.cols, 1, c.cols
 	if !c.noUnfold {
 		// A multiple of 16 columns (the GEMM's register tile), at least
@@ -196,6 +210,15 @@ func New(spec kernels.ConvSpec, ctx *gemm.Context, pool *parallel.Pool) (*Conv, 
 		c.blockParallel = threads > 1 && ctx.Threads() == threads &&
 			(c.blocks >= 2*threads || c.blocks <= evenBlocksMax && c.blocks%threads == 0) && !noBlockParallel
 		c.rowSplit = threads > 1 && ctx.Threads() == threads && c.subsample && !c.blockParallel && !noRowSplit
+		// The gather reads every line of the even input rows: half the
+		// input.
+		if c.rowSplit && c.blocks == 1 && s.OutCG*c.kdim < s.InCG*s.H*s.W/2 && !noColSplit {
+			c.rowSplit, c.colSplit = false, true
+			for i := range threads {
+				n0, n1 := c.packed[0].ColPart(i, threads, c.cols)
+				c.partCols = max(c.partCols, n1-n0)
+			}
+		}
 	}
 	return c, nil
 }
@@ -214,7 +237,10 @@ func (c *Conv) WorkspaceLen() int {
 
 // unfoldLen is the part of the workspace that holds unfolded blocks.
 func (c *Conv) unfoldLen() int {
-	if c.blockParallel || c.rowSplit {
+	switch {
+	case c.colSplit:
+		return c.kdim * c.partCols * c.pool.Threads()
+	case c.blockParallel || c.rowSplit:
 		return c.kdim * c.width * c.pool.Threads()
 	}
 	return c.kdim * c.width
@@ -255,12 +281,15 @@ func (c *Conv) Run(in, out, residual, ws []float32) {
 				c.ctx.Gemm(c.packed[g], src, c.cols, c.cols, out[off:off+s.OutCG*c.cols], c.cols, ep)
 				continue
 			}
-			if c.blockParallel || c.rowSplit {
+			if c.blockParallel || c.rowSplit || c.colSplit {
 				c.bjob = blockJob{src: src, out: out, residual: residual, off: off, g: g, ep: ep, ws: ws}
-				if c.blockParallel {
+				switch {
+				case c.blockParallel:
 					c.pool.Run(c.blocks, c.blockTask)
-				} else {
+				case c.rowSplit:
 					c.pool.Run(c.pool.Threads(), c.rowTask)
+				default:
+					c.pool.Run(c.pool.Threads(), c.colTask)
 				}
 				c.bjob = blockJob{} // drop references to the caller's slices
 				continue
@@ -323,6 +352,20 @@ func (c *Conv) runRows(task, worker int) {
 		c.unfoldRows(j.src, b, c.padScratch(j.ws, worker), p0, p1, 0, c.s.InCG)
 		c.multiplyBlock(c.ctx.Worker(worker), j.g, m0, m1, b, j.out, j.residual, j.off, p0, p1, j.ep)
 	}
+}
+
+// runCols is a colSplit task: part task of the output pixels (the only
+// block), gathered into worker's part of the workspace and multiplied by
+// all of the group's weights.
+func (c *Conv) runCols(task, worker int) {
+	j := &c.bjob
+	p0, p1 := c.packed[j.g].ColPart(task, c.pool.Threads(), c.cols)
+	if p0 == p1 {
+		return
+	}
+	b := j.ws[worker*c.kdim*c.partCols:][:c.kdim*(p1-p0)]
+	c.unfoldRows(j.src, b, nil, p0, p1, 0, c.s.InCG)
+	c.multiplyBlock(c.ctx.Worker(worker), j.g, 0, c.s.OutCG, b, j.out, j.residual, j.off, p0, p1, j.ep)
 }
 
 // staggered is runRows' gather and multiply of block b (pixels [p0, p1))
@@ -508,7 +551,10 @@ func (c *Conv) subsampleRow(src, dst []float32, p0, p1 int) {
 	}
 	if rows := (p1 - p) / s.OutW; rows > 0 {
 		oh := p / s.OutW
-		eltwise.Subsample2(src[oh*2*s.W:], dst[p-p0:], rows, s.OutW, 2*s.W)
+		// Prefetch the same rows of the next channel: a colSplit part
+		// reads only some rows of each plane, and 16 rows ahead would
+		// fetch the other part's.
+		eltwise.Subsample2Ahead(src[oh*2*s.W:], dst[p-p0:], rows, s.OutW, 2*s.W, s.H*s.W)
 		p += rows * s.OutW
 	}
 	if p < p1 {

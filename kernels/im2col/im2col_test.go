@@ -15,7 +15,8 @@ import (
 // TestParallelPathsBitwise checks that the multi-threaded paths give
 // bitwise the results of one thread: block-parallel (each worker unfolding
 // and multiplying whole blocks), row-split (each worker gathering whole
-// blocks and multiplying its rows) and the default split of each block's
+// blocks and multiplying its rows), column-split (each worker gathering
+// and multiplying its own pixels) and the default split of each block's
 // unfold and GEMM; with a partial last block, several blocks per worker,
 // and every epilogue term. The float64 agreement of all paths is the
 // shared conformance suite's (kerneltest).
@@ -33,12 +34,17 @@ func TestParallelPathsBitwise(t *testing.T) {
 	// 98 pixels, one per worker on two threads.
 	even := kernels.ConvShape{N: 1, InC: 256, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
 		StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
-	wantBlocks := map[int][2]int{608: {5, 48}, 4100: {4, 48}, 256: {2, 98}} // blocks, width of the first
-	type mode struct{ blockParallel, rowSplit bool }
+	// 1x1 stride 2 with weights smaller than the gathered input: one
+	// block of 15×15 pixels (parts of 96 + 129 or 64 + 64 + 97 on
+	// AVX-512, a partial panel in the last), 36 rows (a partial tile).
+	wide := kernels.ConvShape{N: 2, InC: 40, H: 30, W: 30, OutC: 36, KH: 1, KW: 1,
+		StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
+	wantBlocks := map[int][2]int{608: {5, 48}, 4100: {4, 48}, 256: {2, 98}, 40: {1, 225}} // blocks, width of the first
+	type mode struct{ blockParallel, rowSplit, colSplit bool }
 	for _, tc := range []struct {
 		s       kernels.ConvShape
 		threads int
-		off     mode // knobs: noBlockParallel, noRowSplit
+		off     mode // knobs: noBlockParallel, noRowSplit, noColSplit
 		want    mode // the path New chooses
 	}{
 		{conv3x3, 2, mode{}, mode{blockParallel: true}},
@@ -50,6 +56,9 @@ func TestParallelPathsBitwise(t *testing.T) {
 		{proj, 2, mode{blockParallel: true}, mode{rowSplit: true}},
 		{proj, 3, mode{}, mode{rowSplit: true}},
 		{proj, 3, mode{rowSplit: true}, mode{}},
+		{wide, 2, mode{}, mode{colSplit: true}},
+		{wide, 3, mode{}, mode{colSplit: true}},
+		{wide, 2, mode{colSplit: true}, mode{rowSplit: true}},
 	} {
 		s := tc.s
 		if err := s.Validate(); err != nil {
@@ -66,8 +75,8 @@ func TestParallelPathsBitwise(t *testing.T) {
 		spec := kernels.ConvSpec{Shape: s, Weight: fill(s.WeightLen()), Bias: fill(s.OutC), ReLU: true}
 		in, res := fill(s.In().Elems()), fill(s.Out().Elems())
 		run := func(threads int, off mode) ([]float32, mode) {
-			defer func(b, r bool) { noBlockParallel, noRowSplit = b, r }(noBlockParallel, noRowSplit)
-			noBlockParallel, noRowSplit = off.blockParallel, off.rowSplit
+			defer func(b, r, c bool) { noBlockParallel, noRowSplit, noColSplit = b, r, c }(noBlockParallel, noRowSplit, noColSplit)
+			noBlockParallel, noRowSplit, noColSplit = off.blockParallel, off.rowSplit, off.colSplit
 			pool := parallel.New(threads)
 			defer pool.Close()
 			c, err := New(spec, gemm.NewContext(pool), pool)
@@ -76,7 +85,7 @@ func TestParallelPathsBitwise(t *testing.T) {
 			}
 			out := make([]float32, s.Out().Elems())
 			c.Run(in, out, res, make([]float32, c.WorkspaceLen()))
-			return out, mode{c.blockParallel, c.rowSplit}
+			return out, mode{c.blockParallel, c.rowSplit, c.colSplit}
 		}
 		want, _ := run(1, mode{})
 		got, m := run(tc.threads, tc.off)
