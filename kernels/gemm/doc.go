@@ -155,7 +155,11 @@
 // Context on that worker's scratch (im2col's per-worker blocks). A caller
 // that gives every worker its own copy of B splits M itself: worker w runs
 // Context.Worker(w).GemmRows over PackedA.RowPart(w, workers) (im2col's
-// strided gather for 1×1 stride-2 convolutions). GemmRowsK runs only some
-// of A's K blocks (PackedA.KBlock deep), in order, so that a caller can
-// fill B a K block at a time, each just before the pass that reads it.
+// strided gather for 1×1 stride-2 convolutions). One that gathers only
+// some columns of B per worker calls Gemm on the columns of
+// PackedA.ColPart(w, workers, n), cut on panel boundaries so that the bits
+// are the whole product's (im2col's gather when the weights are small).
+// GemmRowsK runs only some of A's K blocks (PackedA.KBlock deep), in
+// order, so that a caller can fill B a K block at a time, each just before
+// the pass that reads it.
 package gemm

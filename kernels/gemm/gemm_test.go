@@ -397,25 +397,30 @@ func withEpilogue(rng *rand.Rand, s shape) (a, b *matrix, ep Epilogue) {
 	return a, b, Epilogue{Bias: bias.window, Residual: res.window, LDR: s.n, ReLU: true}
 }
 
-// checkRowParts cuts pa's rows into each count of parts, has compute write
-// each part's rows into a C of guard values, and checks that the part has
-// want's bits and every other element, and the guards around C, are
-// untouched.
-func checkRowParts(t *testing.T, rng *rand.Rand, s shape, pa *PackedA, want []float32, partCounts []int, compute func(m0, m1 int, c []float32)) {
+// checkParts cuts C's rows (or, with cols, its columns) into each count of
+// parts with cut, has compute write each part into a C of guard values,
+// and checks that the part has want's bits and every other element, and
+// the guards around C, are untouched.
+func checkParts(t *testing.T, rng *rand.Rand, s shape, want []float32, partCounts []int, cols bool, cut func(i, parts int) (lo, hi int), compute func(lo, hi int, c []float32)) {
 	t.Helper()
+	what := map[bool]string{false: "rows", true: "columns"}[cols]
 	for _, parts := range partCounts {
 		for i := range parts {
-			m0, m1 := pa.RowPart(i, parts)
+			lo, hi := cut(i, parts)
 			c := newMatrix(rng, s.m, s.n, s.n)
 			for x := range c.window {
 				c.window[x] = guard
 			}
-			compute(m0, m1, c.window)
+			compute(lo, hi, c.window)
 			c.checkGuards(t, "C")
 			for x, v := range c.window {
-				inPart := x/s.n >= m0 && x/s.n < m1
+				at := x / s.n
+				if cols {
+					at = x % s.n
+				}
+				inPart := at >= lo && at < hi
 				if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
-					t.Fatalf("%v: part %d of %d (rows %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, m0, m1, x, v, want[x])
+					t.Fatalf("%v: part %d of %d (%s %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, what, lo, hi, x, v, want[x])
 				}
 			}
 		}
@@ -439,7 +444,7 @@ func TestGemmRows(t *testing.T) {
 			pa := PackA(a.window, s.m, s.k, max(s.k, 1))
 			want := make([]float32, s.m*s.n)
 			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
-			checkRowParts(t, rng, s, pa, want, []int{1, 2, 3, 5}, func(m0, m1 int, c []float32) {
+			checkParts(t, rng, s, want, []int{1, 2, 3, 5}, false, pa.RowPart, func(m0, m1 int, c []float32) {
 				NewContext(nil).GemmRows(pa, m0, m1, b.window, s.n, s.n, c, s.n, ep)
 			})
 		}
@@ -461,28 +466,15 @@ func TestColPart(t *testing.T) {
 			pa := PackA(a.window, s.m, s.k, s.k)
 			want := make([]float32, s.m*s.n)
 			NewContext(nil).Gemm(pa, b.window, s.n, s.n, want, s.n, ep)
-			for _, parts := range []int{1, 2, 3, 5} {
-				for i := range parts {
-					n0, n1 := pa.ColPart(i, parts, s.n)
-					if n0%cfg.nr != 0 && n0 != s.n || n1 < n0 {
-						t.Fatalf("%v: part %d of %d: columns [%d, %d) (nr=%d)", s, i, parts, n0, n1, cfg.nr)
-					}
-					c := newMatrix(rng, s.m, s.n, s.n)
-					for x := range c.window {
-						c.window[x] = guard
-					}
-					pep := ep
-					pep.Residual = ep.Residual[n0:]
-					NewContext(nil).Gemm(pa, b.window[n0:], s.n, n1-n0, c.window[n0:], s.n, pep)
-					c.checkGuards(t, "C")
-					for x, v := range c.window {
-						inPart := x%s.n >= n0 && x%s.n < n1
-						if inPart && math.Float32bits(v) != math.Float32bits(want[x]) || !inPart && math.Float32bits(v) != math.Float32bits(guard) {
-							t.Fatalf("%v: part %d of %d (columns %d..%d): c[%d] = %v, Gemm gave %v", s, i, parts, n0, n1, x, v, want[x])
-						}
-					}
+			cut := func(i, parts int) (int, int) { return pa.ColPart(i, parts, s.n) }
+			checkParts(t, rng, s, want, []int{1, 2, 3, 5}, true, cut, func(n0, n1 int, c []float32) {
+				if n0%cfg.nr != 0 && n0 != s.n || n1 < n0 {
+					t.Fatalf("%v: columns [%d, %d) (nr=%d)", s, n0, n1, cfg.nr)
 				}
-			}
+				pep := ep
+				pep.Residual = ep.Residual[n0:]
+				NewContext(nil).Gemm(pa, b.window[n0:], s.n, n1-n0, c[n0:], s.n, pep)
+			})
 		}
 	})
 }
@@ -571,7 +563,7 @@ func TestGemmRowsK(t *testing.T) {
 			if ceilDiv(s.k, pa.KBlock()) < 2 {
 				t.Fatalf("%v: one K block of %d; the test needs several", s, pa.KBlock())
 			}
-			checkRowParts(t, rng, s, pa, want, []int{1, 2}, func(m0, m1 int, c []float32) {
+			checkParts(t, rng, s, want, []int{1, 2}, false, pa.RowPart, func(m0, m1 int, c []float32) {
 				hidden := make([]float32, len(b.window))
 				ctx := NewContext(nil)
 				for k0 := 0; k0 < s.k; k0 += pa.KBlock() {
