@@ -119,9 +119,9 @@ type Conv struct {
 	// A instead. res3a-proj (A 512 KiB, gather reading 1.5 MiB) on the
 	// Zen 5 guest, two threads, 10 alternated rounds: ratio to one
 	// thread 1.784 → 1.837, better in 9 of 10 (1.845 pooled over 48
-	// later rounds, each shape's median). res4a-proj and
-	// res5a-proj (A 2 and 8 MiB against 0.8 and 0.4 MiB read) were slower so
-	// (one round: 1.77 → 1.63 and 1.92 → 1.17) and keep rowSplit.
+	// later rounds, each shape's median). res4a-proj and res5a-proj (A 2
+	// and 8 MiB against 0.8 and 0.4 MiB read) were slower so (one round:
+	// 1.77 → 1.63 and 1.92 → 1.17) and keep rowSplit.
 	colSplit  bool
 	partCols  int // colSplit: the widest worker's pixels
 	bjob      blockJob
@@ -130,8 +130,8 @@ type Conv struct {
 	colTask   func(task, worker int)
 }
 
-// blockJob is the state of one blockParallel, rowSplit or colSplit pass (image,
-// group), read by its tasks.
+// blockJob is the state of one blockParallel, rowSplit or colSplit pass
+// (image, group), read by its tasks.
 type blockJob struct {
 	src, out, residual []float32
 	off, g             int
