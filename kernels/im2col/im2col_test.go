@@ -35,7 +35,7 @@ func TestParallelPathsBitwise(t *testing.T) {
 	even := kernels.ConvShape{N: 1, InC: 256, H: 14, W: 14, OutC: 20, KH: 3, KW: 3,
 		StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}
 	// 1x1 stride 2 with weights smaller than the gathered input: one
-	// block of 15×15 pixels (parts of 96 + 129 or 64 + 64 + 97 on
+	// block of 15×15 pixels (parts of 128 + 97 or 64 + 96 + 65 on
 	// AVX-512, a partial panel in the last), 36 rows (a partial tile).
 	wide := kernels.ConvShape{N: 2, InC: 40, H: 30, W: 30, OutC: 36, KH: 1, KW: 1,
 		StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
