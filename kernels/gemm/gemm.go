@@ -295,20 +295,19 @@ func (ctx *Context) start(pa *PackedA, m0, m1 int, b []float32, ldb, n int, c []
 
 // RowPart returns the rows [m0, m1) of part i of parts, cut on micro-panel
 // boundaries as Gemm cuts M over threads; parts may be empty.
-func (p *PackedA) RowPart(i, parts int) (m0, m1 int) {
-	mr := p.cfg.mr
-	mt := (p.m + mr - 1) / mr
-	return min(i*mt/parts*mr, p.m), min((i+1)*mt/parts*mr, p.m)
-}
+func (p *PackedA) RowPart(i, parts int) (m0, m1 int) { return tilePart(i, parts, p.m, p.cfg.mr) }
 
 // ColPart returns the columns [n0, n1) of part i of parts of an n-column
 // product, cut on micro-panel boundaries as Gemm cuts N over threads;
 // parts may be empty. Gemm over B's and C's columns [n0, n1) alone
 // computes bitwise those columns of the whole product.
-func (p *PackedA) ColPart(i, parts, n int) (n0, n1 int) {
-	nr := p.cfg.nr
-	nt := (n + nr - 1) / nr
-	return min(i*nt/parts*nr, n), min((i+1)*nt/parts*nr, n)
+func (p *PackedA) ColPart(i, parts, n int) (n0, n1 int) { return tilePart(i, parts, n, p.cfg.nr) }
+
+// tilePart cuts n into parts on multiples of tile, as Gemm's split does,
+// and returns part i.
+func tilePart(i, parts, n, tile int) (lo, hi int) {
+	tiles := ceilDiv(n, tile)
+	return min(i*tiles/parts*tile, n), min((i+1)*tiles/parts*tile, n)
 }
 
 // split chooses a tm×tn grid of parts over mt×nt tiles. The cost of a part
